@@ -1,0 +1,313 @@
+//! `koaljac`: the command line. The only place in the compiler that touches
+//! files, the terminal and exit codes. Exit codes: 0 clean (warnings allowed
+//! unless `--deny warnings`), 1 errors in the input (or a `fmt --check`
+//! difference), 2 usage or I/O errors.
+
+mod files;
+mod panic;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use koalja_compiler::analysis::{analyze, pipeline_name_for_path, Analysis};
+use koalja_compiler::diagnostic::Code;
+use koalja_compiler::render::{self, FileReport};
+
+#[derive(Parser)]
+#[command(name = "koaljac", version, about = "The Koalja pipeline compiler")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check files (or every `*.kja` under directories) and print diagnostics.
+    Check {
+        /// Files or directories; `-` reads standard input.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+        message_format: MessageFormat,
+        /// `--deny warnings` makes warnings fail the check.
+        #[arg(long, value_enum)]
+        deny: Option<Deny>,
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Format files in place (or check that they are formatted).
+    Fmt {
+        /// Files or directories; `-` formats standard input to standard output.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Change nothing; print a diff and exit 1 if a file would change.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Explain a diagnostic code, or list them all.
+    Explain {
+        /// A code such as K0016.
+        code: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MessageFormat {
+    Human,
+    Json,
+    Sarif,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Deny {
+    Warnings,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+const EXIT_INPUT_ERRORS: u8 = 1;
+const EXIT_USAGE_OR_IO: u8 = 2;
+
+fn main() -> ExitCode {
+    panic::install_hook();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() {
+                EXIT_USAGE_OR_IO
+            } else {
+                0
+            });
+        }
+    };
+    match cli.command {
+        Command::Check {
+            paths,
+            message_format,
+            deny,
+            color,
+        } => check(&paths, message_format, deny.is_some(), color),
+        Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::Explain { code } => explain(code.as_deref()),
+    }
+}
+
+/// A file read and analysed, or the I/O error that stopped it.
+struct Loaded {
+    display: String,
+    path: Option<PathBuf>,
+    analysis: Analysis,
+}
+
+fn load_all(paths: &[PathBuf]) -> (Vec<Loaded>, bool) {
+    let mut loaded = Vec::new();
+    let mut io_failed = false;
+    for input in files::expand(paths) {
+        match input {
+            Ok(files::Input::Stdin(bytes)) => loaded.push(Loaded {
+                display: "<stdin>".to_owned(),
+                path: None,
+                analysis: analyze(&bytes, "stdin"),
+            }),
+            Ok(files::Input::File(path, bytes)) => loaded.push(Loaded {
+                display: path.display().to_string(),
+                analysis: analyze(&bytes, &pipeline_name_for_path(&path)),
+                path: Some(path),
+            }),
+            Err(message) => {
+                eprintln!("error: {message}");
+                io_failed = true;
+            }
+        }
+    }
+    (loaded, io_failed)
+}
+
+fn check(paths: &[PathBuf], format: MessageFormat, deny_warnings: bool, color: Color) -> ExitCode {
+    let (loaded, io_failed) = load_all(paths);
+    let reports: Vec<FileReport<'_>> = loaded
+        .iter()
+        .map(|l| FileReport {
+            path: &l.display,
+            analysis: &l.analysis,
+        })
+        .collect();
+    let color = match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let written = match format {
+        MessageFormat::Human => reports
+            .iter()
+            .try_for_each(|r| stdout.write_all(render::human::render(r, color).as_bytes())),
+        MessageFormat::Json => reports
+            .iter()
+            .try_for_each(|r| stdout.write_all(render::json::render(r).as_bytes())),
+        MessageFormat::Sarif => stdout.write_all(render::sarif::render(&reports).as_bytes()),
+    };
+    let errors: usize = reports.iter().map(|r| r.analysis.error_count()).sum();
+    let warnings: usize = reports.iter().map(|r| r.analysis.warning_count()).sum();
+    if format == MessageFormat::Human {
+        let _ = writeln!(
+            stdout,
+            "checked {} file{}: {errors} error{}, {warnings} warning{}",
+            reports.len(),
+            plural(reports.len()),
+            plural(errors),
+            plural(warnings)
+        );
+    }
+    let flushed = stdout.flush();
+    if written.is_err() || flushed.is_err() || io_failed {
+        return ExitCode::from(EXIT_USAGE_OR_IO);
+    }
+    if errors > 0 || (deny_warnings && warnings > 0) {
+        return ExitCode::from(EXIT_INPUT_ERRORS);
+    }
+    ExitCode::SUCCESS
+}
+
+fn fmt(paths: &[PathBuf], check_only: bool) -> ExitCode {
+    let (loaded, mut io_failed) = load_all(paths);
+    let mut input_errors = false;
+    for file in &loaded {
+        let Some(formatted) = koalja_compiler::format::format(&file.analysis) else {
+            eprint!(
+                "{}",
+                render::human::render(
+                    &FileReport {
+                        path: &file.display,
+                        analysis: &file.analysis
+                    },
+                    false
+                )
+            );
+            eprintln!(
+                "error: {} has syntax errors; it was left unchanged",
+                file.display
+            );
+            input_errors = true;
+            continue;
+        };
+        if file.path.is_none() {
+            if write_stdout(&formatted).is_err() {
+                return ExitCode::from(EXIT_USAGE_OR_IO);
+            }
+            continue;
+        }
+        if formatted == file.analysis.text {
+            continue;
+        }
+        if check_only {
+            input_errors = true;
+            if write_stdout(&unified_diff(
+                &file.display,
+                &file.analysis.text,
+                &formatted,
+            ))
+            .is_err()
+            {
+                break; // The reader went away (`| head`): the answer is already 1.
+            }
+        } else if let Some(path) = &file.path {
+            match write_atomically(path, &formatted) {
+                Ok(()) => eprintln!("formatted {}", file.display),
+                Err(error) => {
+                    eprintln!("error: cannot write {}: {error}", file.display);
+                    io_failed = true;
+                }
+            }
+        }
+    }
+    if io_failed {
+        ExitCode::from(EXIT_USAGE_OR_IO)
+    } else if input_errors {
+        ExitCode::from(EXIT_INPUT_ERRORS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn unified_diff(name: &str, old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("{name} (original)"),
+            &format!("{name} (formatted)"),
+        )
+        .to_string()
+}
+
+/// Writes beside the file, then renames over it, so a crash never leaves a
+/// half-written source file.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{file_name}.koaljac-fmt"));
+    std::fs::write(&temporary, text)?;
+    if let Ok(metadata) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(&temporary, metadata.permissions());
+    }
+    std::fs::rename(&temporary, path)
+}
+
+fn explain(code: Option<&str>) -> ExitCode {
+    let Some(code) = code else {
+        let list: String = Code::ALL
+            .iter()
+            .map(|code| {
+                format!(
+                    "{}  {:<8} {}\n",
+                    code.as_str(),
+                    code.severity().as_str(),
+                    code.name()
+                )
+            })
+            .collect();
+        return if write_stdout(&list).is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_USAGE_OR_IO)
+        };
+    };
+    match Code::parse(code) {
+        Some(code) => match write_stdout(code.explanation()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(EXIT_USAGE_OR_IO),
+        },
+        None => {
+            eprintln!(
+                "error: `{code}` is not a Koalja diagnostic code; `koaljac explain` lists them"
+            );
+            ExitCode::from(EXIT_USAGE_OR_IO)
+        }
+    }
+}
+
+/// Writes to stdout without panicking when the reader has gone away.
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

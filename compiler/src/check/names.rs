@@ -1,0 +1,206 @@
+//! Phase 7: Kubernetes names (LANGUAGE.md §4). Names become Kubernetes names
+//! by lower-casing and turning `_` into `-` (`kubernetes_name`). A task's
+//! objects are named `<pipeline>-<task>`, the gateway's `<pipeline>-gateway`.
+//! Errors: two tasks or two wires that collide after the mapping (K0039), and
+//! names that cannot be Kubernetes names: too long, starting or ending with
+//! `-`, or the reserved task name `gateway` (K0040).
+
+use std::collections::HashMap;
+
+use super::items::Items;
+use super::Checker;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::Pipeline;
+use crate::span::Span;
+
+/// StatefulSet names longer than this break the `controller-revision-hash`
+/// label (63 characters including an 11-character hash suffix).
+pub const MAX_OBJECT_NAME: usize = 52;
+/// Namespaces are DNS labels.
+pub const MAX_NAMESPACE: usize = 63;
+/// The task name that would collide with the gateway's objects.
+pub const RESERVED_TASK_NAME: &str = "gateway";
+
+/// The Kubernetes form of a name.
+pub fn kubernetes_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c == '_' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+}
+
+/// A DNS-1123 label: lower-case alphanumerics and `-`, alphanumeric at both ends.
+pub fn is_dns_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && bytes[0] != b'-'
+        && bytes[bytes.len() - 1] != b'-'
+}
+
+pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pipeline) {
+    let header_span = |namespace: bool| {
+        items
+            .header
+            .map_or(Span::empty_at(0), |h| match (&h.namespace, namespace) {
+                (Some(ns), true) => ns.span,
+                _ => h.name.span,
+            })
+    };
+    let namespace = kubernetes_name(&pipeline.namespace);
+    if !is_dns_label(&namespace) || namespace.len() > MAX_NAMESPACE {
+        invalid(
+            checker,
+            header_span(true),
+            format!(
+                "namespace `{}` is not a valid Kubernetes namespace",
+                pipeline.namespace
+            ),
+            &namespace,
+        );
+    }
+    let pipeline_name = kubernetes_name(&pipeline.name);
+    let gateway = format!("{pipeline_name}-{RESERVED_TASK_NAME}");
+    let named_after_file = if items.header.is_none() {
+        " (named after its file; add a `[name]` header)"
+    } else {
+        ""
+    };
+    if !is_dns_label(&pipeline_name) || gateway.len() > MAX_OBJECT_NAME {
+        let message = if gateway.len() > MAX_OBJECT_NAME {
+            format!(
+                "pipeline name `{}` is too long: its gateway would be named `{gateway}`, {} characters, more than {MAX_OBJECT_NAME}{named_after_file}",
+                pipeline.name,
+                gateway.len()
+            )
+        } else {
+            format!(
+                "pipeline name `{}` is not a valid Kubernetes name{named_after_file}",
+                pipeline.name
+            )
+        };
+        invalid(checker, header_span(false), message, &pipeline_name);
+    }
+
+    let mut seen_tasks: HashMap<String, usize> = HashMap::new();
+    for (id, wiring) in items.wirings.iter().enumerate() {
+        let name = &wiring.task.text;
+        let kube = kubernetes_name(name);
+        let object = format!("{pipeline_name}-{kube}");
+        if kube == RESERVED_TASK_NAME {
+            checker.diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidKubernetesName,
+                    wiring.task.span,
+                    format!("`{name}` is a reserved task name"),
+                )
+                .help(format!(
+                    "the pipeline's gateway objects are named `{gateway}`; rename the task"
+                )),
+            );
+        } else if !is_dns_label(&kube) {
+            invalid(
+                checker,
+                wiring.task.span,
+                format!("task name `{name}` is not a valid Kubernetes name"),
+                &kube,
+            );
+        } else if object.len() > MAX_OBJECT_NAME {
+            checker.diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidKubernetesName,
+                    wiring.task.span,
+                    format!(
+                        "task name `{name}` is too long: its objects would be named `{object}`, {} characters, more than {MAX_OBJECT_NAME}",
+                        object.len()
+                    ),
+                )
+                .help("shorten the task name or the pipeline name"),
+            );
+        }
+        match seen_tasks.get(&kube) {
+            Some(&first) => collision(
+                checker,
+                "task",
+                name,
+                wiring.task.span,
+                &items.wirings[first].task.text,
+                items.wirings[first].task.span,
+                &kube,
+            ),
+            None => {
+                seen_tasks.insert(kube, id);
+            }
+        }
+    }
+
+    let mut seen_wires: HashMap<String, usize> = HashMap::new();
+    for (id, wire) in pipeline.wires.iter().enumerate() {
+        let kube = kubernetes_name(&wire.name);
+        match seen_wires.get(&kube) {
+            Some(&first) => {
+                let other = &pipeline.wires[first];
+                collision(
+                    checker,
+                    "wire",
+                    &wire.name,
+                    wire.span,
+                    &other.name,
+                    other.span,
+                    &kube,
+                );
+            }
+            None => {
+                seen_wires.insert(kube, id);
+            }
+        }
+    }
+}
+
+fn invalid(checker: &mut Checker<'_>, span: Span, message: String, kube: &str) {
+    checker.diagnostics.push(Diagnostic::new(Code::InvalidKubernetesName, span, message).help(format!(
+        "its Kubernetes form `{kube}` must be lower-case letters, digits and `-`, starting and ending with a letter or digit"
+    )));
+}
+
+fn collision(
+    checker: &mut Checker<'_>,
+    what: &str,
+    name: &str,
+    span: Span,
+    other: &str,
+    other_span: Span,
+    kube: &str,
+) {
+    checker.diagnostics.push(
+        Diagnostic::new(
+            Code::KubernetesNameCollision,
+            span,
+            format!("{what} `{name}` and {what} `{other}` are both `{kube}` on Kubernetes"),
+        )
+        .label(other_span, format!("`{other}` is here"))
+        .help("names are lower-cased and `_` becomes `-` on Kubernetes; rename one of them"),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        assert!(is_dns_label("learn-tf"));
+        assert!(!is_dns_label("-a"));
+        assert!(!is_dns_label("a-"));
+        assert!(!is_dns_label(""));
+        assert_eq!(kubernetes_name("In_Temp"), "in-temp");
+    }
+}

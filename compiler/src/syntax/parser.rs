@@ -1,0 +1,516 @@
+//! The chumsky parser: tokens in, a `SourceFile` and diagnostics out. Never
+//! fails and never stops at the first error.
+//!
+//! Recovery works at three depths, most specific first:
+//! - a parenthesised port list or a `{…}` block that does not parse is skipped
+//!   as a balanced group and marked `broken`, so a wiring statement with a bad
+//!   input list still has its task name and outputs;
+//! - a statement that still does not parse becomes `Item::Error`, and parsing
+//!   resumes at the next line that starts with an item (`task`, `type`,
+//!   `defaults`, `(` or `[`);
+//! - after `MAX_RECOVERIES` recoveries the rest of the file is skipped, so a
+//!   garbage file costs linear time and bounded memory.
+//!
+//! Skips never cross the start of another item, and the item skip covers at
+//! least what a failed group skip covered, so every token is visited a
+//! bounded number of times. Nothing here recurses per nesting level (the
+//! grammar has no nesting deeper than a list inside a block), so deeply
+//! nested garbage cannot overflow the stack.
+
+use chumsky::input::{Input as _, MappedInput};
+use chumsky::inspector::SimpleState;
+use chumsky::prelude::{choice, custom, end, extra, select, IterParser, Parser, Rich};
+use chumsky::recovery::via_parser;
+
+use super::ast::{
+    Block, Buffer, BufferForm, DefaultsBlock, Entry, Header, Input, Item, MergeMember, Name,
+    Output, PortList, SourceFile, StringLit, TaskBlock, TypeDecl, Value, Wiring,
+};
+use super::lexer::unescape;
+use super::token::{Token, TokenKind};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::span::Span;
+
+/// Past this many skipped statements the rest of the file is not parsed.
+pub const MAX_RECOVERIES: u32 = 1000;
+
+impl chumsky::span::Span for Span {
+    type Context = ();
+    type Offset = u32;
+
+    fn new(_context: (), range: std::ops::Range<u32>) -> Span {
+        Span::new(range.start, range.end)
+    }
+    fn context(&self) {}
+    fn start(&self) -> u32 {
+        self.start
+    }
+    fn end(&self) -> u32 {
+        self.end
+    }
+}
+
+type TokenInput<'a> = MappedInput<'a, Token, Span, &'a [(Token, Span)]>;
+type Error<'a> = Rich<'a, Token, Span>;
+type Extra<'a> = extra::Full<Error<'a>, SimpleState<ParseState>, ()>;
+
+/// What the parser learns besides the tree.
+#[derive(Default)]
+struct ParseState {
+    recoveries: u32,
+    /// Where parsing gave up, once `MAX_RECOVERIES` was reached.
+    gave_up_at: Option<Span>,
+    integers_too_large: Vec<Span>,
+}
+
+pub fn parse(text: &str, tokens: &[(Token, Span)], diagnostics: &mut Diagnostics) -> SourceFile {
+    let end_of_input = Span::empty_at(text.len() as u32);
+    let mut state = SimpleState(ParseState::default());
+    let (items, errors) = source_file(text)
+        .parse_with_state(tokens.split_token_span(end_of_input), &mut state)
+        .into_output_errors();
+    for error in errors {
+        diagnostics.push(syntax_diagnostic(text, &error));
+    }
+    let state = state.0;
+    for span in state.integers_too_large {
+        diagnostics.push(
+            Diagnostic::new(Code::IntegerTooLarge, span, "this integer is too large")
+                .help(format!("integers go up to {}", u64::MAX)),
+        );
+    }
+    if let Some(span) = state.gave_up_at {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::TooManyDiagnostics,
+                span,
+                format!("parsing stopped here after {MAX_RECOVERIES} syntax errors"),
+            )
+            .help("fix the errors above and check again; the rest of the file was not read"),
+        );
+    }
+    SourceFile {
+        items: items.unwrap_or_default(),
+    }
+}
+
+/// A token of one kind, named in "expected" lists by its description.
+fn token<'a>(kind: TokenKind) -> impl Parser<'a, TokenInput<'a>, Span, Extra<'a>> + Clone {
+    select! { Token { kind: found, .. } = e if found == kind => e.span() }
+        .labelled(kind.description())
+}
+
+/// Is this token the start of an item, where skipping must stop? Only
+/// tokens first on their line count: a keyword or `(` in the middle of a
+/// broken line is more likely part of the mistake than a new statement.
+fn starts_item(token: Token) -> bool {
+    token.line_start
+        && matches!(
+            token.kind,
+            TokenKind::KwTask
+                | TokenKind::KwType
+                | TokenKind::KwDefaults
+                | TokenKind::LParen
+                | TokenKind::LBracket
+        )
+}
+
+fn opens_group(kind: TokenKind) -> bool {
+    matches!(
+        kind,
+        TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace
+    )
+}
+
+fn closes_group(kind: TokenKind) -> bool {
+    matches!(
+        kind,
+        TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace
+    )
+}
+
+/// Recovery for a group opened by `open`: skips to the matching closer,
+/// counting all bracket kinds, and fails (leaving recovery to the statement)
+/// when the group is not closed before the next item or the end of input.
+fn skip_balanced_group<'a>(
+    open: TokenKind,
+) -> impl Parser<'a, TokenInput<'a>, Span, Extra<'a>> + Clone {
+    custom(move |input| {
+        let before = input.cursor();
+        let first: Option<Token> = input.next();
+        match first {
+            Some(token) if token.kind == open => {}
+            _ => return Err(Rich::custom(input.span_since(&before), "no group to skip")),
+        }
+        let mut depth = 1usize;
+        loop {
+            match input.peek() {
+                None => return Err(Rich::custom(input.span_since(&before), "unclosed group")),
+                Some(token) if starts_item(token) => {
+                    return Err(Rich::custom(input.span_since(&before), "unclosed group"));
+                }
+                Some(token) => {
+                    input.next();
+                    if opens_group(token.kind) {
+                        depth += 1;
+                    } else if closes_group(token.kind) {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Ok(input.span_since(&before));
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Recovery for a whole statement: skips at least one token, then up to the
+/// next token that starts an item.
+fn skip_item<'a>() -> impl Parser<'a, TokenInput<'a>, Item, Extra<'a>> + Clone {
+    custom(|input| {
+        let before = input.cursor();
+        if input.next().is_none() {
+            return Err(Rich::custom(input.span_since(&before), "end of input"));
+        }
+        let state: &mut SimpleState<ParseState> = input.state();
+        state.recoveries += 1;
+        let give_up = state.recoveries >= MAX_RECOVERIES;
+        while let Some(token) = input.peek() {
+            if !give_up && starts_item(token) {
+                break;
+            }
+            input.next();
+        }
+        let span = input.span_since(&before);
+        if give_up {
+            let state: &mut SimpleState<ParseState> = input.state();
+            state.gave_up_at.get_or_insert(span);
+        }
+        Ok(Item::Error(span))
+    })
+}
+
+fn source_file<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Vec<Item>, Extra<'a>> {
+    item(text)
+        .recover_with(via_parser(skip_item()))
+        .repeated()
+        .collect()
+        .then_ignore(end())
+}
+
+fn item<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Item, Extra<'a>> + Clone {
+    choice((
+        header(text).map(Item::Header),
+        wiring(text).map(Item::Wiring),
+        task_block(text).map(Item::Task),
+        type_decl(text).map(Item::Type),
+        defaults_block(text).map(Item::Defaults),
+    ))
+    .labelled("a statement")
+}
+
+fn name<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Name, Extra<'a>> + Clone {
+    token(TokenKind::Ident)
+        .map(move |span: Span| Name {
+            text: text[span.range()].to_owned(),
+            span,
+        })
+        .labelled("a name")
+}
+
+fn string<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, StringLit, Extra<'a>> + Clone {
+    select! { Token { kind: TokenKind::Str | TokenKind::UnterminatedStr, .. } = e => e.span() }
+        .map(move |span: Span| StringLit {
+            value: unescape(&text[span.range()]),
+            span,
+        })
+        .labelled("a string")
+}
+
+fn integer<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, (u64, Span), Extra<'a>> + Clone {
+    token(TokenKind::Int).map_with(
+        move |span: Span, e| match text[span.range()].parse::<u64>() {
+            Ok(value) => (value, span),
+            Err(_) => {
+                let state: &mut SimpleState<ParseState> = e.state();
+                state.integers_too_large.push(span);
+                (u64::MAX, span)
+            }
+        },
+    )
+}
+
+/// Items separated by commas or by whitespace alone; a trailing comma is fine.
+fn separated<'a, O>(
+    item: impl Parser<'a, TokenInput<'a>, O, Extra<'a>> + Clone,
+) -> impl Parser<'a, TokenInput<'a>, Vec<O>, Extra<'a>> + Clone {
+    item.then_ignore(token(TokenKind::Comma).or_not())
+        .repeated()
+        .collect()
+}
+
+fn header<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Header, Extra<'a>> + Clone {
+    let separator = token(TokenKind::Slash).or(token(TokenKind::Colon));
+    token(TokenKind::LBracket)
+        .ignore_then(name(text))
+        .then(separator.ignore_then(name(text)).or_not())
+        .then_ignore(token(TokenKind::RBracket))
+        .map_with(|(first, second), e| match second {
+            Some(name) => Header {
+                namespace: Some(first),
+                name,
+                span: e.span(),
+            },
+            None => Header {
+                namespace: None,
+                name: first,
+                span: e.span(),
+            },
+        })
+}
+
+fn buffer<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Buffer, Extra<'a>> + Clone {
+    let range_end = token(TokenKind::Minus)
+        .ignore_then(integer(text))
+        .map(|(n, _)| (TokenKind::Minus, n));
+    let slide = token(TokenKind::Slash)
+        .ignore_then(integer(text))
+        .map(|(n, _)| (TokenKind::Slash, n));
+    integer(text)
+        .then(range_end.or(slide).or_not())
+        .delimited_by(token(TokenKind::LBracket), token(TokenKind::RBracket))
+        .map_with(|((first, _), rest), e| {
+            let form = match rest {
+                None => BufferForm::Count(first),
+                Some((TokenKind::Minus, max)) => BufferForm::Range(first, max),
+                Some((_, slide)) => BufferForm::Window(first, slide),
+            };
+            Buffer {
+                form,
+                span: e.span(),
+            }
+        })
+}
+
+fn type_annotation<'a>(
+    text: &'a str,
+) -> impl Parser<'a, TokenInput<'a>, Option<Name>, Extra<'a>> + Clone {
+    token(TokenKind::Colon).ignore_then(name(text)).or_not()
+}
+
+fn input<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Input, Extra<'a>> + Clone {
+    let member = name(text)
+        .then(buffer(text).or_not())
+        .map(|(wire, buffer)| MergeMember { wire, buffer });
+    member
+        .clone()
+        .then(
+            token(TokenKind::Plus)
+                .ignore_then(member)
+                .repeated()
+                .collect::<Vec<_>>(),
+        )
+        .then(token(TokenKind::KwImplicit).or_not())
+        .then(type_annotation(text))
+        .map_with(|(((first, rest), implicit), ty), e| {
+            let mut members = Vec::with_capacity(1 + rest.len());
+            members.push(first);
+            members.extend(rest);
+            Input {
+                members,
+                implicit,
+                ty,
+                span: e.span(),
+            }
+        })
+}
+
+fn output<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Output, Extra<'a>> + Clone {
+    name(text)
+        .then(token(TokenKind::KwImplicit).or_not())
+        .then(type_annotation(text))
+        .map_with(|((wire, implicit), ty), e| Output {
+            wire,
+            implicit,
+            ty,
+            span: e.span(),
+        })
+}
+
+fn port_list<'a, O: Clone + 'a>(
+    port: impl Parser<'a, TokenInput<'a>, O, Extra<'a>> + Clone + 'a,
+) -> impl Parser<'a, TokenInput<'a>, PortList<O>, Extra<'a>> + Clone {
+    separated(port)
+        .delimited_by(token(TokenKind::LParen), token(TokenKind::RParen))
+        .map_with(|items, e| PortList {
+            items,
+            broken: false,
+            span: e.span(),
+        })
+        .recover_with(via_parser(skip_balanced_group(TokenKind::LParen).map(
+            |span| PortList {
+                items: Vec::new(),
+                broken: true,
+                span,
+            },
+        )))
+}
+
+fn wiring<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Wiring, Extra<'a>> + Clone {
+    port_list(input(text))
+        .then(name(text).labelled("a task name"))
+        .then(port_list(output(text)))
+        .map_with(|((inputs, task), outputs), e| Wiring {
+            inputs,
+            task,
+            outputs,
+            span: e.span(),
+        })
+}
+
+fn type_decl<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, TypeDecl, Extra<'a>> + Clone {
+    token(TokenKind::KwType)
+        .ignore_then(name(text))
+        .then_ignore(token(TokenKind::Equals))
+        .then(name(text).labelled("`file` or `dir`"))
+        .then(string(text).or_not())
+        .then(token(TokenKind::KwExport).or_not())
+        .map_with(|(((name, base), mime), export), e| TypeDecl {
+            name,
+            base,
+            mime,
+            export,
+            span: e.span(),
+        })
+}
+
+fn scalar<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Value, Extra<'a>> + Clone {
+    choice((
+        string(text).map(Value::Str),
+        integer(text).map(|(value, span)| Value::Int { value, span }),
+        name(text).map(Value::Name),
+    ))
+}
+
+fn value<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Value, Extra<'a>> + Clone {
+    let list = separated(scalar(text))
+        .delimited_by(token(TokenKind::LBracket), token(TokenKind::RBracket))
+        .map_with(|items, e| Value::List {
+            items,
+            span: e.span(),
+        });
+    let map_entry = name(text)
+        .then_ignore(token(TokenKind::Colon))
+        .then(scalar(text))
+        .map_with(|(key, value), e| Entry {
+            key,
+            value,
+            span: e.span(),
+        });
+    let map = separated(map_entry)
+        .delimited_by(token(TokenKind::LBrace), token(TokenKind::RBrace))
+        .map_with(|entries, e| Value::Map {
+            entries,
+            span: e.span(),
+        });
+    choice((scalar(text), list, map)).labelled("a value")
+}
+
+fn block<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Block, Extra<'a>> + Clone {
+    let entry = name(text)
+        .labelled("a key")
+        .then_ignore(token(TokenKind::Colon))
+        .then(value(text))
+        .map_with(|(key, value), e| Entry {
+            key,
+            value,
+            span: e.span(),
+        });
+    separated(entry)
+        .delimited_by(token(TokenKind::LBrace), token(TokenKind::RBrace))
+        .map_with(|entries, e| Block {
+            entries,
+            broken: false,
+            span: e.span(),
+        })
+        .recover_with(via_parser(skip_balanced_group(TokenKind::LBrace).map(
+            |span| Block {
+                entries: Vec::new(),
+                broken: true,
+                span,
+            },
+        )))
+}
+
+fn task_block<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, TaskBlock, Extra<'a>> + Clone {
+    token(TokenKind::KwTask)
+        .ignore_then(name(text).labelled("a task name"))
+        .then(block(text))
+        .map_with(|(name, body), e| TaskBlock {
+            name,
+            body,
+            span: e.span(),
+        })
+}
+
+fn defaults_block<'a>(
+    text: &'a str,
+) -> impl Parser<'a, TokenInput<'a>, DefaultsBlock, Extra<'a>> + Clone {
+    token(TokenKind::KwDefaults)
+        .then(block(text))
+        .map_with(|(keyword, body), e| DefaultsBlock {
+            keyword,
+            body,
+            span: e.span(),
+        })
+}
+
+/// Turns a chumsky error into a K0005 with prose a person can act on.
+fn syntax_diagnostic(text: &str, error: &Error<'_>) -> Diagnostic {
+    let span = *error.span();
+    let found = match error.found() {
+        None => "the end of the file".to_owned(),
+        Some(token) if token.kind.is_keyword() => format!("the keyword `{}`", &text[span.range()]),
+        Some(token) => match token.kind {
+            TokenKind::Ident | TokenKind::Int => format!("`{}`", shorten(&text[span.range()])),
+            _ => token.kind.description().to_owned(),
+        },
+    };
+    let mut expected: Vec<String> = error
+        .expected()
+        .filter_map(|pattern| match pattern {
+            chumsky::error::RichPattern::Label(label) => Some(label.to_string()),
+            chumsky::error::RichPattern::Token(token) => Some(token.kind.description().to_owned()),
+            chumsky::error::RichPattern::EndOfInput => Some("the end of the file".to_owned()),
+            _ => None,
+        })
+        .collect();
+    expected.sort();
+    expected.dedup();
+    let message = match expected.as_slice() {
+        [] => format!("unexpected {found}"),
+        [only] => format!("expected {only}, found {found}"),
+        [init @ .., last] => format!("expected {} or {last}, found {found}", init.join(", ")),
+    };
+    let mut diagnostic = Diagnostic::new(Code::SyntaxError, span, message);
+    if let Some(token) = error.found() {
+        if token.kind.is_keyword() && expected.iter().any(|e| e.contains("name")) {
+            diagnostic = diagnostic.help(format!(
+                "`{}` is a keyword; keywords (`task`, `type`, `defaults`, `implicit`, `export`) cannot be names",
+                &text[span.range()]
+            ));
+        } else if token.kind == TokenKind::Colon && expected.iter().any(|e| e == "`)`") {
+            diagnostic = diagnostic.help("a type annotation goes last in an input, after any buffer and `implicit`: `x[10/2]: csv`");
+        }
+    }
+    diagnostic
+}
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= 40 {
+        text.to_owned()
+    } else {
+        text.chars().take(37).chain("...".chars()).collect()
+    }
+}
