@@ -40,12 +40,8 @@ pub fn analyze(bytes: &[u8], default_name: &str) -> Analysis {
     let mut diagnostics = Diagnostics::default();
     for span in &decoded.invalid_utf8 {
         diagnostics.push(
-            Diagnostic::new(
-                Code::InvalidUtf8,
-                *span,
-                format!("invalid UTF-8 at byte {}", span.start),
-            )
-            .help("Koalja files are UTF-8; re-save the file as UTF-8"),
+            Diagnostic::new(Code::InvalidUtf8, *span, format!("invalid UTF-8 at byte {}", span.start))
+                .help("Koalja files are UTF-8; re-save the file as UTF-8"),
         );
     }
     analyze_decoded(decoded.text, default_name, diagnostics)
@@ -73,8 +69,5 @@ fn analyze_decoded(text: String, default_name: &str, mut diagnostics: Diagnostic
 
 /// The pipeline name for a file without a header: its stem.
 pub fn pipeline_name_for_path(path: &std::path::Path) -> String {
-    path.file_stem().map_or_else(
-        || "pipeline".to_owned(),
-        |stem| stem.to_string_lossy().into_owned(),
-    )
+    path.file_stem().map_or_else(|| "pipeline".to_owned(), |stem| stem.to_string_lossy().into_owned())
 }

@@ -26,10 +26,7 @@ pub fn format(analysis: &Analysis) -> Option<String> {
     if analysis.has_syntax_errors {
         return None;
     }
-    let formatter = Formatter {
-        text: &analysis.text,
-        comments: &analysis.parsed.comments,
-    };
+    let formatter = Formatter { text: &analysis.text, comments: &analysis.parsed.comments };
     Some(formatter.file(&analysis.parsed.file.items))
 }
 
@@ -67,10 +64,7 @@ impl<'a> Formatter<'a> {
         if from >= to {
             return 0;
         }
-        self.text[from as usize..to as usize]
-            .bytes()
-            .filter(|&b| b == b'\n')
-            .count()
+        self.text[from as usize..to as usize].bytes().filter(|&b| b == b'\n').count()
     }
 
     /// Comments whose start lies in `span`.
@@ -97,8 +91,7 @@ impl<'a> Formatter<'a> {
             if take_comment {
                 let span = comment.expect("checked above");
                 comment_index += 1;
-                let newlines =
-                    previous_end.map_or(usize::MAX, |end| self.newlines_between(end, span.start));
+                let newlines = previous_end.map_or(usize::MAX, |end| self.newlines_between(end, span.start));
                 if newlines == 0 && pending.is_empty() {
                     if let Some(chunk) = chunks.last_mut() {
                         if chunk.trailing.is_none() {
@@ -108,10 +101,7 @@ impl<'a> Formatter<'a> {
                         }
                     }
                 }
-                pending.push(OwnLineComment {
-                    span,
-                    blank_before: newlines != usize::MAX && newlines >= 2,
-                });
+                pending.push(OwnLineComment { span, blank_before: newlines != usize::MAX && newlines >= 2 });
                 previous_end = Some(span.end);
                 continue;
             }
@@ -164,11 +154,9 @@ impl<'a> Formatter<'a> {
             let widths = self.group_widths(group);
             for (offset, chunk) in group.iter().enumerate() {
                 let first_in_file = index + offset == 0;
-                let previous_is_block =
-                    index + offset > 0 && chunks[index + offset - 1].item.is_some_and(is_block);
+                let previous_is_block = index + offset > 0 && chunks[index + offset - 1].item.is_some_and(is_block);
                 let this_is_block = chunk.item.is_some_and(is_block);
-                let mut blank =
-                    !first_in_file && (previous_is_block || (this_is_block && offset == 0));
+                let mut blank = !first_in_file && (previous_is_block || (this_is_block && offset == 0));
                 for comment in &chunk.leading {
                     if !first_in_file && (blank || comment.blank_before) && !out.is_empty() {
                         out.push('\n');
@@ -204,14 +192,10 @@ impl<'a> Formatter<'a> {
         for chunk in group {
             match chunk.item {
                 Some(Item::Wiring(wiring)) => {
-                    widths.inputs = widths
-                        .inputs
-                        .max(width(&self.port_list_inputs(&wiring.inputs)));
+                    widths.inputs = widths.inputs.max(width(&self.port_list_inputs(&wiring.inputs)));
                     widths.task = widths.task.max(width(&wiring.task.text));
                 }
-                Some(Item::Type(decl)) => {
-                    widths.type_name = widths.type_name.max(width(&decl.name.text))
-                }
+                Some(Item::Type(decl)) => widths.type_name = widths.type_name.max(width(&decl.name.text)),
                 _ => {}
             }
         }
@@ -276,29 +260,17 @@ impl<'a> Formatter<'a> {
     }
 
     fn block(&self, out: &mut String, block: &Block, inner: &[Span]) {
-        let comments: Vec<Span> = inner
-            .iter()
-            .copied()
-            .filter(|c| block.span.contains(c.start))
-            .collect();
+        let comments: Vec<Span> = inner.iter().copied().filter(|c| block.span.contains(c.start)).collect();
         if block.entries.is_empty() && comments.is_empty() {
             out.push_str("{}");
             return;
         }
         out.push('{');
-        let key_width = block
-            .entries
-            .iter()
-            .map(|e| width(&e.key.text) + 1)
-            .max()
-            .unwrap_or(0);
+        let key_width = block.entries.iter().map(|e| width(&e.key.text) + 1).max().unwrap_or(0);
         let mut comment_index = 0;
         // A comment on the opening line stays there.
         if let Some(&first) = comments.first() {
-            let before_entries = block
-                .entries
-                .first()
-                .is_none_or(|e| first.start < e.span.start);
+            let before_entries = block.entries.first().is_none_or(|e| first.start < e.span.start);
             if before_entries && self.newlines_between(block.span.start, first.start) == 0 {
                 out.push(' ');
                 out.push_str(self.comment(first));
@@ -309,12 +281,9 @@ impl<'a> Formatter<'a> {
         let mut previous_end = block.span.start + 1;
         for entry in &block.entries {
             let mut blank_pending = false;
-            while comment_index < comments.len() && comments[comment_index].start < entry.span.start
-            {
+            while comment_index < comments.len() && comments[comment_index].start < entry.span.start {
                 let comment = comments[comment_index];
-                if self.newlines_between(previous_end, comment.start) >= 2
-                    && previous_end > block.span.start + 1
-                {
+                if self.newlines_between(previous_end, comment.start) >= 2 && previous_end > block.span.start + 1 {
                     out.push('\n');
                 }
                 out.push_str(INDENT);
@@ -372,10 +341,8 @@ impl<'a> Formatter<'a> {
             }
             Value::Map { entries, .. } if entries.is_empty() => "{}".to_owned(),
             Value::Map { entries, .. } => {
-                let entries: Vec<String> = entries
-                    .iter()
-                    .map(|entry| format!("{}: {}", entry.key.text, self.value(&entry.value)))
-                    .collect();
+                let entries: Vec<String> =
+                    entries.iter().map(|entry| format!("{}: {}", entry.key.text, self.value(&entry.value))).collect();
                 format!("{{ {} }}", entries.join(", "))
             }
             Value::Error(span) => self.slice(*span).to_owned(),

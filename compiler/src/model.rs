@@ -92,11 +92,7 @@ impl Policy {
     ];
 
     pub fn as_str(self) -> &'static str {
-        Policy::ALL
-            .iter()
-            .find(|(_, policy)| *policy == self)
-            .map(|(name, _)| *name)
-            .unwrap_or("all-new")
+        Policy::ALL.iter().find(|(_, policy)| *policy == self).map(|(name, _)| *name).unwrap_or("all-new")
     }
 }
 
@@ -109,18 +105,11 @@ pub enum Launch {
 }
 
 impl Launch {
-    pub const ALL: [(&'static str, Launch); 3] = [
-        ("auto", Launch::Auto),
-        ("restart", Launch::Restart),
-        ("custom", Launch::Custom),
-    ];
+    pub const ALL: [(&'static str, Launch); 3] =
+        [("auto", Launch::Auto), ("restart", Launch::Restart), ("custom", Launch::Custom)];
 
     pub fn as_str(self) -> &'static str {
-        Launch::ALL
-            .iter()
-            .find(|(_, launch)| *launch == self)
-            .map(|(name, _)| *name)
-            .unwrap_or("auto")
+        Launch::ALL.iter().find(|(_, launch)| *launch == self).map(|(name, _)| *name).unwrap_or("auto")
     }
 }
 
@@ -165,10 +154,7 @@ pub enum Arg {
 pub enum Run {
     /// argv. When no element names a wire, every input's then every output's
     /// paths are appended at run time (`append_wire_paths`).
-    Command {
-        args: Vec<Arg>,
-        append_wire_paths: bool,
-    },
+    Command { args: Vec<Arg>, append_wire_paths: bool },
     /// `/bin/sh -c` with `{wire}` placeholders.
     Shell(String),
 }
@@ -215,13 +201,10 @@ pub fn shell_placeholders(shell: &str) -> Vec<(std::ops::Range<usize>, &str)> {
         let after_dollar = i > 0 && bytes[i - 1] == b'$';
         let name_start = i + 1;
         let mut j = name_start;
-        while j < bytes.len()
-            && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_' || bytes[j] == b'-')
-        {
+        while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_' || bytes[j] == b'-') {
             j += 1;
         }
-        let is_identifier = j > name_start
-            && (bytes[name_start].is_ascii_alphabetic() || bytes[name_start] == b'_');
+        let is_identifier = j > name_start && (bytes[name_start].is_ascii_alphabetic() || bytes[name_start] == b'_');
         if !after_dollar && is_identifier && bytes.get(j) == Some(&b'}') {
             found.push((i..j + 1, &shell[name_start..j]));
             i = j + 1;
@@ -238,11 +221,10 @@ mod tests {
 
     #[test]
     fn placeholders_skip_shell_expansions_and_escaped_braces() {
-        let names: Vec<_> =
-            shell_placeholders("sort {in} | awk '{print $1}' ${HOME} {{out}} > {out_1}")
-                .into_iter()
-                .map(|(_, name)| name)
-                .collect();
+        let names: Vec<_> = shell_placeholders("sort {in} | awk '{print $1}' ${HOME} {{out}} > {out_1}")
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect();
         assert_eq!(names, vec!["in", "out_1"]);
     }
 }

@@ -21,20 +21,22 @@ pub struct DecodedSource {
 /// Runs in linear time: `Utf8Chunks` walks the input once.
 pub fn decode(bytes: &[u8]) -> DecodedSource {
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return DecodedSource {
-            text: text.to_owned(),
-            invalid_utf8: Vec::new(),
-        };
+        return DecodedSource { text: text.to_owned(), invalid_utf8: Vec::new() };
     }
     let mut text = String::with_capacity(bytes.len());
-    let mut invalid_utf8 = Vec::new();
+    let mut invalid_utf8: Vec<Span> = Vec::new();
     for chunk in bytes.utf8_chunks() {
         text.push_str(chunk.valid());
         let bad = chunk.invalid();
         if !bad.is_empty() {
             let start = text.len();
             text.extend(std::iter::repeat_n(' ', bad.len()));
-            invalid_utf8.push(Span::from(start..text.len()));
+            let span = Span::from(start..text.len());
+            // One run of bad bytes is one diagnostic, however it was chunked.
+            match invalid_utf8.last_mut() {
+                Some(last) if last.end == span.start => *last = last.cover(span),
+                _ => invalid_utf8.push(span),
+            }
         }
     }
     DecodedSource { text, invalid_utf8 }
@@ -57,12 +59,7 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, byte)| byte == b'\n')
-                .map(|(i, _)| i as u32 + 1),
-        );
+        line_starts.extend(text.bytes().enumerate().filter(|&(_, byte)| byte == b'\n').map(|(i, _)| i as u32 + 1));
         LineIndex { line_starts }
     }
 
@@ -90,10 +87,7 @@ impl LineIndex {
             end -= 1;
         }
         let column = text[start..end].chars().count() as u32 + 1;
-        LineColumn {
-            line: line as u32 + 1,
-            column,
-        }
+        LineColumn { line: line as u32 + 1, column }
     }
 }
 
@@ -112,18 +106,9 @@ mod tests {
     fn columns_count_chars_not_bytes() {
         let text = "é(in)\n  ünï x";
         let index = LineIndex::new(text);
-        assert_eq!(
-            index.line_column(text, 2),
-            LineColumn { line: 1, column: 2 }
-        );
+        assert_eq!(index.line_column(text, 2), LineColumn { line: 1, column: 2 });
         let x = text.find('x').unwrap() as u32;
-        assert_eq!(
-            index.line_column(text, x),
-            LineColumn { line: 2, column: 7 }
-        );
-        assert_eq!(
-            index.line_column(text, text.len() as u32),
-            LineColumn { line: 2, column: 8 }
-        );
+        assert_eq!(index.line_column(text, x), LineColumn { line: 2, column: 7 });
+        assert_eq!(index.line_column(text, text.len() as u32), LineColumn { line: 2, column: 8 });
     }
 }

@@ -20,10 +20,7 @@ impl Span {
 
     /// The empty span at `offset`, for "missing X here" diagnostics.
     pub const fn empty_at(offset: u32) -> Span {
-        Span {
-            start: offset,
-            end: offset,
-        }
+        Span { start: offset, end: offset }
     }
 
     pub fn range(self) -> std::ops::Range<usize> {
@@ -32,10 +29,7 @@ impl Span {
 
     /// The smallest span covering both.
     pub fn cover(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 
     pub fn len(self) -> u32 {
@@ -54,9 +48,6 @@ impl Span {
 impl From<std::ops::Range<usize>> for Span {
     fn from(range: std::ops::Range<usize>) -> Span {
         // Callers only build spans inside a SourceText, which is < 4 GiB.
-        Span {
-            start: range.start as u32,
-            end: range.end as u32,
-        }
+        Span { start: range.start as u32, end: range.end as u32 }
     }
 }

@@ -32,34 +32,17 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, settings: &[Ta
         }
         let mut names: HashMap<&str, Named> = HashMap::new();
         for input in &wiring.inputs.items {
-            let kind = if input.implicit.is_some() {
-                Named::Service
-            } else {
-                Named::Files
-            };
+            let kind = if input.implicit.is_some() { Named::Service } else { Named::Files };
             names.insert(&input.name().text, kind);
             for member in &input.members[1..] {
-                names.insert(
-                    &member.wire.text,
-                    Named::MergeMember {
-                        first: input.name().text.clone(),
-                    },
-                );
+                names.insert(&member.wire.text, Named::MergeMember { first: input.name().text.clone() });
             }
         }
         for output in &wiring.outputs.items {
-            let kind = if output.implicit.is_some() {
-                Named::ServiceOutput
-            } else {
-                Named::Files
-            };
+            let kind = if output.implicit.is_some() { Named::ServiceOutput } else { Named::Files };
             names.insert(&output.wire.text, kind);
         }
-        let from_defaults = if settings.run_from_defaults {
-            " (from `defaults`)"
-        } else {
-            ""
-        };
+        let from_defaults = if settings.run_from_defaults { " (from `defaults`)" } else { "" };
         for (name, span) in &run.named_wires {
             let problem = match names.get(name.as_str()) {
                 Some(Named::Files | Named::Service) => continue,
@@ -70,16 +53,12 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, settings: &[Ta
                 ),
                 Some(Named::ServiceOutput) => (
                     format!("`{name}` is a service output and has no files"),
-                    "a service listens on its `service` port; its consumers get the address"
-                        .to_owned(),
+                    "a service listens on its `service` port; its consumers get the address".to_owned(),
                     None,
                 ),
                 None => {
                     let own: Vec<&str> = names.keys().copied().collect();
-                    let suggestion = checker
-                        .suggestions
-                        .closest(name, own.iter().copied())
-                        .map(str::to_owned);
+                    let suggestion = checker.suggestions.closest(name, own.iter().copied()).map(str::to_owned);
                     let help = match &suggestion {
                         Some(s) => format!("did you mean `{s}`?"),
                         None if own.is_empty() => {
@@ -91,41 +70,23 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, settings: &[Ta
                             format!(
                                 "task `{}` has {}",
                                 wiring.task.text,
-                                own.iter()
-                                    .map(|n| format!("`{n}`"))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
+                                own.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
                             )
                         }
                     };
-                    (
-                        format!(
-                            "`{name}` is not an input or output of task `{}`",
-                            wiring.task.text
-                        ),
-                        help,
-                        suggestion,
-                    )
+                    (format!("`{name}` is not an input or output of task `{}`", wiring.task.text), help, suggestion)
                 }
             };
             let (message, help, replacement) = problem;
-            let mut diagnostic = Diagnostic::new(
-                Code::CommandNamesForeignWire,
-                *span,
-                format!("{message}{from_defaults}"),
-            )
-            .label(wiring.span, format!("the wiring of `{}`", wiring.task.text))
-            .help(help);
+            let mut diagnostic =
+                Diagnostic::new(Code::CommandNamesForeignWire, *span, format!("{message}{from_defaults}"))
+                    .label(wiring.span, format!("the wiring of `{}`", wiring.task.text))
+                    .help(help);
             if let Some(replacement) = replacement {
                 let text = &checker.text[span.range()];
                 // In a shell string the span covers `{name}`: keep the braces.
-                let replacement = if text.starts_with('{') {
-                    format!("{{{replacement}}}")
-                } else {
-                    replacement
-                };
-                diagnostic =
-                    diagnostic.fix(format!("replace with `{replacement}`"), *span, replacement);
+                let replacement = if text.starts_with('{') { format!("{{{replacement}}}") } else { replacement };
+                diagnostic = diagnostic.fix(format!("replace with `{replacement}`"), *span, replacement);
             }
             checker.diagnostics.push(diagnostic);
         }

@@ -19,18 +19,18 @@ pub(super) struct Items<'a> {
     pub blocks: HashMap<&'a str, &'a TaskBlock>,
     /// The first declaration of each type name, in file order.
     pub types: Vec<&'a TypeDecl>,
-    /// Some statement did not parse, so names may be missing.
-    pub has_syntax_errors: bool,
+    /// Part of the file did not parse (a skipped statement, port list or
+    /// block), so tasks, wires or settings may be missing. The checks that
+    /// need the whole file (K0016, K0032, K0050, K0051) wait until it parses
+    /// rather than report what the skip caused.
+    pub incomplete: bool,
 }
 
 impl Items<'_> {
     pub fn pipeline_name(&self, default_name: &str) -> (String, String) {
         match self.header {
             Some(header) => (
-                header
-                    .namespace
-                    .as_ref()
-                    .map_or_else(|| "default".to_owned(), |ns| ns.text.clone()),
+                header.namespace.as_ref().map_or_else(|| "default".to_owned(), |ns| ns.text.clone()),
                 header.name.text.clone(),
             ),
             None => ("default".to_owned(), default_name.to_owned()),
@@ -46,12 +46,19 @@ pub(super) fn collect<'a>(checker: &mut Checker<'_>, file: &'a SourceFile) -> It
         task_ids: HashMap::new(),
         blocks: HashMap::new(),
         types: Vec::new(),
-        has_syntax_errors: false,
+        incomplete: false,
     };
     let mut type_names: HashMap<&str, &TypeDecl> = HashMap::new();
     let mut block_order: Vec<&TaskBlock> = Vec::new();
 
     for item in &file.items {
+        items.incomplete |= match item {
+            Item::Wiring(wiring) => wiring.inputs.broken || wiring.outputs.broken,
+            Item::Task(block) => block.body.broken,
+            Item::Defaults(defaults) => defaults.body.broken,
+            Item::Error(_) => true,
+            Item::Header(_) | Item::Type(_) => false,
+        };
         match item {
             Item::Header(header) => {
                 if let Some(first) = items.header {
@@ -124,32 +131,27 @@ pub(super) fn collect<'a>(checker: &mut Checker<'_>, file: &'a SourceFile) -> It
                     items.types.push(decl);
                 }
             },
-            Item::Error(_) => items.has_syntax_errors = true,
+            Item::Error(_) => {}
         }
     }
 
     for block in block_order {
-        if items.task_ids.contains_key(block.name.text.as_str()) {
+        if items.incomplete || items.task_ids.contains_key(block.name.text.as_str()) {
             continue;
         }
         let wired = items.wirings.iter().map(|wiring| wiring.task.text.as_str());
         let mut diagnostic = Diagnostic::new(
             Code::UnusedTaskBlock,
             block.name.span,
-            format!(
-                "task `{}` is defined but no wiring statement uses it",
-                block.name.text
-            ),
+            format!("task `{}` is defined but no wiring statement uses it", block.name.text),
         );
         match checker.suggestions.closest(&block.name.text, wired) {
             Some(suggestion) => {
-                diagnostic = diagnostic
-                    .help(format!("did you mean `{suggestion}`?"))
-                    .fix(
-                        format!("rename to `{suggestion}`"),
-                        block.name.span,
-                        suggestion,
-                    );
+                diagnostic = diagnostic.help(format!("did you mean `{suggestion}`?")).fix(
+                    format!("rename to `{suggestion}`"),
+                    block.name.span,
+                    suggestion,
+                );
             }
             None => {
                 diagnostic = diagnostic.help(format!(

@@ -15,6 +15,9 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{Firing, Pipeline, WireRole};
 
 pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pipeline) {
+    if items.incomplete {
+        return;
+    }
     let live_tasks = tasks_that_can_fire(pipeline);
     // The dependency graph among tasks that can never fire.
     let mut graph: DiGraphMap<usize, ()> = DiGraphMap::new();
@@ -44,23 +47,13 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pip
     cycles.sort();
     for cycle in cycles {
         let first = cycle[0];
-        let names: Vec<String> = cycle
-            .iter()
-            .map(|&t| format!("`{}`", pipeline.tasks[t].name))
-            .collect();
+        let names: Vec<String> = cycle.iter().map(|&t| format!("`{}`", pipeline.tasks[t].name)).collect();
         let message = if cycle.len() == 1 {
-            format!(
-                "task {} feeds itself and nothing else can start it, so it can never fire",
-                names[0]
-            )
+            format!("task {} feeds itself and nothing else can start it, so it can never fire", names[0])
         } else {
-            format!(
-                "tasks {} form a cycle that can never fire",
-                names.join(", ")
-            )
+            format!("tasks {} form a cycle that can never fire", names.join(", "))
         };
-        let mut diagnostic =
-            Diagnostic::new(Code::DeadCycle, items.wirings[first].task.span, message);
+        let mut diagnostic = Diagnostic::new(Code::DeadCycle, items.wirings[first].task.span, message);
         for &task in &cycle[1..] {
             diagnostic = diagnostic.label(items.wirings[task].task.span, "part of the cycle");
         }
@@ -100,10 +93,7 @@ pub fn tasks_that_can_fire(pipeline: &Pipeline) -> Vec<bool> {
             wire_queue.push(wire_id);
         }
     }
-    let fire = |task_id: usize,
-                live_tasks: &mut Vec<bool>,
-                live_wires: &mut Vec<bool>,
-                queue: &mut Vec<usize>| {
+    let fire = |task_id: usize, live_tasks: &mut Vec<bool>, live_wires: &mut Vec<bool>, queue: &mut Vec<usize>| {
         live_tasks[task_id] = true;
         for output in &pipeline.tasks[task_id].outputs {
             if !live_wires[output.wire] {

@@ -33,17 +33,8 @@ struct Checker<'a> {
 
 /// Checks a parsed file. `default_name` names the pipeline when the file has
 /// no header (the file's stem, LANGUAGE.md §2.1).
-pub fn check(
-    text: &str,
-    file: &SourceFile,
-    default_name: &str,
-    diagnostics: &mut Diagnostics,
-) -> Pipeline {
-    let mut checker = Checker {
-        text,
-        diagnostics,
-        suggestions: suggest::Budget::default(),
-    };
+pub fn check(text: &str, file: &SourceFile, default_name: &str, diagnostics: &mut Diagnostics) -> Pipeline {
+    let mut checker = Checker { text, diagnostics, suggestions: suggest::Budget::default() };
     let items = items::collect(&mut checker, file);
     let (namespace, name) = items.pipeline_name(default_name);
     let type_table = types::declare(&mut checker, &items);

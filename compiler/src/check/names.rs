@@ -23,15 +23,7 @@ pub const RESERVED_TASK_NAME: &str = "gateway";
 
 /// The Kubernetes form of a name.
 pub fn kubernetes_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c == '_' {
-                '-'
-            } else {
-                c.to_ascii_lowercase()
-            }
-        })
-        .collect()
+    name.chars().map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() }).collect()
 }
 
 /// A DNS-1123 label: lower-case alphanumerics and `-`, alphanumeric at both ends.
@@ -39,41 +31,30 @@ pub fn is_dns_label(name: &str) -> bool {
     let bytes = name.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= 63
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && bytes[0] != b'-'
         && bytes[bytes.len() - 1] != b'-'
 }
 
 pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pipeline) {
     let header_span = |namespace: bool| {
-        items
-            .header
-            .map_or(Span::empty_at(0), |h| match (&h.namespace, namespace) {
-                (Some(ns), true) => ns.span,
-                _ => h.name.span,
-            })
+        items.header.map_or(Span::empty_at(0), |h| match (&h.namespace, namespace) {
+            (Some(ns), true) => ns.span,
+            _ => h.name.span,
+        })
     };
     let namespace = kubernetes_name(&pipeline.namespace);
     if !is_dns_label(&namespace) || namespace.len() > MAX_NAMESPACE {
         invalid(
             checker,
             header_span(true),
-            format!(
-                "namespace `{}` is not a valid Kubernetes namespace",
-                pipeline.namespace
-            ),
+            format!("namespace `{}` is not a valid Kubernetes namespace", pipeline.namespace),
             &namespace,
         );
     }
     let pipeline_name = kubernetes_name(&pipeline.name);
     let gateway = format!("{pipeline_name}-{RESERVED_TASK_NAME}");
-    let named_after_file = if items.header.is_none() {
-        " (named after its file; add a `[name]` header)"
-    } else {
-        ""
-    };
+    let named_after_file = if items.header.is_none() { " (named after its file; add a `[name]` header)" } else { "" };
     if !is_dns_label(&pipeline_name) || gateway.len() > MAX_OBJECT_NAME {
         let message = if gateway.len() > MAX_OBJECT_NAME {
             format!(
@@ -82,10 +63,7 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pip
                 gateway.len()
             )
         } else {
-            format!(
-                "pipeline name `{}` is not a valid Kubernetes name{named_after_file}",
-                pipeline.name
-            )
+            format!("pipeline name `{}` is not a valid Kubernetes name{named_after_file}", pipeline.name)
         };
         invalid(checker, header_span(false), message, &pipeline_name);
     }
@@ -102,17 +80,10 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pip
                     wiring.task.span,
                     format!("`{name}` is a reserved task name"),
                 )
-                .help(format!(
-                    "the pipeline's gateway objects are named `{gateway}`; rename the task"
-                )),
+                .help(format!("the pipeline's gateway objects are named `{gateway}`; rename the task")),
             );
         } else if !is_dns_label(&kube) {
-            invalid(
-                checker,
-                wiring.task.span,
-                format!("task name `{name}` is not a valid Kubernetes name"),
-                &kube,
-            );
+            invalid(checker, wiring.task.span, format!("task name `{name}` is not a valid Kubernetes name"), &kube);
         } else if object.len() > MAX_OBJECT_NAME {
             checker.diagnostics.push(
                 Diagnostic::new(
@@ -148,15 +119,7 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pip
         match seen_wires.get(&kube) {
             Some(&first) => {
                 let other = &pipeline.wires[first];
-                collision(
-                    checker,
-                    "wire",
-                    &wire.name,
-                    wire.span,
-                    &other.name,
-                    other.span,
-                    &kube,
-                );
+                collision(checker, "wire", &wire.name, wire.span, &other.name, other.span, &kube);
             }
             None => {
                 seen_wires.insert(kube, id);
@@ -171,15 +134,7 @@ fn invalid(checker: &mut Checker<'_>, span: Span, message: String, kube: &str) {
     )));
 }
 
-fn collision(
-    checker: &mut Checker<'_>,
-    what: &str,
-    name: &str,
-    span: Span,
-    other: &str,
-    other_span: Span,
-    kube: &str,
-) {
+fn collision(checker: &mut Checker<'_>, what: &str, name: &str, span: Span, other: &str, other_span: Span, kube: &str) {
     checker.diagnostics.push(
         Diagnostic::new(
             Code::KubernetesNameCollision,

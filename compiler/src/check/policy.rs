@@ -22,10 +22,11 @@ pub(super) fn build_tasks(
     pipeline: &mut Pipeline,
 ) {
     for (wiring, settings) in items.wirings.iter().zip(settings) {
-        let has_window =
-            wiring.inputs.items.iter().any(|input| {
-                matches!(input.buffer().map(|b| b.form), Some(BufferForm::Window(..)))
-            });
+        let has_window = wiring
+            .inputs
+            .items
+            .iter()
+            .any(|input| matches!(input.buffer().map(|b| b.form), Some(BufferForm::Window(..))));
         let explicit_policy = settings.policy;
         let policy = match explicit_policy {
             Some((policy, _)) => policy,
@@ -38,17 +39,8 @@ pub(super) fn build_tasks(
             .iter()
             .map(|input| TaskInput {
                 name: input.name().text.clone(),
-                wires: input
-                    .members
-                    .iter()
-                    .filter_map(|m| wires.ids.get(m.wire.text.as_str()).copied())
-                    .collect(),
-                firing: firing(
-                    checker,
-                    input,
-                    policy,
-                    explicit_policy.map(|(_, span)| span),
-                ),
+                wires: input.members.iter().filter_map(|m| wires.ids.get(m.wire.text.as_str()).copied()).collect(),
+                firing: firing(checker, input, policy, explicit_policy.map(|(_, span)| span)),
                 span: input.span,
             })
             .collect();
@@ -57,27 +49,15 @@ pub(super) fn build_tasks(
             .items
             .iter()
             .filter_map(|output| {
-                wires
-                    .ids
-                    .get(output.wire.text.as_str())
-                    .map(|&wire| TaskOutput {
-                        wire,
-                        span: output.span,
-                    })
+                wires.ids.get(output.wire.text.as_str()).map(|&wire| TaskOutput { wire, span: output.span })
             })
             .collect();
-        let offers_service = wiring
-            .outputs
-            .items
-            .iter()
-            .any(|output| output.implicit.is_some());
-        let launch = settings
-            .launch
-            .unwrap_or(if offers_service || settings.service.is_some() {
-                Launch::Restart
-            } else {
-                Launch::Auto
-            });
+        let offers_service = wiring.outputs.items.iter().any(|output| output.implicit.is_some());
+        let launch = settings.launch.unwrap_or(if offers_service || settings.service.is_some() {
+            Launch::Restart
+        } else {
+            Launch::Auto
+        });
         pipeline.tasks.push(Task {
             name: wiring.task.text.clone(),
             inputs,
@@ -98,12 +78,7 @@ pub(super) fn build_tasks(
     }
 }
 
-fn firing(
-    checker: &mut Checker<'_>,
-    input: &Input,
-    policy: Policy,
-    policy_span: Option<Span>,
-) -> Firing {
+fn firing(checker: &mut Checker<'_>, input: &Input, policy: Policy, policy_span: Option<Span>) -> Firing {
     if input.implicit.is_some() {
         return Firing::Service;
     }
@@ -113,10 +88,7 @@ fn firing(
     let mut report = |code: Code, message: String, help: &str| {
         let mut diagnostic = Diagnostic::new(code, span, message).help(help);
         if let Some(policy_span) = policy_span {
-            diagnostic = diagnostic.label(
-                policy_span,
-                format!("the task's policy is `{}`", policy.as_str()),
-            );
+            diagnostic = diagnostic.label(policy_span, format!("the task's policy is `{}`", policy.as_str()));
         }
         checker.diagnostics.push(diagnostic);
     };

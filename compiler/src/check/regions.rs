@@ -13,19 +13,11 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{Pipeline, TaskId, WireRole};
 use crate::span::Span;
 
-pub(super) fn check(
-    checker: &mut Checker<'_>,
-    items: &Items<'_>,
-    types: &TypeTable,
-    pipeline: &Pipeline,
-) {
+pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, types: &TypeTable, pipeline: &Pipeline) {
     let region = |task: TaskId| pipeline.tasks[task].region.as_deref();
     let describe = |task: TaskId| match region(task) {
         Some(region) => format!("`{}` runs in `{region}`", pipeline.tasks[task].name),
-        None => format!(
-            "`{}` has no region, so it may run anywhere",
-            pipeline.tasks[task].name
-        ),
+        None => format!("`{}` has no region, so it may run anywhere", pipeline.tasks[task].name),
     };
     for wire in &pipeline.wires {
         let exported = types.get(&wire.ty).is_some_and(|def| def.export);
@@ -55,10 +47,7 @@ pub(super) fn check(
             let mut diagnostic = Diagnostic::new(
                 Code::RegionCrossing,
                 consumer_at,
-                format!(
-                    "wire `{}` would carry data across a region boundary",
-                    wire.name
-                ),
+                format!("wire `{}` would carry data across a region boundary", wire.name),
             )
             .label(consumer_at, describe(consumer))
             .label(anchor_span, describe(anchor));
@@ -92,10 +81,5 @@ fn consumer_span(items: &Items<'_>, task: TaskId, wire: &str) -> Span {
 
 fn output_span(items: &Items<'_>, task: TaskId, wire: &str) -> Span {
     let wiring = items.wirings[task];
-    wiring
-        .outputs
-        .items
-        .iter()
-        .find(|output| output.wire.text == wire)
-        .map_or(wiring.task.span, |o| o.wire.span)
+    wiring.outputs.items.iter().find(|output| output.wire.text == wire).map_or(wiring.task.span, |o| o.wire.span)
 }

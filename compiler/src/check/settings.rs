@@ -19,21 +19,12 @@ use crate::syntax::ast::{Block, Entry, Name, Value};
 pub const KEYS: [(&str, &str); 11] = [
     ("image", "container image, a string"),
     ("command", "argv, a list of strings and wire names"),
-    (
-        "shell",
-        "a `/bin/sh -c` script with `{wire}` placeholders, a string",
-    ),
-    (
-        "policy",
-        "`all-new`, `swap-new-for-old` or `sliding-window`",
-    ),
+    ("shell", "a `/bin/sh -c` script with `{wire}` placeholders, a string"),
+    ("policy", "`all-new`, `swap-new-for-old` or `sliding-window`"),
     ("launch", "`auto`, `restart` or `custom`"),
     ("service", "the port a service task listens on, an integer"),
     ("env", "environment variables, `{ NAME: \"value\" }`"),
-    (
-        "resources",
-        "requests, `{ cpu: \"500m\", memory: \"1Gi\" }`",
-    ),
+    ("resources", "requests, `{ cpu: \"500m\", memory: \"1Gi\" }`"),
     ("region", "where the task must run, a string"),
     ("timeout", "per-run limit, a duration string such as \"5m\""),
     ("retries", "how often a failed run is retried, an integer"),
@@ -86,10 +77,7 @@ pub(super) struct TaskSettings {
 }
 
 pub(super) fn resolve(checker: &mut Checker<'_>, items: &Items<'_>) -> Vec<TaskSettings> {
-    let defaults = items
-        .defaults
-        .map(|d| read_block(checker, &d.body, true))
-        .unwrap_or_default();
+    let defaults = items.defaults.map(|d| read_block(checker, &d.body, true)).unwrap_or_default();
     // Blocks of unwired tasks are checked too, so their errors show.
     let mut blocks: Vec<_> = items.blocks.values().copied().collect();
     blocks.sort_by_key(|block| block.span.start);
@@ -100,10 +88,7 @@ pub(super) fn resolve(checker: &mut Checker<'_>, items: &Items<'_>) -> Vec<TaskS
 
     let mut all = Vec::with_capacity(items.wirings.len());
     for wiring in &items.wirings {
-        let own = read
-            .get(wiring.task.text.as_str())
-            .cloned()
-            .unwrap_or_default();
+        let own = read.get(wiring.task.text.as_str()).cloned().unwrap_or_default();
         let block_span = items.blocks.get(wiring.task.text.as_str()).map(|b| b.span);
         let own_run = own.command.clone().or(own.shell.clone());
         let (run, run_from_defaults) = match own_run {
@@ -118,17 +103,14 @@ pub(super) fn resolve(checker: &mut Checker<'_>, items: &Items<'_>) -> Vec<TaskS
             launch: own.launch.or(defaults.launch),
             service: own.service,
             env: own.env.or(defaults.env.clone()).unwrap_or_default(),
-            resources: own
-                .resources
-                .or(defaults.resources.clone())
-                .unwrap_or_default(),
+            resources: own.resources.or(defaults.resources.clone()).unwrap_or_default(),
             region: own.region.or(defaults.region.clone()),
             timeout_ms: own.timeout_ms.or(defaults.timeout_ms),
             retries: own.retries.or(defaults.retries),
             incomplete: own.broken || defaults.broken,
             block_span,
         };
-        if settings.run.is_none() && !settings.incomplete {
+        if settings.run.is_none() && !items.incomplete {
             report_missing_command(checker, &wiring.task, block_span.is_some());
         }
         if settings.service.is_none() && !settings.incomplete {
@@ -138,10 +120,7 @@ pub(super) fn resolve(checker: &mut Checker<'_>, items: &Items<'_>) -> Vec<TaskS
                         Diagnostic::new(
                             Code::ServiceWithoutPort,
                             implicit,
-                            format!(
-                                "task `{}` offers a service but declares no port",
-                                wiring.task.text
-                            ),
+                            format!("task `{}` offers a service but declares no port", wiring.task.text),
                         )
                         .label(output.wire.span, "the service output")
                         .help(format!(
@@ -158,66 +137,39 @@ pub(super) fn resolve(checker: &mut Checker<'_>, items: &Items<'_>) -> Vec<TaskS
 }
 
 fn report_missing_command(checker: &mut Checker<'_>, task: &Name, has_block: bool) {
-    let mut diagnostic = Diagnostic::new(
-        Code::MissingCommand,
-        task.span,
-        format!("task `{}` has nothing to run", task.text),
-    );
+    let mut diagnostic =
+        Diagnostic::new(Code::MissingCommand, task.span, format!("task `{}` has nothing to run", task.text));
     if has_block {
-        diagnostic = diagnostic.help(format!(
-            "add `command: [...]` or `shell: \"...\"` to `task {}`, or to `defaults`",
-            task.text
-        ));
+        diagnostic = diagnostic
+            .help(format!("add `command: [...]` or `shell: \"...\"` to `task {}`, or to `defaults`", task.text));
     } else {
         let end = checker.text.len() as u32;
-        let newline = if checker.text.ends_with('\n') || checker.text.is_empty() {
-            ""
-        } else {
-            "\n"
-        };
+        let newline = if checker.text.ends_with('\n') || checker.text.is_empty() { "" } else { "\n" };
         diagnostic = diagnostic
-            .help(format!(
-                "define it: `task {} {{ command: [\"program\"] }}`, or give `defaults` a command",
-                task.text
-            ))
+            .help(format!("define it: `task {} {{ command: [\"program\"] }}`, or give `defaults` a command", task.text))
             .fix(
                 format!("add a `task {}` block", task.text),
                 Span::empty_at(end),
-                format!(
-                    "{newline}\ntask {} {{\n  command: [\"program\"]\n}}\n",
-                    task.text
-                ),
+                format!("{newline}\ntask {} {{\n  command: [\"program\"]\n}}\n", task.text),
             );
     }
     checker.diagnostics.push(diagnostic);
 }
 
 fn read_block(checker: &mut Checker<'_>, block: &Block, is_defaults: bool) -> BlockSettings {
-    let mut settings = BlockSettings {
-        broken: block.broken,
-        ..BlockSettings::default()
-    };
+    let mut settings = BlockSettings { broken: block.broken, ..BlockSettings::default() };
     let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
     for entry in &block.entries {
         let key = entry.key.text.as_str();
         if !KEYS.iter().any(|(known, _)| *known == key) {
-            report_unknown_key(
-                checker,
-                &entry.key,
-                KEYS.iter().map(|(k, _)| *k),
-                "task block",
-            );
+            report_unknown_key(checker, &entry.key, KEYS.iter().map(|(k, _)| *k), "task block");
             continue;
         }
         if let Some(&first) = seen.get(key) {
             checker.diagnostics.push(
-                Diagnostic::new(
-                    Code::DuplicateKey,
-                    entry.key.span,
-                    format!("`{key}` is set twice"),
-                )
-                .label(first, "first set here")
-                .help("each key appears once in a block; remove one"),
+                Diagnostic::new(Code::DuplicateKey, entry.key.span, format!("`{key}` is set twice"))
+                    .label(first, "first set here")
+                    .help("each key appears once in a block; remove one"),
             );
             continue;
         }
@@ -232,19 +184,12 @@ fn read_block(checker: &mut Checker<'_>, block: &Block, is_defaults: bool) -> Bl
         read_entry(checker, entry, &mut settings);
     }
     if let (Some(command), Some(shell)) = (&settings.command, &settings.shell) {
-        let (first, second) = if command.span < shell.span {
-            (command.span, shell.span)
-        } else {
-            (shell.span, command.span)
-        };
+        let (first, second) =
+            if command.span < shell.span { (command.span, shell.span) } else { (shell.span, command.span) };
         checker.diagnostics.push(
-            Diagnostic::new(
-                Code::CommandAndShell,
-                second,
-                "a task runs either a `command` or a `shell`, not both",
-            )
-            .label(first, "the other one")
-            .help("keep one: `command` for an argv list, `shell` for a `/bin/sh -c` script"),
+            Diagnostic::new(Code::CommandAndShell, second, "a task runs either a `command` or a `shell`, not both")
+                .label(first, "the other one")
+                .help("keep one: `command` for an argv list, `shell` for a `/bin/sh -c` script"),
         );
     }
     settings
@@ -333,48 +278,28 @@ pub(super) fn report_unknown_key<'c>(
     known: impl Iterator<Item = &'c str> + Clone,
     place: &str,
 ) {
-    let mut diagnostic = Diagnostic::new(
-        Code::UnknownKey,
-        key.span,
-        format!("unknown key `{}` in a {place}", key.text),
-    );
+    let mut diagnostic =
+        Diagnostic::new(Code::UnknownKey, key.span, format!("unknown key `{}` in a {place}", key.text));
     diagnostic = match checker.suggestions.closest(&key.text, known.clone()) {
-        Some(s) => diagnostic.help(format!("did you mean `{s}`?")).fix(
-            format!("replace with `{s}`"),
-            key.span,
-            s,
-        ),
-        None => diagnostic.help(format!(
-            "the keys are {}",
-            known
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        Some(s) => diagnostic.help(format!("did you mean `{s}`?")).fix(format!("replace with `{s}`"), key.span, s),
+        None => {
+            diagnostic.help(format!("the keys are {}", known.map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")))
+        }
     };
     checker.diagnostics.push(diagnostic);
 }
 
 fn invalid(checker: &mut Checker<'_>, span: Span, message: String, help: &str) {
-    checker
-        .diagnostics
-        .push(Diagnostic::new(Code::InvalidValue, span, message).help(help));
+    checker.diagnostics.push(Diagnostic::new(Code::InvalidValue, span, message).help(help));
 }
 
 fn wrong_kind(checker: &mut Checker<'_>, entry: &Entry, wanted: &str) {
     let mut diagnostic = Diagnostic::new(
         Code::InvalidValue,
         entry.value.span(),
-        format!(
-            "`{}` takes {wanted}, not {}",
-            entry.key.text,
-            entry.value.kind_description()
-        ),
+        format!("`{}` takes {wanted}, not {}", entry.key.text, entry.value.kind_description()),
     );
-    let described = KEYS
-        .iter()
-        .find(|(k, _)| *k == entry.key.text)
-        .map_or("", |(_, d)| d);
+    let described = KEYS.iter().find(|(k, _)| *k == entry.key.text).map_or("", |(_, d)| d);
     diagnostic = diagnostic.help(format!("`{}`: {described}", entry.key.text));
     if wanted == "a string" {
         if let Value::Name(name) = &entry.value {
@@ -406,25 +331,13 @@ fn expect_integer(checker: &mut Checker<'_>, entry: &Entry) -> Option<(u64, Span
     }
 }
 
-fn expect_option<T: Copy>(
-    checker: &mut Checker<'_>,
-    entry: &Entry,
-    options: &[(&'static str, T)],
-) -> Option<T> {
+fn expect_option<T: Copy>(checker: &mut Checker<'_>, entry: &Entry, options: &[(&'static str, T)]) -> Option<T> {
     let Value::Name(name) = &entry.value else {
-        let listed = options
-            .iter()
-            .map(|(n, _)| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let listed = options.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ");
         let mut diagnostic = Diagnostic::new(
             Code::InvalidValue,
             entry.value.span(),
-            format!(
-                "`{}` takes one of {listed}, not {}",
-                entry.key.text,
-                entry.value.kind_description()
-            ),
+            format!("`{}` takes one of {listed}, not {}", entry.key.text, entry.value.kind_description()),
         );
         if let Value::Str(string) = &entry.value {
             if options.iter().any(|(n, _)| *n == string.value) {
@@ -441,28 +354,14 @@ fn expect_option<T: Copy>(
     if let Some((_, value)) = options.iter().find(|(n, _)| *n == name.text) {
         return Some(*value);
     }
-    let mut diagnostic = Diagnostic::new(
-        Code::UnknownOption,
-        name.span,
-        format!("`{}` is not a {} value", name.text, entry.key.text),
-    );
-    diagnostic = match checker
-        .suggestions
-        .closest(&name.text, options.iter().map(|(n, _)| *n))
-    {
-        Some(s) => diagnostic.help(format!("did you mean `{s}`?")).fix(
-            format!("replace with `{s}`"),
-            name.span,
-            s,
-        ),
+    let mut diagnostic =
+        Diagnostic::new(Code::UnknownOption, name.span, format!("`{}` is not a {} value", name.text, entry.key.text));
+    diagnostic = match checker.suggestions.closest(&name.text, options.iter().map(|(n, _)| *n)) {
+        Some(s) => diagnostic.help(format!("did you mean `{s}`?")).fix(format!("replace with `{s}`"), name.span, s),
         None => diagnostic.help(format!(
             "`{}` is one of {}",
             entry.key.text,
-            options
-                .iter()
-                .map(|(n, _)| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            options.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ")
         )),
     };
     checker.diagnostics.push(diagnostic);
@@ -494,13 +393,9 @@ fn read_command(checker: &mut Checker<'_>, entry: &Entry) -> Option<RunSetting> 
             }
             Value::Int { value, span } => {
                 checker.diagnostics.push(
-                    Diagnostic::new(
-                        Code::InvalidValue,
-                        *span,
-                        "command elements are strings or wire names",
-                    )
-                    .help("quote numbers: they are passed as text")
-                    .fix("quote it", *span, format!("\"{value}\"")),
+                    Diagnostic::new(Code::InvalidValue, *span, "command elements are strings or wire names")
+                        .help("quote numbers: they are passed as text")
+                        .fix("quote it", *span, format!("\"{value}\"")),
                 );
                 args.push(Arg::Literal(value.to_string()));
             }
@@ -513,21 +408,10 @@ fn read_command(checker: &mut Checker<'_>, entry: &Entry) -> Option<RunSetting> 
         }
     }
     let append_wire_paths = named_wires.is_empty();
-    Some(RunSetting {
-        run: Run::Command {
-            args,
-            append_wire_paths,
-        },
-        span: *span,
-        named_wires,
-    })
+    Some(RunSetting { run: Run::Command { args, append_wire_paths }, span: *span, named_wires })
 }
 
-fn read_map(
-    checker: &mut Checker<'_>,
-    entry: &Entry,
-    known_keys: Option<&[&str]>,
-) -> Option<BTreeMap<String, String>> {
+fn read_map(checker: &mut Checker<'_>, entry: &Entry, known_keys: Option<&[&str]>) -> Option<BTreeMap<String, String>> {
     let Value::Map { entries, .. } = &entry.value else {
         wrong_kind(checker, entry, "a map `{ KEY: \"value\" }`");
         return None;
@@ -537,24 +421,15 @@ fn read_map(
     for inner in entries {
         if let Some(known) = known_keys {
             if !known.contains(&inner.key.text.as_str()) {
-                report_unknown_key(
-                    checker,
-                    &inner.key,
-                    known.iter().copied(),
-                    &format!("`{}` map", entry.key.text),
-                );
+                report_unknown_key(checker, &inner.key, known.iter().copied(), &format!("`{}` map", entry.key.text));
                 continue;
             }
         }
         if let Some(&first) = seen.get(inner.key.text.as_str()) {
             checker.diagnostics.push(
-                Diagnostic::new(
-                    Code::DuplicateKey,
-                    inner.key.span,
-                    format!("`{}` is set twice", inner.key.text),
-                )
-                .label(first, "first set here")
-                .help("each key appears once in a map; remove one"),
+                Diagnostic::new(Code::DuplicateKey, inner.key.span, format!("`{}` is set twice", inner.key.text))
+                    .label(first, "first set here")
+                    .help("each key appears once in a map; remove one"),
             );
             continue;
         }
@@ -567,17 +442,10 @@ fn read_map(
                 let mut diagnostic = Diagnostic::new(
                     Code::InvalidValue,
                     other.span(),
-                    format!(
-                        "`{}` values are strings, not {}",
-                        entry.key.text,
-                        other.kind_description()
-                    ),
+                    format!("`{}` values are strings, not {}", entry.key.text, other.kind_description()),
                 );
                 if let Value::Int { value, span } = other {
-                    diagnostic =
-                        diagnostic
-                            .help("quote it")
-                            .fix("quote it", *span, format!("\"{value}\""));
+                    diagnostic = diagnostic.help("quote it").fix("quote it", *span, format!("\"{value}\""));
                 }
                 checker.diagnostics.push(diagnostic);
                 continue;
@@ -618,9 +486,7 @@ pub fn parse_duration(text: &str) -> Option<u64> {
         return None;
     }
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         if digits == 0 {
             return None;
         }
@@ -646,22 +512,16 @@ pub fn parse_duration(text: &str) -> Option<u64> {
 /// A Kubernetes resource quantity: a decimal number with an optional
 /// binary (`Ki`…`Ei`) or decimal (`m`, `k`, `M`…`E`) suffix, or an exponent.
 pub fn is_quantity(text: &str) -> bool {
-    let number_end = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
+    let number_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let number = &text[..number_end];
     let valid_number = !number.is_empty() && number != "." && number.matches('.').count() <= 1;
     let suffix = &text[number_end..];
-    let valid_suffix = matches!(
-        suffix,
-        "" | "m" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei"
-    ) || (suffix.len() > 1
-        && suffix.starts_with(['e', 'E'])
-        && suffix[1..]
-            .trim_start_matches(['+', '-'])
-            .chars()
-            .all(|c| c.is_ascii_digit())
-        && suffix[1..].trim_start_matches(['+', '-']).len() > 0);
+    let valid_suffix =
+        matches!(suffix, "" | "m" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei")
+            || (suffix.len() > 1
+                && suffix.starts_with(['e', 'E'])
+                && suffix[1..].trim_start_matches(['+', '-']).chars().all(|c| c.is_ascii_digit())
+                && suffix[1..].trim_start_matches(['+', '-']).len() > 0);
     valid_number && valid_suffix
 }
 
@@ -669,9 +529,7 @@ pub fn is_quantity(text: &str) -> bool {
 pub fn is_label_value(text: &str) -> bool {
     let bytes = text.as_bytes();
     bytes.len() <= 63
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && bytes.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && bytes.first().is_none_or(u8::is_ascii_alphanumeric)
         && bytes.last().is_none_or(u8::is_ascii_alphanumeric)
 }

@@ -12,9 +12,7 @@ pub struct Budget {
 
 impl Default for Budget {
     fn default() -> Budget {
-        Budget {
-            lookups_left: SUGGESTION_LOOKUPS_PER_FILE,
-        }
+        Budget { lookups_left: SUGGESTION_LOOKUPS_PER_FILE }
     }
 }
 
@@ -23,11 +21,7 @@ impl Budget {
     /// plausible typo: within a third of the name's length in
     /// Damerau-Levenshtein distance (at least 1), or equal ignoring case
     /// and `-`/`_`.
-    pub fn closest<'c>(
-        &mut self,
-        name: &str,
-        candidates: impl IntoIterator<Item = &'c str>,
-    ) -> Option<&'c str> {
+    pub fn closest<'c>(&mut self, name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
         if self.lookups_left == 0 {
             return None;
         }
@@ -61,15 +55,7 @@ pub fn closest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) ->
 }
 
 fn fold(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c == '_' {
-                '-'
-            } else {
-                c.to_ascii_lowercase()
-            }
-        })
-        .collect()
+    name.chars().map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() }).collect()
 }
 
 #[cfg(test)]

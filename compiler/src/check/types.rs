@@ -59,12 +59,8 @@ pub(super) fn declare(checker: &mut Checker<'_>, items: &Items<'_>) -> TypeTable
     for decl in &items.types {
         if decl.name.text == "service" {
             checker.diagnostics.push(
-                Diagnostic::new(
-                    Code::DuplicateType,
-                    decl.name.span,
-                    "`service` is built in and cannot be redeclared",
-                )
-                .help("`service` is the type of every implicit wire; choose another name"),
+                Diagnostic::new(Code::DuplicateType, decl.name.span, "`service` is built in and cannot be redeclared")
+                    .help("`service` is the type of every implicit wire; choose another name"),
             );
             continue;
         }
@@ -83,9 +79,9 @@ pub(super) fn declare(checker: &mut Checker<'_>, items: &Items<'_>) -> TypeTable
                         decl.base.span,
                         s,
                     ),
-                    None => diagnostic.help(
-                        "write `type name = file \"mime/type\"` or `type name = dir \"mime/type\"`",
-                    ),
+                    None => {
+                        diagnostic.help("write `type name = file \"mime/type\"` or `type name = dir \"mime/type\"`")
+                    }
                 };
                 checker.diagnostics.push(diagnostic);
                 continue;
@@ -110,21 +106,12 @@ struct Annotation<'a> {
     at_producer: bool,
 }
 
-pub(super) fn resolve_wires(
-    checker: &mut Checker<'_>,
-    items: &Items<'_>,
-    table: &TypeTable,
-    wires: &mut Wires<'_>,
-) {
+pub(super) fn resolve_wires(checker: &mut Checker<'_>, items: &Items<'_>, table: &TypeTable, wires: &mut Wires<'_>) {
     let mut reported_unknown: HashSet<Span> = HashSet::new();
     let service_outputs: Vec<&str> = wires
         .entries
         .iter()
-        .filter(|e| {
-            e.producer
-                .as_ref()
-                .is_some_and(|p| p.output.implicit.is_some())
-        })
+        .filter(|e| e.producer.as_ref().is_some_and(|p| p.output.implicit.is_some()))
         .map(|e| e.name)
         .collect();
 
@@ -137,17 +124,11 @@ pub(super) fn resolve_wires(
 
         let mut annotations: Vec<Annotation<'_>> = Vec::new();
         if let Some(ty) = entry.producer.as_ref().and_then(|p| p.output.ty.as_ref()) {
-            annotations.push(Annotation {
-                name: ty,
-                at_producer: true,
-            });
+            annotations.push(Annotation { name: ty, at_producer: true });
         }
         for consumer in &entry.consumers {
             if let Some(ty) = &consumer.input.ty {
-                annotations.push(Annotation {
-                    name: ty,
-                    at_producer: false,
-                });
+                annotations.push(Annotation { name: ty, at_producer: false });
             }
         }
         let mut chosen: Option<&Annotation<'_>> = None;
@@ -161,15 +142,9 @@ pub(super) fn resolve_wires(
             let is_service = def.kind == PayloadKind::Service;
             if is_service != entry.implicit {
                 let message = if entry.implicit {
-                    format!(
-                        "`{}` is an implicit wire, so its type is `service`",
-                        entry.name
-                    )
+                    format!("`{}` is an implicit wire, so its type is `service`", entry.name)
                 } else {
-                    format!(
-                        "only implicit wires have type `service`, and `{}` is not implicit",
-                        entry.name
-                    )
+                    format!("only implicit wires have type `service`, and `{}` is not implicit", entry.name)
                 };
                 checker.diagnostics.push(
                     Diagnostic::new(Code::ImplicitMismatch, annotation.name.span, message)
@@ -180,11 +155,7 @@ pub(super) fn resolve_wires(
             match chosen {
                 None => chosen = Some(annotation),
                 Some(first) if first.name.text != annotation.name.text => {
-                    let place = if first.at_producer {
-                        "its producer"
-                    } else {
-                        "a consumer"
-                    };
+                    let place = if first.at_producer { "its producer" } else { "a consumer" };
                     checker.diagnostics.push(
                         Diagnostic::new(
                             Code::ConflictingWireTypes,
@@ -192,7 +163,9 @@ pub(super) fn resolve_wires(
                             format!("wire `{}` is annotated `{}` here", entry.name, annotation.name.text),
                         )
                         .label(first.name.span, format!("but `{}` at {place}", first.name.text))
-                        .help("all annotations of one wire must name the same type; the producer's annotation is enough"),
+                        .help(
+                            "all annotations of one wire must name the same type; the producer's annotation is enough",
+                        ),
                     );
                 }
                 Some(_) => {}
@@ -208,15 +181,11 @@ pub(super) fn resolve_wires(
 }
 
 fn report_unknown_type(checker: &mut Checker<'_>, table: &TypeTable, name: &Name) {
-    let mut diagnostic = Diagnostic::new(
-        Code::UnknownType,
-        name.span,
-        format!("unknown type `{}`", name.text),
-    );
+    let mut diagnostic = Diagnostic::new(Code::UnknownType, name.span, format!("unknown type `{}`", name.text));
     diagnostic = match checker.suggestions.closest(&name.text, table.names()) {
-        Some(s) => diagnostic
-            .help(format!("did you mean `{s}`?"))
-            .fix(format!("replace with `{s}`"), name.span, s.to_owned()),
+        Some(s) => {
+            diagnostic.help(format!("did you mean `{s}`?")).fix(format!("replace with `{s}`"), name.span, s.to_owned())
+        }
         None => diagnostic.help(format!(
             "declare it: `type {} = file \"mime/type\"`; built in are file, dir, text, json, csv and service",
             name.text
@@ -235,6 +204,9 @@ fn check_implicit_use(
 ) {
     for consumer in &entry.consumers {
         let input = consumer.input;
+        if input.is_merge() && input.implicit.is_some() {
+            continue; // K0020 already says a merge cannot be implicit.
+        }
         let producer = entry.producer.as_ref();
         match (input.implicit, producer) {
             (Some(implicit), None) => {
@@ -244,10 +216,7 @@ fn check_implicit_use(
                     format!("no task offers a service `{}`", entry.name),
                 )
                 .label(implicit, "an implicit input must name an implicit output");
-                diagnostic = match checker
-                    .suggestions
-                    .closest(entry.name, service_outputs.iter().copied())
-                {
+                diagnostic = match checker.suggestions.closest(entry.name, service_outputs.iter().copied()) {
                     Some(s) => diagnostic.help(format!("did you mean `{s}`?")).fix(
                         format!("rename to `{s}`"),
                         consumer.span(),
@@ -272,9 +241,7 @@ fn check_implicit_use(
                 );
             }
             (None, Some(producer)) if producer.output.implicit.is_some() && !input.is_merge() => {
-                let insert_at = input
-                    .buffer()
-                    .map_or(input.members[0].wire.span.end, |b| b.span.end);
+                let insert_at = input.buffer().map_or(input.members[0].wire.span.end, |b| b.span.end);
                 checker.diagnostics.push(
                     Diagnostic::new(
                         Code::ImplicitMismatch,
@@ -283,17 +250,10 @@ fn check_implicit_use(
                     )
                     .label(
                         producer.output.wire.span,
-                        format!(
-                            "offered by `{}` as a service",
-                            items.wirings[producer.task].task.text
-                        ),
+                        format!("offered by `{}` as a service", items.wirings[producer.task].task.text),
                     )
                     .help(format!("consume a service with `{} implicit`", entry.name))
-                    .fix(
-                        "add `implicit`",
-                        Span::empty_at(insert_at),
-                        " implicit",
-                    ),
+                    .fix("add `implicit`", Span::empty_at(insert_at), " implicit"),
                 );
             }
             (None, Some(producer)) if producer.output.implicit.is_some() => {
@@ -330,15 +290,9 @@ fn check_merge_types(checker: &mut Checker<'_>, items: &Items<'_>, wires: &Wires
                         Diagnostic::new(
                             Code::MergeTypeMismatch,
                             member.wire.span,
-                            format!(
-                                "`{}` is of type `{ty}`, but the merge carries `{first_ty}`",
-                                member.wire.text
-                            ),
+                            format!("`{}` is of type `{ty}`, but the merge carries `{first_ty}`", member.wire.text),
                         )
-                        .label(
-                            first.span,
-                            format!("`{}` is of type `{first_ty}`", first.text),
-                        )
+                        .label(first.span, format!("`{}` is of type `{first_ty}`", first.text))
                         .help("merged wires form one stream, so they must have the same type"),
                     );
                 }

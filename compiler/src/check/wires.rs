@@ -91,39 +91,20 @@ impl<'a> Wires<'a> {
 }
 
 pub(super) fn resolve<'a>(checker: &mut Checker<'_>, items: &Items<'a>) -> Wires<'a> {
-    let mut wires = Wires {
-        entries: Vec::new(),
-        ids: HashMap::new(),
-    };
+    let mut wires = Wires { entries: Vec::new(), ids: HashMap::new() };
     for (task, wiring) in items.wirings.iter().enumerate() {
         let mut seen_in_inputs: HashMap<&str, Span> = HashMap::new();
         for input in &wiring.inputs.items {
             check_input_shape(checker, input);
             for (member_index, member) in input.members.iter().enumerate() {
-                report_repeat(
-                    checker,
-                    &mut seen_in_inputs,
-                    &member.wire.text,
-                    member.wire.span,
-                    "inputs",
-                );
+                report_repeat(checker, &mut seen_in_inputs, &member.wire.text, member.wire.span, "inputs");
                 let id = wires.id(&member.wire.text, member.wire.span);
-                wires.entries[id].consumers.push(Consumer {
-                    task,
-                    input,
-                    member: member_index,
-                });
+                wires.entries[id].consumers.push(Consumer { task, input, member: member_index });
             }
         }
         let mut seen_in_outputs: HashMap<&str, Span> = HashMap::new();
         for output in &wiring.outputs.items {
-            report_repeat(
-                checker,
-                &mut seen_in_outputs,
-                &output.wire.text,
-                output.wire.span,
-                "outputs",
-            );
+            report_repeat(checker, &mut seen_in_outputs, &output.wire.text, output.wire.span, "outputs");
             let id = wires.id(&output.wire.text, output.wire.span);
             match &wires.entries[id].producer {
                 Some(first) if first.task != task => checker.diagnostics.push(
@@ -140,7 +121,7 @@ pub(super) fn resolve<'a>(checker: &mut Checker<'_>, items: &Items<'a>) -> Wires
             }
         }
     }
-    assign_roles(checker, &mut wires);
+    assign_roles(checker, &mut wires, items.incomplete);
     wires
 }
 
@@ -153,13 +134,9 @@ fn report_repeat<'a>(
 ) {
     if let Some(&first) = seen.get(name) {
         checker.diagnostics.push(
-            Diagnostic::new(
-                Code::DuplicateWireInList,
-                span,
-                format!("wire `{name}` is listed twice in the {list}"),
-            )
-            .label(first, "first listed here")
-            .help("list each wire once"),
+            Diagnostic::new(Code::DuplicateWireInList, span, format!("wire `{name}` is listed twice in the {list}"))
+                .label(first, "first listed here")
+                .help("list each wire once"),
         );
     } else {
         seen.insert(name, span);
@@ -191,10 +168,7 @@ fn check_input_shape(checker: &mut Checker<'_>, input: &Input) {
                 diagnostic.fixes.push(Fix {
                     title: "move the buffer after the last member".to_owned(),
                     edits: vec![
-                        Edit {
-                            span: buffer.span,
-                            replacement: String::new(),
-                        },
+                        Edit { span: buffer.span, replacement: String::new() },
                         Edit {
                             span: Span::empty_at(last_end),
                             replacement: checker.text[buffer.span.range()].to_owned(),
@@ -214,14 +188,10 @@ fn check_input_shape(checker: &mut Checker<'_>, input: &Input) {
             );
         } else if let Some(buffer) = input.buffer() {
             checker.diagnostics.push(
-                Diagnostic::new(
-                    Code::InvalidImplicitInput,
-                    buffer.span,
-                    "an implicit input takes no buffer",
-                )
-                .label(implicit, "implicit: it never triggers a run")
-                .help("a service is called, not collected; remove the buffer")
-                .fix("remove the buffer", buffer.span, ""),
+                Diagnostic::new(Code::InvalidImplicitInput, buffer.span, "an implicit input takes no buffer")
+                    .label(implicit, "implicit: it never triggers a run")
+                    .help("a service is called, not collected; remove the buffer")
+                    .fix("remove the buffer", buffer.span, ""),
             );
         }
     }
@@ -231,24 +201,20 @@ fn check_buffer_bounds(checker: &mut Checker<'_>, form: BufferForm, span: Span) 
     let problem = match form {
         BufferForm::Count(0) => Some("a buffer takes at least 1 value".to_owned()),
         BufferForm::Range(0, _) => Some("the minimum of a range is at least 1".to_owned()),
-        BufferForm::Range(min, max) if min > max => Some(format!(
-            "the minimum {min} is larger than the maximum {max}"
-        )),
+        BufferForm::Range(min, max) if min > max => Some(format!("the minimum {min} is larger than the maximum {max}")),
         BufferForm::Window(0, _) => Some("a window holds at least 1 value".to_owned()),
         BufferForm::Window(_, 0) => Some("a window slides at least 1 position".to_owned()),
-        BufferForm::Window(size, slide) if slide > size => Some(format!(
-            "the window slides {slide} positions but holds only {size}"
-        )),
+        BufferForm::Window(size, slide) if slide > size => {
+            Some(format!("the window slides {slide} positions but holds only {size}"))
+        }
         _ => None,
     };
     let largest = match form {
         BufferForm::Count(n) => n,
         BufferForm::Range(_, n) | BufferForm::Window(n, _) => n,
     };
-    let problem = problem.or_else(|| {
-        (largest > MAX_BUFFER)
-            .then(|| format!("{largest} values is more than the limit of {MAX_BUFFER}"))
-    });
+    let problem = problem
+        .or_else(|| (largest > MAX_BUFFER).then(|| format!("{largest} values is more than the limit of {MAX_BUFFER}")));
     if let Some(message) = problem {
         checker.diagnostics.push(
             Diagnostic::new(Code::InvalidBuffer, span, message)
@@ -257,23 +223,17 @@ fn check_buffer_bounds(checker: &mut Checker<'_>, form: BufferForm, span: Span) 
     }
 }
 
-fn assign_roles(checker: &mut Checker<'_>, wires: &mut Wires<'_>) {
-    let produced: Vec<&str> = wires
-        .entries
-        .iter()
-        .filter(|entry| entry.producer.is_some())
-        .map(|entry| entry.name)
-        .collect();
+fn assign_roles(checker: &mut Checker<'_>, wires: &mut Wires<'_>, incomplete: bool) {
+    let produced: Vec<&str> =
+        wires.entries.iter().filter(|entry| entry.producer.is_some()).map(|entry| entry.name).collect();
     for entry in &mut wires.entries {
         entry.role = match (&entry.producer, entry.consumers.is_empty()) {
-            (Some(producer), true) if producer.output.implicit.is_none() => {
-                WireRole::PipelineOutput
-            }
+            (Some(producer), true) if producer.output.implicit.is_none() => WireRole::PipelineOutput,
             (Some(_), _) => WireRole::Internal,
             (None, _) if entry.name.starts_with("in") => WireRole::PipelineInput,
             (None, _) => {
                 // Implicit consumers of a missing service are K0026, in types.
-                if entry.consumers.iter().all(|c| c.input.implicit.is_none()) {
+                if !incomplete && entry.consumers.iter().all(|c| c.input.implicit.is_none()) {
                     report_unproduced(checker, entry, &produced);
                 }
                 WireRole::Internal
@@ -283,13 +243,7 @@ fn assign_roles(checker: &mut Checker<'_>, wires: &mut Wires<'_>) {
 }
 
 fn report_unproduced(checker: &mut Checker<'_>, entry: &WireEntry<'_>, produced: &[&str]) {
-    let spans: Vec<Span> = entry
-        .consumers
-        .iter()
-        .map(Consumer::span)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
+    let spans: Vec<Span> = entry.consumers.iter().map(Consumer::span).collect::<HashSet<_>>().into_iter().collect();
     let mut spans = spans;
     spans.sort();
     let mut diagnostic = Diagnostic::new(
@@ -300,21 +254,12 @@ fn report_unproduced(checker: &mut Checker<'_>, entry: &WireEntry<'_>, produced:
     for &span in &spans[1..] {
         diagnostic = diagnostic.label(span, "also consumed here");
     }
-    match checker
-        .suggestions
-        .closest(entry.name, produced.iter().copied())
-    {
+    match checker.suggestions.closest(entry.name, produced.iter().copied()) {
         Some(suggestion) => {
             diagnostic = diagnostic.help(format!("did you mean `{suggestion}`?"));
             diagnostic.fixes.push(Fix {
                 title: format!("rename to `{suggestion}`"),
-                edits: spans
-                    .iter()
-                    .map(|&span| Edit {
-                        span,
-                        replacement: suggestion.to_owned(),
-                    })
-                    .collect(),
+                edits: spans.iter().map(|&span| Edit { span, replacement: suggestion.to_owned() }).collect(),
             });
         }
         None => {

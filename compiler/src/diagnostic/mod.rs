@@ -71,10 +71,7 @@ impl Diagnostic {
     }
 
     pub fn label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.labels.push(Label {
-            span,
-            message: message.into(),
-        });
+        self.labels.push(Label { span, message: message.into() });
         self
     }
 
@@ -84,19 +81,8 @@ impl Diagnostic {
     }
 
     /// A fix made of one replacement.
-    pub fn fix(
-        mut self,
-        title: impl Into<String>,
-        span: Span,
-        replacement: impl Into<String>,
-    ) -> Diagnostic {
-        self.fixes.push(Fix {
-            title: title.into(),
-            edits: vec![Edit {
-                span,
-                replacement: replacement.into(),
-            }],
-        });
+    pub fn fix(mut self, title: impl Into<String>, span: Span, replacement: impl Into<String>) -> Diagnostic {
+        self.fixes.push(Fix { title: title.into(), edits: vec![Edit { span, replacement: replacement.into() }] });
         self
     }
 
@@ -137,12 +123,7 @@ impl Diagnostics {
     /// order the phases ran in; a K0007 at the end if any were dropped.
     pub fn finish(mut self, end_of_file: Span) -> Vec<Diagnostic> {
         self.items.sort_by(|a, b| {
-            (a.span.start, a.span.end, a.code, &a.message).cmp(&(
-                b.span.start,
-                b.span.end,
-                b.code,
-                &b.message,
-            ))
+            (a.span.start, a.span.end, a.code, &a.message).cmp(&(b.span.start, b.span.end, b.code, &b.message))
         });
         if self.dropped > 0 {
             let shown = self.items.len();

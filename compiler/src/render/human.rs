@@ -15,36 +15,22 @@ pub fn render(report: &FileReport<'_>, color: bool) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn write_one(
-    out: &mut Vec<u8>,
-    path: &str,
-    source: &Source<&str>,
-    diagnostic: &Diagnostic,
-    color: bool,
-) {
+fn write_one(out: &mut Vec<u8>, path: &str, source: &Source<&str>, diagnostic: &Diagnostic, color: bool) {
     let kind = match diagnostic.severity {
         Severity::Error => ReportKind::Error,
         Severity::Warning => ReportKind::Warning,
     };
     let path = path.to_owned();
     let mut builder = Report::build(kind, (path.clone(), diagnostic.span.range()))
-        .with_config(
-            Config::default()
-                .with_index_type(IndexType::Byte)
-                .with_color(color),
-        )
+        .with_config(Config::default().with_index_type(IndexType::Byte).with_color(color))
         .with_code(diagnostic.code.as_str())
         .with_message(&diagnostic.message)
         .with_label(
-            Label::new((path.clone(), diagnostic.span.range()))
-                .with_message(&diagnostic.message)
-                .with_order(0),
+            Label::new((path.clone(), diagnostic.span.range())).with_message(&diagnostic.message).with_order(0),
         );
     for (order, label) in diagnostic.labels.iter().enumerate() {
         builder = builder.with_label(
-            Label::new((path.clone(), label.span.range()))
-                .with_message(&label.message)
-                .with_order(order as i32 + 1),
+            Label::new((path.clone(), label.span.range())).with_message(&label.message).with_order(order as i32 + 1),
         );
     }
     if let Some(help) = &diagnostic.help {

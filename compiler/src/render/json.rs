@@ -54,11 +54,7 @@ pub fn render(report: &FileReport<'_>) -> String {
                 .iter()
                 .map(|label| {
                     let at = position(label.span.start);
-                    JsonLabel {
-                        line: at.line,
-                        column: at.column,
-                        message: &label.message,
-                    }
+                    JsonLabel { line: at.line, column: at.column, message: &label.message }
                 })
                 .collect(),
             help: diagnostic.help.as_deref(),

@@ -12,17 +12,12 @@ use crate::diagnostic::{Code, Severity};
 use crate::span::Span;
 
 pub fn render(reports: &[FileReport<'_>]) -> String {
-    let codes: BTreeSet<Code> = reports
-        .iter()
-        .flat_map(|report| report.analysis.diagnostics.iter().map(|d| d.code))
-        .collect();
+    let codes: BTreeSet<Code> =
+        reports.iter().flat_map(|report| report.analysis.diagnostics.iter().map(|d| d.code)).collect();
     let rules: Vec<Value> = codes
         .iter()
         .map(|code| {
-            let summary = code
-                .explanation()
-                .lines()
-                .find(|line| !line.trim().is_empty() && !line.starts_with('#'));
+            let summary = code.explanation().lines().find(|line| !line.trim().is_empty() && !line.starts_with('#'));
             json!({
                 "id": code.as_str(),
                 "name": code.name(),

@@ -89,9 +89,7 @@ impl Input {
 
     /// The buffer written after the last member, which applies to the input.
     pub fn buffer(&self) -> Option<&Buffer> {
-        self.members
-            .last()
-            .and_then(|member| member.buffer.as_ref())
+        self.members.last().and_then(|member| member.buffer.as_ref())
     }
 
     pub fn is_merge(&self) -> bool {

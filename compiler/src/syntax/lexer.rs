@@ -66,23 +66,20 @@ pub fn lex(text: &str, diagnostics: &mut Diagnostics) -> Lexed {
 fn report_unknown(text: &str, run: Span, diagnostics: &mut Diagnostics) {
     let shown: String = text[run.range()].chars().take(16).collect();
     let (message, help) = match shown.chars().next() {
-        Some('\'') => (
-            "single quotes do not make a string".to_owned(),
-            "strings use double quotes: \"...\"".to_owned(),
-        ),
+        Some('\'') => {
+            ("single quotes do not make a string".to_owned(), "strings use double quotes: \"...\"".to_owned())
+        }
         Some(';') => (
             "`;` is not part of the language".to_owned(),
             "a wiring statement ends at the `)` that closes its outputs; remove the `;`".to_owned(),
         ),
         Some(c) if c.is_alphabetic() => (
             format!("`{shown}` is not a valid name"),
-            "names are ASCII letters, digits, `_` and `-`, starting with a letter or `_`"
-                .to_owned(),
+            "names are ASCII letters, digits, `_` and `-`, starting with a letter or `_`".to_owned(),
         ),
-        _ if shown.chars().count() == 1 => (
-            format!("unknown character `{}`", shown.escape_debug()),
-            "remove it, or put it inside a string".to_owned(),
-        ),
+        _ if shown.chars().count() == 1 => {
+            (format!("unknown character `{}`", shown.escape_debug()), "remove it, or put it inside a string".to_owned())
+        }
         _ => (
             format!("unknown characters `{}`", shown.escape_debug()),
             "remove them, or put them inside a string".to_owned(),
@@ -97,15 +94,9 @@ fn check_string(text: &str, span: Span, kind: TokenKind, diagnostics: &mut Diagn
     let body = &text[span.range()];
     if kind == TokenKind::UnterminatedStr {
         diagnostics.push(
-            Diagnostic::new(
-                Code::UnterminatedString,
-                span,
-                "this string has no closing quote",
-            )
-            .help(
-                "close it with `\"` on the same line; write a line break inside a string as `\\n`",
-            )
-            .fix("close the string", Span::empty_at(span.end), "\""),
+            Diagnostic::new(Code::UnterminatedString, span, "this string has no closing quote")
+                .help("close it with `\"` on the same line; write a line break inside a string as `\\n`")
+                .fix("close the string", Span::empty_at(span.end), "\""),
         );
     }
     let mut chars = body.char_indices().skip(1);
@@ -166,29 +157,19 @@ mod tests {
 
     fn kinds(text: &str) -> Vec<TokenKind> {
         let mut diagnostics = Diagnostics::default();
-        lex(text, &mut diagnostics)
-            .tokens
-            .into_iter()
-            .map(|(t, _)| t.kind)
-            .collect()
+        lex(text, &mut diagnostics).tokens.into_iter().map(|(t, _)| t.kind).collect()
     }
 
     #[test]
     fn keywords_are_whole_words_only() {
         use TokenKind::*;
-        assert_eq!(
-            kinds("task tasks task-a type_x"),
-            vec![KwTask, Ident, Ident, Ident]
-        );
+        assert_eq!(kinds("task tasks task-a type_x"), vec![KwTask, Ident, Ident, Ident]);
     }
 
     #[test]
     fn ranges_lex_as_int_minus_int() {
         use TokenKind::*;
-        assert_eq!(
-            kinds("in[2-5]"),
-            vec![Ident, LBracket, Int, Minus, Int, RBracket]
-        );
+        assert_eq!(kinds("in[2-5]"), vec![Ident, LBracket, Int, Minus, Int, RBracket]);
     }
 
     #[test]
@@ -228,9 +209,6 @@ mod tests {
         let lexed = lex("x: \"abc\n(a) t (b)", &mut diagnostics);
         assert_eq!(lexed.tokens[2].0.kind, UnterminatedStr);
         assert_eq!(lexed.tokens[3].0.kind, LParen);
-        assert_eq!(
-            diagnostics.finish(Span::default())[0].code,
-            Code::UnterminatedString
-        );
+        assert_eq!(diagnostics.finish(Span::default())[0].code, Code::UnterminatedString);
     }
 }

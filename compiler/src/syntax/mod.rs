@@ -19,8 +19,5 @@ pub struct Parsed {
 pub fn parse(text: &str, diagnostics: &mut Diagnostics) -> Parsed {
     let lexed = lexer::lex(text, diagnostics);
     let file = parser::parse(text, &lexed.tokens, diagnostics);
-    Parsed {
-        file,
-        comments: lexed.comments,
-    }
+    Parsed { file, comments: lexed.comments }
 }

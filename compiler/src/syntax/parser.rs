@@ -23,8 +23,8 @@ use chumsky::prelude::{choice, custom, end, extra, select, IterParser, Parser, R
 use chumsky::recovery::via_parser;
 
 use super::ast::{
-    Block, Buffer, BufferForm, DefaultsBlock, Entry, Header, Input, Item, MergeMember, Name,
-    Output, PortList, SourceFile, StringLit, TaskBlock, TypeDecl, Value, Wiring,
+    Block, Buffer, BufferForm, DefaultsBlock, Entry, Header, Input, Item, MergeMember, Name, Output, PortList,
+    SourceFile, StringLit, TaskBlock, TypeDecl, Value, Wiring,
 };
 use super::lexer::unescape;
 use super::token::{Token, TokenKind};
@@ -64,11 +64,12 @@ struct ParseState {
 }
 
 pub fn parse(text: &str, tokens: &[(Token, Span)], diagnostics: &mut Diagnostics) -> SourceFile {
-    let end_of_input = Span::empty_at(text.len() as u32);
+    // "Found the end of the file" points just after the last token, where
+    // the missing piece belongs, not at a blank last line.
+    let end_of_input = Span::empty_at(tokens.last().map_or(0, |(_, span)| span.end));
     let mut state = SimpleState(ParseState::default());
-    let (items, errors) = source_file(text)
-        .parse_with_state(tokens.split_token_span(end_of_input), &mut state)
-        .into_output_errors();
+    let (items, errors) =
+        source_file(text).parse_with_state(tokens.split_token_span(end_of_input), &mut state).into_output_errors();
     for error in errors {
         diagnostics.push(syntax_diagnostic(text, &error));
     }
@@ -89,15 +90,12 @@ pub fn parse(text: &str, tokens: &[(Token, Span)], diagnostics: &mut Diagnostics
             .help("fix the errors above and check again; the rest of the file was not read"),
         );
     }
-    SourceFile {
-        items: items.unwrap_or_default(),
-    }
+    SourceFile { items: items.unwrap_or_default() }
 }
 
 /// A token of one kind, named in "expected" lists by its description.
 fn token<'a>(kind: TokenKind) -> impl Parser<'a, TokenInput<'a>, Span, Extra<'a>> + Clone {
-    select! { Token { kind: found, .. } = e if found == kind => e.span() }
-        .labelled(kind.description())
+    select! { Token { kind: found, .. } = e if found == kind => e.span() }.labelled(kind.description())
 }
 
 /// Is this token the start of an item, where skipping must stop? Only
@@ -107,34 +105,23 @@ fn starts_item(token: Token) -> bool {
     token.line_start
         && matches!(
             token.kind,
-            TokenKind::KwTask
-                | TokenKind::KwType
-                | TokenKind::KwDefaults
-                | TokenKind::LParen
-                | TokenKind::LBracket
+            TokenKind::KwTask | TokenKind::KwType | TokenKind::KwDefaults | TokenKind::LParen | TokenKind::LBracket
         )
 }
 
 fn opens_group(kind: TokenKind) -> bool {
-    matches!(
-        kind,
-        TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace
-    )
+    matches!(kind, TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace)
 }
 
 fn closes_group(kind: TokenKind) -> bool {
-    matches!(
-        kind,
-        TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace
-    )
+    matches!(kind, TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace)
 }
 
 /// Recovery for a group opened by `open`: skips to the matching closer,
-/// counting all bracket kinds, and fails (leaving recovery to the statement)
-/// when the group is not closed before the next item or the end of input.
-fn skip_balanced_group<'a>(
-    open: TokenKind,
-) -> impl Parser<'a, TokenInput<'a>, Span, Extra<'a>> + Clone {
+/// counting all bracket kinds. A group still open at the next item or the end
+/// of input ends there, so an unclosed `(` costs its own list and not the
+/// statements after it (the parser's error already says what was missing).
+fn skip_balanced_group<'a>(open: TokenKind) -> impl Parser<'a, TokenInput<'a>, Span, Extra<'a>> + Clone {
     custom(move |input| {
         let before = input.cursor();
         let first: Option<Token> = input.next();
@@ -145,10 +132,8 @@ fn skip_balanced_group<'a>(
         let mut depth = 1usize;
         loop {
             match input.peek() {
-                None => return Err(Rich::custom(input.span_since(&before), "unclosed group")),
-                Some(token) if starts_item(token) => {
-                    return Err(Rich::custom(input.span_since(&before), "unclosed group"));
-                }
+                None => return Ok(input.span_since(&before)),
+                Some(token) if starts_item(token) => return Ok(input.span_since(&before)),
                 Some(token) => {
                     input.next();
                     if opens_group(token.kind) {
@@ -192,11 +177,7 @@ fn skip_item<'a>() -> impl Parser<'a, TokenInput<'a>, Item, Extra<'a>> + Clone {
 }
 
 fn source_file<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Vec<Item>, Extra<'a>> {
-    item(text)
-        .recover_with(via_parser(skip_item()))
-        .repeated()
-        .collect()
-        .then_ignore(end())
+    item(text).recover_with(via_parser(skip_item())).repeated().collect().then_ignore(end())
 }
 
 fn item<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Item, Extra<'a>> + Clone {
@@ -211,43 +192,31 @@ fn item<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Item, Extra<'a>> +
 }
 
 fn name<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Name, Extra<'a>> + Clone {
-    token(TokenKind::Ident)
-        .map(move |span: Span| Name {
-            text: text[span.range()].to_owned(),
-            span,
-        })
-        .labelled("a name")
+    token(TokenKind::Ident).map(move |span: Span| Name { text: text[span.range()].to_owned(), span }).labelled("a name")
 }
 
 fn string<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, StringLit, Extra<'a>> + Clone {
     select! { Token { kind: TokenKind::Str | TokenKind::UnterminatedStr, .. } = e => e.span() }
-        .map(move |span: Span| StringLit {
-            value: unescape(&text[span.range()]),
-            span,
-        })
+        .map(move |span: Span| StringLit { value: unescape(&text[span.range()]), span })
         .labelled("a string")
 }
 
 fn integer<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, (u64, Span), Extra<'a>> + Clone {
-    token(TokenKind::Int).map_with(
-        move |span: Span, e| match text[span.range()].parse::<u64>() {
-            Ok(value) => (value, span),
-            Err(_) => {
-                let state: &mut SimpleState<ParseState> = e.state();
-                state.integers_too_large.push(span);
-                (u64::MAX, span)
-            }
-        },
-    )
+    token(TokenKind::Int).map_with(move |span: Span, e| match text[span.range()].parse::<u64>() {
+        Ok(value) => (value, span),
+        Err(_) => {
+            let state: &mut SimpleState<ParseState> = e.state();
+            state.integers_too_large.push(span);
+            (u64::MAX, span)
+        }
+    })
 }
 
 /// Items separated by commas or by whitespace alone; a trailing comma is fine.
 fn separated<'a, O>(
     item: impl Parser<'a, TokenInput<'a>, O, Extra<'a>> + Clone,
 ) -> impl Parser<'a, TokenInput<'a>, Vec<O>, Extra<'a>> + Clone {
-    item.then_ignore(token(TokenKind::Comma).or_not())
-        .repeated()
-        .collect()
+    item.then_ignore(token(TokenKind::Comma).or_not()).repeated().collect()
 }
 
 fn header<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Header, Extra<'a>> + Clone {
@@ -257,26 +226,14 @@ fn header<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Header, Extra<'a
         .then(separator.ignore_then(name(text)).or_not())
         .then_ignore(token(TokenKind::RBracket))
         .map_with(|(first, second), e| match second {
-            Some(name) => Header {
-                namespace: Some(first),
-                name,
-                span: e.span(),
-            },
-            None => Header {
-                namespace: None,
-                name: first,
-                span: e.span(),
-            },
+            Some(name) => Header { namespace: Some(first), name, span: e.span() },
+            None => Header { namespace: None, name: first, span: e.span() },
         })
 }
 
 fn buffer<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Buffer, Extra<'a>> + Clone {
-    let range_end = token(TokenKind::Minus)
-        .ignore_then(integer(text))
-        .map(|(n, _)| (TokenKind::Minus, n));
-    let slide = token(TokenKind::Slash)
-        .ignore_then(integer(text))
-        .map(|(n, _)| (TokenKind::Slash, n));
+    let range_end = token(TokenKind::Minus).ignore_then(integer(text)).map(|(n, _)| (TokenKind::Minus, n));
+    let slide = token(TokenKind::Slash).ignore_then(integer(text)).map(|(n, _)| (TokenKind::Slash, n));
     integer(text)
         .then(range_end.or(slide).or_not())
         .delimited_by(token(TokenKind::LBracket), token(TokenKind::RBracket))
@@ -286,43 +243,26 @@ fn buffer<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Buffer, Extra<'a
                 Some((TokenKind::Minus, max)) => BufferForm::Range(first, max),
                 Some((_, slide)) => BufferForm::Window(first, slide),
             };
-            Buffer {
-                form,
-                span: e.span(),
-            }
+            Buffer { form, span: e.span() }
         })
 }
 
-fn type_annotation<'a>(
-    text: &'a str,
-) -> impl Parser<'a, TokenInput<'a>, Option<Name>, Extra<'a>> + Clone {
+fn type_annotation<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Option<Name>, Extra<'a>> + Clone {
     token(TokenKind::Colon).ignore_then(name(text)).or_not()
 }
 
 fn input<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Input, Extra<'a>> + Clone {
-    let member = name(text)
-        .then(buffer(text).or_not())
-        .map(|(wire, buffer)| MergeMember { wire, buffer });
+    let member = name(text).then(buffer(text).or_not()).map(|(wire, buffer)| MergeMember { wire, buffer });
     member
         .clone()
-        .then(
-            token(TokenKind::Plus)
-                .ignore_then(member)
-                .repeated()
-                .collect::<Vec<_>>(),
-        )
+        .then(token(TokenKind::Plus).ignore_then(member).repeated().collect::<Vec<_>>())
         .then(token(TokenKind::KwImplicit).or_not())
         .then(type_annotation(text))
         .map_with(|(((first, rest), implicit), ty), e| {
             let mut members = Vec::with_capacity(1 + rest.len());
             members.push(first);
             members.extend(rest);
-            Input {
-                members,
-                implicit,
-                ty,
-                span: e.span(),
-            }
+            Input { members, implicit, ty, span: e.span() }
         })
 }
 
@@ -330,12 +270,7 @@ fn output<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Output, Extra<'a
     name(text)
         .then(token(TokenKind::KwImplicit).or_not())
         .then(type_annotation(text))
-        .map_with(|((wire, implicit), ty), e| Output {
-            wire,
-            implicit,
-            ty,
-            span: e.span(),
-        })
+        .map_with(|((wire, implicit), ty), e| Output { wire, implicit, ty, span: e.span() })
 }
 
 fn port_list<'a, O: Clone + 'a>(
@@ -343,30 +278,19 @@ fn port_list<'a, O: Clone + 'a>(
 ) -> impl Parser<'a, TokenInput<'a>, PortList<O>, Extra<'a>> + Clone {
     separated(port)
         .delimited_by(token(TokenKind::LParen), token(TokenKind::RParen))
-        .map_with(|items, e| PortList {
-            items,
-            broken: false,
-            span: e.span(),
-        })
-        .recover_with(via_parser(skip_balanced_group(TokenKind::LParen).map(
-            |span| PortList {
-                items: Vec::new(),
-                broken: true,
-                span,
-            },
-        )))
+        .map_with(|items, e| PortList { items, broken: false, span: e.span() })
+        .recover_with(via_parser(skip_balanced_group(TokenKind::LParen).map(|span| PortList {
+            items: Vec::new(),
+            broken: true,
+            span,
+        })))
 }
 
 fn wiring<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Wiring, Extra<'a>> + Clone {
     port_list(input(text))
         .then(name(text).labelled("a task name"))
         .then(port_list(output(text)))
-        .map_with(|((inputs, task), outputs), e| Wiring {
-            inputs,
-            task,
-            outputs,
-            span: e.span(),
-        })
+        .map_with(|((inputs, task), outputs), e| Wiring { inputs, task, outputs, span: e.span() })
 }
 
 fn type_decl<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, TypeDecl, Extra<'a>> + Clone {
@@ -376,13 +300,7 @@ fn type_decl<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, TypeDecl, Ext
         .then(name(text).labelled("`file` or `dir`"))
         .then(string(text).or_not())
         .then(token(TokenKind::KwExport).or_not())
-        .map_with(|(((name, base), mime), export), e| TypeDecl {
-            name,
-            base,
-            mime,
-            export,
-            span: e.span(),
-        })
+        .map_with(|(((name, base), mime), export), e| TypeDecl { name, base, mime, export, span: e.span() })
 }
 
 fn scalar<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Value, Extra<'a>> + Clone {
@@ -396,24 +314,14 @@ fn scalar<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Value, Extra<'a>
 fn value<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Value, Extra<'a>> + Clone {
     let list = separated(scalar(text))
         .delimited_by(token(TokenKind::LBracket), token(TokenKind::RBracket))
-        .map_with(|items, e| Value::List {
-            items,
-            span: e.span(),
-        });
+        .map_with(|items, e| Value::List { items, span: e.span() });
     let map_entry = name(text)
         .then_ignore(token(TokenKind::Colon))
         .then(scalar(text))
-        .map_with(|(key, value), e| Entry {
-            key,
-            value,
-            span: e.span(),
-        });
+        .map_with(|(key, value), e| Entry { key, value, span: e.span() });
     let map = separated(map_entry)
         .delimited_by(token(TokenKind::LBrace), token(TokenKind::RBrace))
-        .map_with(|entries, e| Value::Map {
-            entries,
-            span: e.span(),
-        });
+        .map_with(|entries, e| Value::Map { entries, span: e.span() });
     choice((scalar(text), list, map)).labelled("a value")
 }
 
@@ -422,48 +330,30 @@ fn block<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Block, Extra<'a>>
         .labelled("a key")
         .then_ignore(token(TokenKind::Colon))
         .then(value(text))
-        .map_with(|(key, value), e| Entry {
-            key,
-            value,
-            span: e.span(),
-        });
+        .map_with(|(key, value), e| Entry { key, value, span: e.span() });
     separated(entry)
         .delimited_by(token(TokenKind::LBrace), token(TokenKind::RBrace))
-        .map_with(|entries, e| Block {
-            entries,
-            broken: false,
-            span: e.span(),
-        })
-        .recover_with(via_parser(skip_balanced_group(TokenKind::LBrace).map(
-            |span| Block {
-                entries: Vec::new(),
-                broken: true,
-                span,
-            },
-        )))
+        .map_with(|entries, e| Block { entries, broken: false, span: e.span() })
+        .recover_with(via_parser(skip_balanced_group(TokenKind::LBrace).map(|span| Block {
+            entries: Vec::new(),
+            broken: true,
+            span,
+        })))
 }
 
 fn task_block<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, TaskBlock, Extra<'a>> + Clone {
     token(TokenKind::KwTask)
         .ignore_then(name(text).labelled("a task name"))
         .then(block(text))
-        .map_with(|(name, body), e| TaskBlock {
-            name,
-            body,
-            span: e.span(),
-        })
+        .map_with(|(name, body), e| TaskBlock { name, body, span: e.span() })
 }
 
-fn defaults_block<'a>(
-    text: &'a str,
-) -> impl Parser<'a, TokenInput<'a>, DefaultsBlock, Extra<'a>> + Clone {
-    token(TokenKind::KwDefaults)
-        .then(block(text))
-        .map_with(|(keyword, body), e| DefaultsBlock {
-            keyword,
-            body,
-            span: e.span(),
-        })
+fn defaults_block<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, DefaultsBlock, Extra<'a>> + Clone {
+    token(TokenKind::KwDefaults).then(block(text)).map_with(|(keyword, body), e| DefaultsBlock {
+        keyword,
+        body,
+        span: e.span(),
+    })
 }
 
 /// Turns a chumsky error into a K0005 with prose a person can act on.
@@ -500,8 +390,11 @@ fn syntax_diagnostic(text: &str, error: &Error<'_>) -> Diagnostic {
                 "`{}` is a keyword; keywords (`task`, `type`, `defaults`, `implicit`, `export`) cannot be names",
                 &text[span.range()]
             ));
+        } else if token.line_start && expected.iter().any(|e| matches!(e.as_str(), "`)`" | "`]`" | "`}`")) {
+            diagnostic = diagnostic.help("a bracket opened on an earlier line is not closed: close it before the next statement");
         } else if token.kind == TokenKind::Colon && expected.iter().any(|e| e == "`)`") {
-            diagnostic = diagnostic.help("a type annotation goes last in an input, after any buffer and `implicit`: `x[10/2]: csv`");
+            diagnostic = diagnostic
+                .help("a type annotation goes last in an input, after any buffer and `implicit`: `x[10/2]: csv`");
         }
     }
     diagnostic

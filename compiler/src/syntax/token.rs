@@ -93,11 +93,7 @@ impl TokenKind {
     pub fn is_keyword(self) -> bool {
         matches!(
             self,
-            TokenKind::KwTask
-                | TokenKind::KwType
-                | TokenKind::KwDefaults
-                | TokenKind::KwImplicit
-                | TokenKind::KwExport
+            TokenKind::KwTask | TokenKind::KwType | TokenKind::KwDefaults | TokenKind::KwImplicit | TokenKind::KwExport
         )
     }
 }

@@ -27,10 +27,7 @@ pub fn expand(paths: &[PathBuf]) -> Vec<Result<Input, String>> {
             Ok(metadata) if metadata.is_dir() => {
                 let mut found = Vec::new();
                 if let Err(error) = walk(path, &mut found) {
-                    inputs.push(Err(format!(
-                        "cannot read directory {}: {error}",
-                        path.display()
-                    )));
+                    inputs.push(Err(format!("cannot read directory {}: {error}", path.display())));
                     continue;
                 }
                 if found.is_empty() {
@@ -62,10 +59,9 @@ fn walk(directory: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 fn read(path: &Path) -> Result<Input, String> {
     match std::fs::read(path) {
-        Ok(bytes) if bytes.len() >= MAX_SOURCE_BYTES => Err(format!(
-            "{} is larger than 4 GiB, the most koaljac reads",
-            path.display()
-        )),
+        Ok(bytes) if bytes.len() >= MAX_SOURCE_BYTES => {
+            Err(format!("{} is larger than 4 GiB, the most koaljac reads", path.display()))
+        }
         Ok(bytes) => Ok(Input::File(path.to_owned(), bytes)),
         Err(error) => Err(format!("cannot read {}: {error}", path.display())),
     }

@@ -81,20 +81,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return ExitCode::from(if error.use_stderr() {
-                EXIT_USAGE_OR_IO
-            } else {
-                0
-            });
+            return ExitCode::from(if error.use_stderr() { EXIT_USAGE_OR_IO } else { 0 });
         }
     };
     match cli.command {
-        Command::Check {
-            paths,
-            message_format,
-            deny,
-            color,
-        } => check(&paths, message_format, deny.is_some(), color),
+        Command::Check { paths, message_format, deny, color } => check(&paths, message_format, deny.is_some(), color),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Explain { code } => explain(code.as_deref()),
     }
@@ -112,11 +103,9 @@ fn load_all(paths: &[PathBuf]) -> (Vec<Loaded>, bool) {
     let mut io_failed = false;
     for input in files::expand(paths) {
         match input {
-            Ok(files::Input::Stdin(bytes)) => loaded.push(Loaded {
-                display: "<stdin>".to_owned(),
-                path: None,
-                analysis: analyze(&bytes, "stdin"),
-            }),
+            Ok(files::Input::Stdin(bytes)) => {
+                loaded.push(Loaded { display: "<stdin>".to_owned(), path: None, analysis: analyze(&bytes, "stdin") })
+            }
             Ok(files::Input::File(path, bytes)) => loaded.push(Loaded {
                 display: path.display().to_string(),
                 analysis: analyze(&bytes, &pipeline_name_for_path(&path)),
@@ -133,13 +122,8 @@ fn load_all(paths: &[PathBuf]) -> (Vec<Loaded>, bool) {
 
 fn check(paths: &[PathBuf], format: MessageFormat, deny_warnings: bool, color: Color) -> ExitCode {
     let (loaded, io_failed) = load_all(paths);
-    let reports: Vec<FileReport<'_>> = loaded
-        .iter()
-        .map(|l| FileReport {
-            path: &l.display,
-            analysis: &l.analysis,
-        })
-        .collect();
+    let reports: Vec<FileReport<'_>> =
+        loaded.iter().map(|l| FileReport { path: &l.display, analysis: &l.analysis }).collect();
     let color = match color {
         Color::Always => true,
         Color::Never => false,
@@ -147,12 +131,10 @@ fn check(paths: &[PathBuf], format: MessageFormat, deny_warnings: bool, color: C
     };
     let mut stdout = std::io::stdout().lock();
     let written = match format {
-        MessageFormat::Human => reports
-            .iter()
-            .try_for_each(|r| stdout.write_all(render::human::render(r, color).as_bytes())),
-        MessageFormat::Json => reports
-            .iter()
-            .try_for_each(|r| stdout.write_all(render::json::render(r).as_bytes())),
+        MessageFormat::Human => {
+            reports.iter().try_for_each(|r| stdout.write_all(render::human::render(r, color).as_bytes()))
+        }
+        MessageFormat::Json => reports.iter().try_for_each(|r| stdout.write_all(render::json::render(r).as_bytes())),
         MessageFormat::Sarif => stdout.write_all(render::sarif::render(&reports).as_bytes()),
     };
     let errors: usize = reports.iter().map(|r| r.analysis.error_count()).sum();
@@ -182,20 +164,8 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> ExitCode {
     let mut input_errors = false;
     for file in &loaded {
         let Some(formatted) = koalja_compiler::format::format(&file.analysis) else {
-            eprint!(
-                "{}",
-                render::human::render(
-                    &FileReport {
-                        path: &file.display,
-                        analysis: &file.analysis
-                    },
-                    false
-                )
-            );
-            eprintln!(
-                "error: {} has syntax errors; it was left unchanged",
-                file.display
-            );
+            eprint!("{}", render::human::render(&FileReport { path: &file.display, analysis: &file.analysis }, false));
+            eprintln!("error: {} has syntax errors; it was left unchanged", file.display);
             input_errors = true;
             continue;
         };
@@ -210,13 +180,7 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> ExitCode {
         }
         if check_only {
             input_errors = true;
-            if write_stdout(&unified_diff(
-                &file.display,
-                &file.analysis.text,
-                &formatted,
-            ))
-            .is_err()
-            {
+            if write_stdout(&unified_diff(&file.display, &file.analysis.text, &formatted)).is_err() {
                 break; // The reader went away (`| head`): the answer is already 1.
             }
         } else if let Some(path) = &file.path {
@@ -242,20 +206,14 @@ fn unified_diff(name: &str, old: &str, new: &str) -> String {
     similar::TextDiff::from_lines(old, new)
         .unified_diff()
         .context_radius(3)
-        .header(
-            &format!("{name} (original)"),
-            &format!("{name} (formatted)"),
-        )
+        .header(&format!("{name} (original)"), &format!("{name} (formatted)"))
         .to_string()
 }
 
 /// Writes beside the file, then renames over it, so a crash never leaves a
 /// half-written source file.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temporary = path.with_file_name(format!(".{file_name}.koaljac-fmt"));
     std::fs::write(&temporary, text)?;
     if let Ok(metadata) = std::fs::metadata(path) {
@@ -268,20 +226,9 @@ fn explain(code: Option<&str>) -> ExitCode {
     let Some(code) = code else {
         let list: String = Code::ALL
             .iter()
-            .map(|code| {
-                format!(
-                    "{}  {:<8} {}\n",
-                    code.as_str(),
-                    code.severity().as_str(),
-                    code.name()
-                )
-            })
+            .map(|code| format!("{}  {:<8} {}\n", code.as_str(), code.severity().as_str(), code.name()))
             .collect();
-        return if write_stdout(&list).is_ok() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(EXIT_USAGE_OR_IO)
-        };
+        return if write_stdout(&list).is_ok() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_USAGE_OR_IO) };
     };
     match Code::parse(code) {
         Some(code) => match write_stdout(code.explanation()) {
@@ -289,9 +236,7 @@ fn explain(code: Option<&str>) -> ExitCode {
             Err(_) => ExitCode::from(EXIT_USAGE_OR_IO),
         },
         None => {
-            eprintln!(
-                "error: `{code}` is not a Koalja diagnostic code; `koaljac explain` lists them"
-            );
+            eprintln!("error: `{code}` is not a Koalja diagnostic code; `koaljac explain` lists them");
             ExitCode::from(EXIT_USAGE_OR_IO)
         }
     }

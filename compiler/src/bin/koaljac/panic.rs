@@ -3,9 +3,7 @@
 
 pub fn install_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let location = info
-            .location()
-            .map_or_else(|| "an unknown place".to_owned(), |l| l.to_string());
+        let location = info.location().map_or_else(|| "an unknown place".to_owned(), |l| l.to_string());
         let message = info
             .payload()
             .downcast_ref::<&str>()
