@@ -36,8 +36,18 @@ impl Analysis {
 /// Analyses a file's bytes. `default_name` names the pipeline when the file
 /// has no header: the file's stem (see `pipeline_name_for_path`).
 pub fn analyze(bytes: &[u8], default_name: &str) -> Analysis {
-    let decoded = source::decode(bytes);
     let mut diagnostics = Diagnostics::default();
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        // A UTF-16 file would decode as noise; say what it is, once.
+        diagnostics.push(
+            Diagnostic::new(Code::InvalidUtf8, Span::new(0, 2), "this file is UTF-16 encoded")
+                .help("Koalja files are UTF-8; re-save the file as UTF-8"),
+        );
+        let mut analysis = analyze_decoded(String::new(), default_name, diagnostics);
+        analysis.has_syntax_errors = true;
+        return analysis;
+    }
+    let decoded = source::decode(bytes);
     for span in &decoded.invalid_utf8 {
         diagnostics.push(
             Diagnostic::new(Code::InvalidUtf8, *span, format!("invalid UTF-8 at byte {}", span.start))

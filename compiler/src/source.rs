@@ -21,7 +21,13 @@ pub struct DecodedSource {
 /// Runs in linear time: `Utf8Chunks` walks the input once.
 pub fn decode(bytes: &[u8]) -> DecodedSource {
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return DecodedSource { text: text.to_owned(), invalid_utf8: Vec::new() };
+        // A UTF-8 byte-order mark is allowed and read as whitespace (three
+        // spaces, so offsets stay true); the formatter drops it.
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => format!("   {rest}"),
+            None => text.to_owned(),
+        };
+        return DecodedSource { text, invalid_utf8: Vec::new() };
     }
     let mut text = String::with_capacity(bytes.len());
     let mut invalid_utf8: Vec<Span> = Vec::new();

@@ -222,7 +222,6 @@ fn commands_name_only_their_tasks_wires() {
     check(
         r#"
 (in_a + in_b, in_c) join (out)
- ^^^^^^^^^^^ warning[K0052]: the input `in_a` is never named in the command of `join`
                         //^^^ warning[K0052]: the output `out` is never named in the command of `join`
 task join { command: ["join", in_b, in_c, result] }
                             //^^^^ error[K0033]: `in_b` is merged into `in_a`

@@ -43,6 +43,9 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, settings: &[Ta
             names.insert(&output.wire.text, kind);
         }
         let from_defaults = if settings.run_from_defaults { " (from `defaults`)" } else { "" };
+        // Wires a K0033 suggests are taken as named: `{otu}` is a typo for
+        // `out`, and a second warning about `out` would say it again.
+        let mut suggested: Vec<String> = Vec::new();
         for (name, span) in &run.named_wires {
             let problem = match names.get(name.as_str()) {
                 Some(Named::Files | Named::Service) => continue,
@@ -83,6 +86,7 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, settings: &[Ta
                     .label(wiring.span, format!("the wiring of `{}`", wiring.task.text))
                     .help(help);
             if let Some(replacement) = replacement {
+                suggested.push(replacement.clone());
                 let text = &checker.text[span.range()];
                 // In a shell string the span covers `{name}`: keep the braces.
                 let replacement = if text.starts_with('{') { format!("{{{replacement}}}") } else { replacement };
@@ -93,7 +97,7 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, settings: &[Ta
         if run.named_wires.is_empty() {
             continue;
         }
-        let named = |name: &str| run.named_wires.iter().any(|(n, _)| n == name);
+        let named = |name: &str| run.named_wires.iter().any(|(n, _)| n == name) || suggested.iter().any(|s| s == name);
         let mut unnamed: Vec<(Span, &str, &str)> = Vec::new();
         for input in wiring.inputs.items.iter().filter(|i| i.implicit.is_none()) {
             if !named(&input.name().text) {

@@ -84,7 +84,8 @@ pub(super) fn declare(checker: &mut Checker<'_>, items: &Items<'_>) -> TypeTable
                     }
                 };
                 checker.diagnostics.push(diagnostic);
-                continue;
+                // Still declare it, so its uses are not also "unknown type".
+                PayloadKind::File
             }
         };
         let def = TypeDef {

@@ -198,6 +198,15 @@ fn check_input_shape(checker: &mut Checker<'_>, input: &Input) {
 }
 
 fn check_buffer_bounds(checker: &mut Checker<'_>, form: BufferForm, span: Span) {
+    // The parser reads an integer too large for u64 as u64::MAX and reports
+    // K0006; bounds on that number would only repeat the same mistake.
+    let overflowed = match form {
+        BufferForm::Count(n) => n == u64::MAX,
+        BufferForm::Range(a, b) | BufferForm::Window(a, b) => a == u64::MAX || b == u64::MAX,
+    };
+    if overflowed {
+        return;
+    }
     let problem = match form {
         BufferForm::Count(0) => Some("a buffer takes at least 1 value".to_owned()),
         BufferForm::Range(0, _) => Some("the minimum of a range is at least 1".to_owned()),
