@@ -282,11 +282,11 @@ type sales = file "text/csv"
 type summary = file "text/csv" export
 (in_ke: sales) sum-ke (s_ke: summary)
 (in_ke) copy (raw)
- ^^^^^ error[K0041]: wire `in_ke` would carry data across a region boundary
+ ^^^^^ error[K0041]: wire `in_ke` would carry data across a region boundary, from region `af-east` to region `eu-north`
 (s_ke, raw) agg (out)
 (in_x: sales) pinned (p: sales)
 (p) free (f)
- ^ error[K0041]: wire `p` would carry data across a region boundary
+ ^ error[K0041]: wire `p` would carry data across a region boundary, from region `af-west` to any region
 (f) free2 (out2)
 task sum-ke { command: ["s"] region: "af-east" }
 task copy { command: ["c"] region: "eu-north" }

@@ -19,6 +19,10 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, types: &TypeTa
         Some(region) => format!("`{}` runs in `{region}`", pipeline.tasks[task].name),
         None => format!("`{}` has no region, so it may run anywhere", pipeline.tasks[task].name),
     };
+    let place = |task: TaskId| match region(task) {
+        Some(region) => format!("region `{region}`"),
+        None => "any region".to_owned(),
+    };
     for wire in &pipeline.wires {
         let exported = types.get(&wire.ty).is_some_and(|def| def.export);
         if exported {
@@ -47,9 +51,13 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, types: &TypeTa
             let mut diagnostic = Diagnostic::new(
                 Code::RegionCrossing,
                 consumer_at,
-                format!("wire `{}` would carry data across a region boundary", wire.name),
+                format!(
+                    "wire `{}` would carry data across a region boundary, from {} to {}",
+                    wire.name,
+                    place(anchor),
+                    place(consumer)
+                ),
             )
-            .label(consumer_at, describe(consumer))
             .label(anchor_span, describe(anchor));
             diagnostic = match items.types.iter().find(|decl| decl.name.text == wire.ty) {
                 Some(decl) => diagnostic

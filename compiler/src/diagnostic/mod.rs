@@ -111,6 +111,12 @@ impl Diagnostics {
         }
     }
 
+    /// Keeps `diagnostic` even past the limit: for the notes that explain
+    /// why the rest of a file was not read.
+    pub fn push_always(&mut self, diagnostic: Diagnostic) {
+        self.items.push(diagnostic);
+    }
+
     pub fn is_full(&self) -> bool {
         self.items.len() >= MAX_DIAGNOSTICS_PER_FILE
     }
@@ -131,7 +137,10 @@ impl Diagnostics {
                 Diagnostic::new(
                     Code::TooManyDiagnostics,
                     end_of_file,
-                    format!("{} more diagnostics were not shown", self.dropped),
+                    match self.dropped {
+                        1 => "1 more diagnostic was not shown".to_owned(),
+                        n => format!("{n} more diagnostics were not shown"),
+                    },
                 )
                 .help(format!("only the first {shown} diagnostics of a file are kept; fix those and check again")),
             );

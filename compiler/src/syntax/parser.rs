@@ -81,7 +81,7 @@ pub fn parse(text: &str, tokens: &[(Token, Span)], diagnostics: &mut Diagnostics
         );
     }
     if let Some(span) = state.gave_up_at {
-        diagnostics.push(
+        diagnostics.push_always(
             Diagnostic::new(
                 Code::TooManyDiagnostics,
                 span,
@@ -385,14 +385,16 @@ fn syntax_diagnostic(text: &str, error: &Error<'_>) -> Diagnostic {
     };
     let mut diagnostic = Diagnostic::new(Code::SyntaxError, span, message);
     if let Some(token) = error.found() {
-        if token.kind.is_keyword() && expected.iter().any(|e| e.contains("name")) {
+        let closer_expected = expected.iter().any(|e| matches!(e.as_str(), "`)`" | "`]`" | "`}`"));
+        if token.line_start && closer_expected {
+            diagnostic = diagnostic
+                .help("a bracket opened on an earlier line is not closed: close it before the next statement");
+        } else if token.kind.is_keyword() && expected.iter().any(|e| e.contains("name")) {
             diagnostic = diagnostic.help(format!(
                 "`{}` is a keyword; keywords (`task`, `type`, `defaults`, `implicit`, `export`) cannot be names",
                 &text[span.range()]
             ));
-        } else if token.line_start && expected.iter().any(|e| matches!(e.as_str(), "`)`" | "`]`" | "`}`")) {
-            diagnostic = diagnostic.help("a bracket opened on an earlier line is not closed: close it before the next statement");
-        } else if token.kind == TokenKind::Colon && expected.iter().any(|e| e == "`)`") {
+        } else if token.kind == TokenKind::Colon && closer_expected {
             diagnostic = diagnostic
                 .help("a type annotation goes last in an input, after any buffer and `implicit`: `x[10/2]: csv`");
         }
