@@ -390,7 +390,10 @@ task t { command: ["t"] }
     assert_eq!(pipeline.wire("index").unwrap().role, WireRole::PipelineInput);
     assert_eq!(pipeline.wire("result").unwrap().role, WireRole::PipelineOutput);
     // No wire name in the command: all inputs' then outputs' paths are appended.
-    assert_eq!(pipeline.tasks[0].run, Some(Run::Command { args: vec![koalja_compiler::model::Arg::Literal("t".into())], append_wire_paths: true }));
+    assert_eq!(
+        pipeline.tasks[0].run,
+        Some(Run::Command { args: vec![koalja_compiler::model::Arg::Literal("t".into())], append_wire_paths: true })
+    );
 }
 
 #[test]
@@ -527,7 +530,8 @@ fn did_you_mean_fixes_produce_clean_programs() {
         "(in) a (out)\ntask a { shell: \"cp {in} {otu}\" }\n",
     ] {
         let analysis = analyze_text(text, "p");
-        let fix = analysis.diagnostics.iter().find_map(|d| d.fixes.first()).unwrap_or_else(|| panic!("no fix for {text}"));
+        let fix =
+            analysis.diagnostics.iter().find_map(|d| d.fixes.first()).unwrap_or_else(|| panic!("no fix for {text}"));
         let mut fixed = text.to_owned();
         let mut edits = fix.edits.clone();
         edits.sort_by_key(|e| std::cmp::Reverse(e.span.start));

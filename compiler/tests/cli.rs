@@ -36,7 +36,8 @@ fn errors_exit_one_and_warnings_only_with_deny() {
     let error = dir.join("error.kja");
     std::fs::write(&error, "(x) a (out)\ntask a { command: [\"a\"] }\n").unwrap();
     let warning = dir.join("warning.kja");
-    std::fs::write(&warning, "(in) a (out)\ntask a { shell: \"cp {in} {out}\" }\ntask b { shell: \"true\" }\n").unwrap();
+    std::fs::write(&warning, "(in) a (out)\ntask a { shell: \"cp {in} {out}\" }\ntask b { shell: \"true\" }\n")
+        .unwrap();
     assert_eq!(koaljac(&["check", error.to_str().unwrap()]).status.code(), Some(1));
     assert_eq!(koaljac(&["check", warning.to_str().unwrap()]).status.code(), Some(0));
     assert_eq!(koaljac(&["check", "--deny", "warnings", warning.to_str().unwrap()]).status.code(), Some(1));
@@ -71,8 +72,18 @@ fn json_format_is_the_documented_contract() {
     assert_eq!(
         keys,
         [
-            "byte_end", "byte_start", "code", "column", "end_column", "end_line", "file", "help", "labels", "line",
-            "message", "severity"
+            "byte_end",
+            "byte_start",
+            "code",
+            "column",
+            "end_column",
+            "end_line",
+            "file",
+            "help",
+            "labels",
+            "line",
+            "message",
+            "severity"
         ]
     );
     assert_eq!(value["severity"], "error");

@@ -54,7 +54,8 @@ fn every_code_is_expected_by_a_corpus_file() {
         for kind in ["ok", "err"] {
             for entry in std::fs::read_dir(root.join(corpus).join(kind)).unwrap() {
                 let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-                let first = String::from_utf8_lossy(bytes.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned();
+                let first =
+                    String::from_utf8_lossy(bytes.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned();
                 if let Some(list) = first.strip_prefix("# expect:") {
                     expected.extend(list.split(',').map(|c| c.trim().to_owned()));
                 }
@@ -97,5 +98,8 @@ fn parsing_stops_after_too_many_recoveries() {
     // Each line starts an item and fails at once: one recovery per line.
     let text = "task\n".repeat(5000);
     let analysis = analyze_text(&text, "p");
-    assert!(analysis.diagnostics.iter().any(|d| d.code == Code::TooManyDiagnostics && d.message.contains("parsing stopped")));
+    assert!(analysis
+        .diagnostics
+        .iter()
+        .any(|d| d.code == Code::TooManyDiagnostics && d.message.contains("parsing stopped")));
 }

@@ -49,14 +49,15 @@ fn run(corpus: &str, kind: &str, path: &Path) -> Result<(), Failed> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let analysis = analyze(&bytes, "corpus");
     let codes: BTreeSet<&str> = analysis.diagnostics.iter().map(|d| d.code.as_str()).collect();
-    let describe = || {
-        analysis.diagnostics.iter().map(|d| format!("  {} {}\n", d.code.as_str(), d.message)).collect::<String>()
-    };
+    let describe =
+        || analysis.diagnostics.iter().map(|d| format!("  {} {}\n", d.code.as_str(), d.message)).collect::<String>();
     let is_syntax = |code: &str| code < "K0010";
     let syntax_errors = analysis.diagnostics.iter().filter(|d| d.is_error() && is_syntax(d.code.as_str())).count();
     let errors = analysis.error_count();
     match (corpus, kind) {
-        ("parser", "ok") if syntax_errors > 0 => return Err(format!("unexpected syntax errors:\n{}", describe()).into()),
+        ("parser", "ok") if syntax_errors > 0 => {
+            return Err(format!("unexpected syntax errors:\n{}", describe()).into())
+        }
         ("parser", "err") if syntax_errors == 0 => return Err(format!("no syntax error; got:\n{}", describe()).into()),
         ("check", "ok") if errors > 0 => return Err(format!("unexpected errors:\n{}", describe()).into()),
         ("check", "err") if errors == 0 => return Err(format!("no error; got:\n{}", describe()).into()),

@@ -20,7 +20,10 @@ fn assert_sane(bytes: &[u8]) -> Analysis {
     for diagnostic in &analysis.diagnostics {
         for span in std::iter::once(diagnostic.span).chain(diagnostic.labels.iter().map(|l| l.span)) {
             assert!(span.start <= span.end && span.end <= length, "span {span:?} outside 0..{length}");
-            assert!(analysis.text.is_char_boundary(span.start as usize) && analysis.text.is_char_boundary(span.end as usize));
+            assert!(
+                analysis.text.is_char_boundary(span.start as usize)
+                    && analysis.text.is_char_boundary(span.end as usize)
+            );
         }
     }
     if let Some(formatted) = format(&analysis) {
@@ -52,17 +55,65 @@ fn meaning(analysis: &Analysis) -> (serde_json::Value, Vec<(String, String, Opti
 }
 
 const SOUP: &[&str] = &[
-    "(", ")", "[", "]", "{", "}", ",", "+", "/", "-", ":", "=", "task", "type", "defaults", "implicit", "export", "in",
-    "in_a", "x", "out", "convert", "image", "command", "shell", "policy", "all-new", "sliding-window", "file", "dir",
-    "csv", "0", "1", "10", "99999999999999999999999", "\"s\"", "\"{in} > {out}\"", "\"unterminated", "\"bad\\q\"", "# c",
-    "\n", " ", "\t", ";", "'", "é", "\u{feff}", "$", "\r\n",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "+",
+    "/",
+    "-",
+    ":",
+    "=",
+    "task",
+    "type",
+    "defaults",
+    "implicit",
+    "export",
+    "in",
+    "in_a",
+    "x",
+    "out",
+    "convert",
+    "image",
+    "command",
+    "shell",
+    "policy",
+    "all-new",
+    "sliding-window",
+    "file",
+    "dir",
+    "csv",
+    "0",
+    "1",
+    "10",
+    "99999999999999999999999",
+    "\"s\"",
+    "\"{in} > {out}\"",
+    "\"unterminated",
+    "\"bad\\q\"",
+    "# c",
+    "\n",
+    " ",
+    "\t",
+    ";",
+    "'",
+    "é",
+    "\u{feff}",
+    "$",
+    "\r\n",
 ];
 
 fn soup() -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(prop_oneof![
-        8 => prop::sample::select(SOUP).prop_map(|t| t.as_bytes().to_vec()),
-        1 => prop::collection::vec(any::<u8>(), 1..4),
-    ], 0..120)
+    prop::collection::vec(
+        prop_oneof![
+            8 => prop::sample::select(SOUP).prop_map(|t| t.as_bytes().to_vec()),
+            1 => prop::collection::vec(any::<u8>(), 1..4),
+        ],
+        0..120,
+    )
     .prop_map(|parts| parts.join(&b" "[..]))
 }
 
@@ -142,13 +193,27 @@ fn valid_program() -> impl Strategy<Value = String> {
         1 => (2u64..6, 1u64..3).prop_map(|(n, s)| format!("[{n}/{}]", s.min(n))),
     ];
     let ty = prop_oneof![4 => Just(String::new()), 1 => prop::sample::select(&["csv", "json", "file", "sales"][..]).prop_map(|t| format!(": {t}"))];
-    let input = (prop::collection::vec((name.clone(), buffer), 1..3), any::<bool>(), ty.clone()).prop_map(|(members, implicit, ty)| {
-        let members: Vec<String> = members.into_iter().map(|(n, b)| format!("{n}{b}")).collect();
-        format!("{}{}{ty}", members.join(" + "), if implicit { " implicit" } else { "" })
-    });
-    let output = (name, any::<bool>(), ty).prop_map(|(n, implicit, ty)| format!("{n}{}{ty}", if implicit { " implicit" } else { "" }));
-    let wiring = (prop::collection::vec(input, 0..3), task.clone(), prop::collection::vec(output, 0..3))
-        .prop_map(|(inputs, task, outputs)| vec!["(".to_owned(), inputs.join(" , "), ")".to_owned(), task.to_owned(), "(".to_owned(), outputs.join(" "), ")".to_owned()]);
+    let input = (prop::collection::vec((name.clone(), buffer), 1..3), any::<bool>(), ty.clone()).prop_map(
+        |(members, implicit, ty)| {
+            let members: Vec<String> = members.into_iter().map(|(n, b)| format!("{n}{b}")).collect();
+            format!("{}{}{ty}", members.join(" + "), if implicit { " implicit" } else { "" })
+        },
+    );
+    let output = (name, any::<bool>(), ty)
+        .prop_map(|(n, implicit, ty)| format!("{n}{}{ty}", if implicit { " implicit" } else { "" }));
+    let wiring = (prop::collection::vec(input, 0..3), task.clone(), prop::collection::vec(output, 0..3)).prop_map(
+        |(inputs, task, outputs)| {
+            vec![
+                "(".to_owned(),
+                inputs.join(" , "),
+                ")".to_owned(),
+                task.to_owned(),
+                "(".to_owned(),
+                outputs.join(" "),
+                ")".to_owned(),
+            ]
+        },
+    );
     let value = prop_oneof![
         Just("\"alpine:3.20\"".to_owned()),
         Just("[\"run\" , in  out]".to_owned()),
@@ -167,12 +232,22 @@ fn valid_program() -> impl Strategy<Value = String> {
         tokens.push("}".to_owned());
         tokens
     });
-    let type_decl = prop::sample::select(&["sales", "summary", "csv"][..])
-        .prop_map(|n| vec!["type".to_owned(), n.to_owned(), "=".to_owned(), "file".to_owned(), "\"text/csv\"".to_owned(), "export".to_owned()]);
+    let type_decl = prop::sample::select(&["sales", "summary", "csv"][..]).prop_map(|n| {
+        vec![
+            "type".to_owned(),
+            n.to_owned(),
+            "=".to_owned(),
+            "file".to_owned(),
+            "\"text/csv\"".to_owned(),
+            "export".to_owned(),
+        ]
+    });
     let item = prop_oneof![4 => wiring, 2 => block, 1 => type_decl];
-    let separator = prop::sample::select(&[" ", "  ", "\n", "\n\n", "\t", " # note\n", "\n# own line\n", "\n\n# after a blank\n"][..]);
-    (any::<bool>(), prop::collection::vec(item, 0..7), prop::collection::vec(separator, 200))
-        .prop_map(|(header, items, separators)| {
+    let separator = prop::sample::select(
+        &[" ", "  ", "\n", "\n\n", "\t", " # note\n", "\n# own line\n", "\n\n# after a blank\n"][..],
+    );
+    (any::<bool>(), prop::collection::vec(item, 0..7), prop::collection::vec(separator, 200)).prop_map(
+        |(header, items, separators)| {
             let mut text = String::new();
             let mut next = separators.into_iter().cycle();
             if header {
@@ -190,7 +265,8 @@ fn valid_program() -> impl Strategy<Value = String> {
             }
             text.push('\n');
             text
-        })
+        },
+    )
 }
 
 proptest! {
@@ -241,4 +317,3 @@ fn fmt_keeps_meaning_on_every_example_and_corpus_file() {
         assert_eq!(meaning(&analysis), meaning(&formatted), "{}\n---\n{once}", String::from_utf8_lossy(&bytes));
     }
 }
-

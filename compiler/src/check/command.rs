@@ -4,7 +4,7 @@
 //! A merge goes by its first member's name; an implicit input expands to the
 //! service's address; an implicit output has no files to name.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::items::Items;
 use super::settings::TaskSettings;
@@ -30,7 +30,7 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, settings: &[Ta
         if wiring.inputs.broken || wiring.outputs.broken {
             continue; // Names in the skipped part are unknown: say nothing.
         }
-        let mut names: HashMap<&str, Named> = HashMap::new();
+        let mut names: FxHashMap<&str, Named> = FxHashMap::default();
         for input in &wiring.inputs.items {
             let kind = if input.implicit.is_some() { Named::Service } else { Named::Files };
             names.insert(&input.name().text, kind);

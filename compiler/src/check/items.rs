@@ -3,7 +3,7 @@
 //! one `defaults` block (K0012), one statement per task (K0013), one `task`
 //! block per task (K0014), and a warning for `task` blocks nothing wires (K0051).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::Checker;
 use crate::diagnostic::{Code, Diagnostic};
@@ -14,9 +14,9 @@ pub(super) struct Items<'a> {
     pub defaults: Option<&'a DefaultsBlock>,
     /// One wiring statement per task, in file order; a task's id is its index.
     pub wirings: Vec<&'a Wiring>,
-    pub task_ids: HashMap<&'a str, usize>,
+    pub task_ids: FxHashMap<&'a str, usize>,
     /// The first `task` block of each name.
-    pub blocks: HashMap<&'a str, &'a TaskBlock>,
+    pub blocks: FxHashMap<&'a str, &'a TaskBlock>,
     /// The first declaration of each type name, in file order.
     pub types: Vec<&'a TypeDecl>,
     /// Part of the file did not parse (a skipped statement, port list or
@@ -43,12 +43,12 @@ pub(super) fn collect<'a>(checker: &mut Checker<'_>, file: &'a SourceFile) -> It
         header: None,
         defaults: None,
         wirings: Vec::new(),
-        task_ids: HashMap::new(),
-        blocks: HashMap::new(),
+        task_ids: FxHashMap::default(),
+        blocks: FxHashMap::default(),
         types: Vec::new(),
         incomplete: false,
     };
-    let mut type_names: HashMap<&str, &TypeDecl> = HashMap::new();
+    let mut type_names: FxHashMap<&str, &TypeDecl> = FxHashMap::default();
     let mut block_order: Vec<&TaskBlock> = Vec::new();
 
     for item in &file.items {

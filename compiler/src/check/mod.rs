@@ -6,8 +6,9 @@
 //! `items` (header, blocks, declarations, one statement per task) →
 //! `wires` (producers, consumers, buffers, pipeline inputs and outputs) →
 //! `types` (annotations, merges, implicit wires) → `settings` (task blocks
-//! and defaults) → `policy` (firing rules) → `command` (wire names in
-//! commands) → `names` (Kubernetes names) → `regions` → `liveness`.
+//! and defaults) → `command` (wire names in commands) → `policy` (firing
+//! rules; builds the model's tasks, taking the settings) → `names`
+//! (Kubernetes names) → `regions` → `liveness`.
 
 mod command;
 mod items;
@@ -48,8 +49,8 @@ pub fn check(text: &str, file: &SourceFile, default_name: &str, diagnostics: &mu
         tasks: Vec::with_capacity(items.wirings.len()),
         wires: wires.to_model(),
     };
-    policy::build_tasks(&mut checker, &items, &wires, &task_settings, &mut pipeline);
     command::check(&mut checker, &items, &task_settings);
+    policy::build_tasks(&mut checker, &items, &wires, task_settings, &mut pipeline);
     names::check(&mut checker, &items, &pipeline);
     regions::check(&mut checker, &items, &type_table, &pipeline);
     liveness::check(&mut checker, &items, &pipeline);

@@ -5,7 +5,7 @@
 //! names that cannot be Kubernetes names: too long, starting or ending with
 //! `-`, or the reserved task name `gateway` (K0040).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::items::Items;
 use super::Checker;
@@ -68,11 +68,11 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pip
         invalid(checker, header_span(false), message, &pipeline_name);
     }
 
-    let mut seen_tasks: HashMap<String, usize> = HashMap::new();
+    let mut seen_tasks: FxHashMap<String, usize> = FxHashMap::default();
     for (id, wiring) in items.wirings.iter().enumerate() {
         let name = &wiring.task.text;
         let kube = kubernetes_name(name);
-        let object = format!("{pipeline_name}-{kube}");
+        let object_length = pipeline_name.len() + 1 + kube.len();
         if kube == RESERVED_TASK_NAME {
             checker.diagnostics.push(
                 Diagnostic::new(
@@ -84,7 +84,8 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pip
             );
         } else if !is_dns_label(&kube) {
             invalid(checker, wiring.task.span, format!("task name `{name}` is not a valid Kubernetes name"), &kube);
-        } else if object.len() > MAX_OBJECT_NAME {
+        } else if object_length > MAX_OBJECT_NAME {
+            let object = format!("{pipeline_name}-{kube}");
             checker.diagnostics.push(
                 Diagnostic::new(
                     Code::InvalidKubernetesName,
@@ -113,7 +114,7 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pip
         }
     }
 
-    let mut seen_wires: HashMap<String, usize> = HashMap::new();
+    let mut seen_wires: FxHashMap<String, usize> = FxHashMap::default();
     for (id, wire) in pipeline.wires.iter().enumerate() {
         let kube = kubernetes_name(&wire.name);
         match seen_wires.get(&kube) {

@@ -81,30 +81,30 @@ pub(super) fn resolve(checker: &mut Checker<'_>, items: &Items<'_>) -> Vec<TaskS
     // Blocks of unwired tasks are checked too, so their errors show.
     let mut blocks: Vec<_> = items.blocks.values().copied().collect();
     blocks.sort_by_key(|block| block.span.start);
-    let mut read: std::collections::HashMap<&str, BlockSettings> = std::collections::HashMap::new();
+    let mut read: rustc_hash::FxHashMap<&str, BlockSettings> = rustc_hash::FxHashMap::default();
     for block in blocks {
         read.insert(&block.name.text, read_block(checker, &block.body, false));
     }
 
     let mut all = Vec::with_capacity(items.wirings.len());
     for wiring in &items.wirings {
-        let own = read.get(wiring.task.text.as_str()).cloned().unwrap_or_default();
+        // Each task is wired once, so its block's settings can be moved out.
+        let own = read.remove(wiring.task.text.as_str()).unwrap_or_default();
         let block_span = items.blocks.get(wiring.task.text.as_str()).map(|b| b.span);
-        let own_run = own.command.clone().or(own.shell.clone());
-        let (run, run_from_defaults) = match own_run {
+        let (run, run_from_defaults) = match own.command.or(own.shell) {
             Some(run) => (Some(run), false),
-            None => (defaults.command.clone().or(defaults.shell.clone()), true),
+            None => (defaults.command.as_ref().or(defaults.shell.as_ref()).cloned(), true),
         };
         let settings = TaskSettings {
-            image: own.image.or(defaults.image.clone()),
+            image: own.image.or_else(|| defaults.image.clone()),
             run,
             run_from_defaults,
             policy: own.policy.or(defaults.policy),
             launch: own.launch.or(defaults.launch),
             service: own.service,
-            env: own.env.or(defaults.env.clone()).unwrap_or_default(),
-            resources: own.resources.or(defaults.resources.clone()).unwrap_or_default(),
-            region: own.region.or(defaults.region.clone()),
+            env: own.env.or_else(|| defaults.env.clone()).unwrap_or_default(),
+            resources: own.resources.or_else(|| defaults.resources.clone()).unwrap_or_default(),
+            region: own.region.or_else(|| defaults.region.clone()),
             timeout_ms: own.timeout_ms.or(defaults.timeout_ms),
             retries: own.retries.or(defaults.retries),
             incomplete: own.broken || defaults.broken,

@@ -2,7 +2,7 @@
 //! annotations (K0021, K0024), merge members of one type (K0025), and
 //! implicit wires joining a service output to service inputs (K0026).
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::items::Items;
 use super::wires::Wires;
@@ -23,7 +23,7 @@ pub const BUILTIN_TYPES: [(&str, PayloadKind, Option<&str>); 6] = [
 ];
 
 pub(super) struct TypeTable {
-    types: HashMap<String, TypeDef>,
+    types: FxHashMap<String, TypeDef>,
     declared: Vec<TypeDef>,
 }
 
@@ -42,7 +42,7 @@ impl TypeTable {
 }
 
 pub(super) fn declare(checker: &mut Checker<'_>, items: &Items<'_>) -> TypeTable {
-    let mut types: HashMap<String, TypeDef> = BUILTIN_TYPES
+    let mut types: FxHashMap<String, TypeDef> = BUILTIN_TYPES
         .iter()
         .map(|&(name, kind, mime)| {
             let def = TypeDef {
@@ -108,7 +108,7 @@ struct Annotation<'a> {
 }
 
 pub(super) fn resolve_wires(checker: &mut Checker<'_>, items: &Items<'_>, table: &TypeTable, wires: &mut Wires<'_>) {
-    let mut reported_unknown: HashSet<Span> = HashSet::new();
+    let mut reported_unknown: FxHashSet<Span> = FxHashSet::default();
     let service_outputs: Vec<&str> = wires
         .entries
         .iter()

@@ -4,7 +4,7 @@
 //! (K0019), implicit inputs (K0020), a wire listed twice (K0017), a wire
 //! produced twice (K0015) and a wire produced by nobody (K0016).
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::items::Items;
 use super::Checker;
@@ -48,7 +48,7 @@ pub(super) struct WireEntry<'a> {
 
 pub(super) struct Wires<'a> {
     pub entries: Vec<WireEntry<'a>>,
-    pub ids: HashMap<&'a str, WireId>,
+    pub ids: FxHashMap<&'a str, WireId>,
 }
 
 impl<'a> Wires<'a> {
@@ -91,9 +91,9 @@ impl<'a> Wires<'a> {
 }
 
 pub(super) fn resolve<'a>(checker: &mut Checker<'_>, items: &Items<'a>) -> Wires<'a> {
-    let mut wires = Wires { entries: Vec::new(), ids: HashMap::new() };
+    let mut wires = Wires { entries: Vec::new(), ids: FxHashMap::default() };
     for (task, wiring) in items.wirings.iter().enumerate() {
-        let mut seen_in_inputs: HashMap<&str, Span> = HashMap::new();
+        let mut seen_in_inputs: FxHashMap<&str, Span> = FxHashMap::default();
         for input in &wiring.inputs.items {
             check_input_shape(checker, input);
             for (member_index, member) in input.members.iter().enumerate() {
@@ -102,7 +102,7 @@ pub(super) fn resolve<'a>(checker: &mut Checker<'_>, items: &Items<'a>) -> Wires
                 wires.entries[id].consumers.push(Consumer { task, input, member: member_index });
             }
         }
-        let mut seen_in_outputs: HashMap<&str, Span> = HashMap::new();
+        let mut seen_in_outputs: FxHashMap<&str, Span> = FxHashMap::default();
         for output in &wiring.outputs.items {
             report_repeat(checker, &mut seen_in_outputs, &output.wire.text, output.wire.span, "outputs");
             let id = wires.id(&output.wire.text, output.wire.span);
@@ -127,7 +127,7 @@ pub(super) fn resolve<'a>(checker: &mut Checker<'_>, items: &Items<'a>) -> Wires
 
 fn report_repeat<'a>(
     checker: &mut Checker<'_>,
-    seen: &mut HashMap<&'a str, Span>,
+    seen: &mut FxHashMap<&'a str, Span>,
     name: &'a str,
     span: Span,
     list: &str,
@@ -252,7 +252,7 @@ fn assign_roles(checker: &mut Checker<'_>, wires: &mut Wires<'_>, incomplete: bo
 }
 
 fn report_unproduced(checker: &mut Checker<'_>, entry: &WireEntry<'_>, produced: &[&str]) {
-    let spans: Vec<Span> = entry.consumers.iter().map(Consumer::span).collect::<HashSet<_>>().into_iter().collect();
+    let spans: Vec<Span> = entry.consumers.iter().map(Consumer::span).collect::<FxHashSet<_>>().into_iter().collect();
     let mut spans = spans;
     spans.sort();
     let mut diagnostic = Diagnostic::new(

@@ -17,10 +17,13 @@
 //! grammar has no nesting deeper than a list inside a block), so deeply
 //! nested garbage cannot overflow the stack.
 
+use chumsky::error::EmptyErr;
 use chumsky::input::{Input as _, MappedInput};
 use chumsky::inspector::SimpleState;
+use chumsky::label::LabelError;
 use chumsky::prelude::{choice, custom, end, extra, select, IterParser, Parser, Rich};
 use chumsky::recovery::via_parser;
+use chumsky::DefaultExpected;
 
 use super::ast::{
     Block, Buffer, BufferForm, DefaultsBlock, Entry, Header, Input, Item, MergeMember, Name, Output, PortList,
@@ -51,8 +54,33 @@ impl chumsky::span::Span for Span {
 }
 
 type TokenInput<'a> = MappedInput<'a, Token, Span, &'a [(Token, Span)]>;
-type Error<'a> = Rich<'a, Token, Span>;
-type Extra<'a> = extra::Full<Error<'a>, SimpleState<ParseState>, ()>;
+type Extra<'a, E> = extra::Full<E, SimpleState<ParseState>, ()>;
+
+/// What the grammar needs of an error type. Two implement it: chumsky's
+/// `EmptyErr`, which allocates nothing, for the first pass over every file,
+/// and `Rich`, which records what was expected, for a second pass that runs
+/// only when the first found an error. Valid files (the common case, and
+/// every file in a large pipeline) so never pay for building error messages
+/// on the many alternatives that fail along the way.
+trait ParseError<'a>:
+    chumsky::error::Error<'a, TokenInput<'a>>
+    + LabelError<'a, TokenInput<'a>, &'static str>
+    + LabelError<'a, TokenInput<'a>, DefaultExpected<'a, Token>>
+    + 'a
+{
+    /// An error for a recovery strategy that does not apply here.
+    fn no_recovery(span: Span) -> Self {
+        <Self as LabelError<'a, TokenInput<'a>, &'static str>>::expected_found([], None, span)
+    }
+}
+
+impl<'a, T> ParseError<'a> for T where
+    T: chumsky::error::Error<'a, TokenInput<'a>>
+        + LabelError<'a, TokenInput<'a>, &'static str>
+        + LabelError<'a, TokenInput<'a>, DefaultExpected<'a, Token>>
+        + 'a
+{
+}
 
 /// What the parser learns besides the tree.
 #[derive(Default)]
@@ -68,11 +96,23 @@ pub fn parse(text: &str, tokens: &[(Token, Span)], diagnostics: &mut Diagnostics
     // the missing piece belongs, not at a blank last line.
     let end_of_input = Span::empty_at(tokens.last().map_or(0, |(_, span)| span.end));
     let mut state = SimpleState(ParseState::default());
-    let (items, errors) =
-        source_file(text).parse_with_state(tokens.split_token_span(end_of_input), &mut state).into_output_errors();
-    for error in errors {
-        diagnostics.push(syntax_diagnostic(text, &error));
-    }
+    let (items, errors) = source_file::<EmptyErr>(text)
+        .parse_with_state(tokens.split_token_span(end_of_input), &mut state)
+        .into_output_errors();
+    let items = match (items, errors.is_empty()) {
+        (Some(items), true) => items,
+        _ => {
+            // Parse again, this time recording what was expected where.
+            state = SimpleState(ParseState::default());
+            let (items, errors) = source_file::<Rich<'_, Token, Span>>(text)
+                .parse_with_state(tokens.split_token_span(end_of_input), &mut state)
+                .into_output_errors();
+            for error in errors {
+                diagnostics.push(syntax_diagnostic(text, &error));
+            }
+            items.unwrap_or_default()
+        }
+    };
     let state = state.0;
     for span in state.integers_too_large {
         diagnostics.push(
@@ -90,11 +130,11 @@ pub fn parse(text: &str, tokens: &[(Token, Span)], diagnostics: &mut Diagnostics
             .help("fix the errors above and check again; the rest of the file was not read"),
         );
     }
-    SourceFile { items: items.unwrap_or_default() }
+    SourceFile { items }
 }
 
 /// A token of one kind, named in "expected" lists by its description.
-fn token<'a>(kind: TokenKind) -> impl Parser<'a, TokenInput<'a>, Span, Extra<'a>> + Clone {
+fn token<'a, E: ParseError<'a>>(kind: TokenKind) -> impl Parser<'a, TokenInput<'a>, Span, Extra<'a, E>> + Clone {
     select! { Token { kind: found, .. } = e if found == kind => e.span() }.labelled(kind.description())
 }
 
@@ -121,13 +161,15 @@ fn closes_group(kind: TokenKind) -> bool {
 /// counting all bracket kinds. A group still open at the next item or the end
 /// of input ends there, so an unclosed `(` costs its own list and not the
 /// statements after it (the parser's error already says what was missing).
-fn skip_balanced_group<'a>(open: TokenKind) -> impl Parser<'a, TokenInput<'a>, Span, Extra<'a>> + Clone {
+fn skip_balanced_group<'a, E: ParseError<'a>>(
+    open: TokenKind,
+) -> impl Parser<'a, TokenInput<'a>, Span, Extra<'a, E>> + Clone {
     custom(move |input| {
         let before = input.cursor();
         let first: Option<Token> = input.next();
         match first {
             Some(token) if token.kind == open => {}
-            _ => return Err(Rich::custom(input.span_since(&before), "no group to skip")),
+            _ => return Err(E::no_recovery(input.span_since(&before))),
         }
         let mut depth = 1usize;
         loop {
@@ -152,11 +194,11 @@ fn skip_balanced_group<'a>(open: TokenKind) -> impl Parser<'a, TokenInput<'a>, S
 
 /// Recovery for a whole statement: skips at least one token, then up to the
 /// next token that starts an item.
-fn skip_item<'a>() -> impl Parser<'a, TokenInput<'a>, Item, Extra<'a>> + Clone {
+fn skip_item<'a, E: ParseError<'a>>() -> impl Parser<'a, TokenInput<'a>, Item, Extra<'a, E>> + Clone {
     custom(|input| {
         let before = input.cursor();
         if input.next().is_none() {
-            return Err(Rich::custom(input.span_since(&before), "end of input"));
+            return Err(E::no_recovery(input.span_since(&before)));
         }
         let state: &mut SimpleState<ParseState> = input.state();
         state.recoveries += 1;
@@ -176,11 +218,11 @@ fn skip_item<'a>() -> impl Parser<'a, TokenInput<'a>, Item, Extra<'a>> + Clone {
     })
 }
 
-fn source_file<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Vec<Item>, Extra<'a>> {
+fn source_file<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Vec<Item>, Extra<'a, E>> {
     item(text).recover_with(via_parser(skip_item())).repeated().collect().then_ignore(end())
 }
 
-fn item<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Item, Extra<'a>> + Clone {
+fn item<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Item, Extra<'a, E>> + Clone {
     choice((
         header(text).map(Item::Header),
         wiring(text).map(Item::Wiring),
@@ -191,17 +233,17 @@ fn item<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Item, Extra<'a>> +
     .labelled("a statement")
 }
 
-fn name<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Name, Extra<'a>> + Clone {
+fn name<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Name, Extra<'a, E>> + Clone {
     token(TokenKind::Ident).map(move |span: Span| Name { text: text[span.range()].to_owned(), span }).labelled("a name")
 }
 
-fn string<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, StringLit, Extra<'a>> + Clone {
+fn string<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, StringLit, Extra<'a, E>> + Clone {
     select! { Token { kind: TokenKind::Str | TokenKind::UnterminatedStr, .. } = e => e.span() }
         .map(move |span: Span| StringLit { value: unescape(&text[span.range()]), span })
         .labelled("a string")
 }
 
-fn integer<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, (u64, Span), Extra<'a>> + Clone {
+fn integer<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, (u64, Span), Extra<'a, E>> + Clone {
     token(TokenKind::Int).map_with(move |span: Span, e| match text[span.range()].parse::<u64>() {
         Ok(value) => (value, span),
         Err(_) => {
@@ -213,13 +255,13 @@ fn integer<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, (u64, Span), Ex
 }
 
 /// Items separated by commas or by whitespace alone; a trailing comma is fine.
-fn separated<'a, O>(
-    item: impl Parser<'a, TokenInput<'a>, O, Extra<'a>> + Clone,
-) -> impl Parser<'a, TokenInput<'a>, Vec<O>, Extra<'a>> + Clone {
+fn separated<'a, O, E: ParseError<'a>>(
+    item: impl Parser<'a, TokenInput<'a>, O, Extra<'a, E>> + Clone,
+) -> impl Parser<'a, TokenInput<'a>, Vec<O>, Extra<'a, E>> + Clone {
     item.then_ignore(token(TokenKind::Comma).or_not()).repeated().collect()
 }
 
-fn header<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Header, Extra<'a>> + Clone {
+fn header<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Header, Extra<'a, E>> + Clone {
     let separator = token(TokenKind::Slash).or(token(TokenKind::Colon));
     token(TokenKind::LBracket)
         .ignore_then(name(text))
@@ -231,7 +273,7 @@ fn header<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Header, Extra<'a
         })
 }
 
-fn buffer<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Buffer, Extra<'a>> + Clone {
+fn buffer<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Buffer, Extra<'a, E>> + Clone {
     let range_end = token(TokenKind::Minus).ignore_then(integer(text)).map(|(n, _)| (TokenKind::Minus, n));
     let slide = token(TokenKind::Slash).ignore_then(integer(text)).map(|(n, _)| (TokenKind::Slash, n));
     integer(text)
@@ -247,11 +289,13 @@ fn buffer<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Buffer, Extra<'a
         })
 }
 
-fn type_annotation<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Option<Name>, Extra<'a>> + Clone {
+fn type_annotation<'a, E: ParseError<'a>>(
+    text: &'a str,
+) -> impl Parser<'a, TokenInput<'a>, Option<Name>, Extra<'a, E>> + Clone {
     token(TokenKind::Colon).ignore_then(name(text)).or_not()
 }
 
-fn input<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Input, Extra<'a>> + Clone {
+fn input<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Input, Extra<'a, E>> + Clone {
     let member = name(text).then(buffer(text).or_not()).map(|(wire, buffer)| MergeMember { wire, buffer });
     member
         .clone()
@@ -266,16 +310,16 @@ fn input<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Input, Extra<'a>>
         })
 }
 
-fn output<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Output, Extra<'a>> + Clone {
+fn output<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Output, Extra<'a, E>> + Clone {
     name(text)
         .then(token(TokenKind::KwImplicit).or_not())
         .then(type_annotation(text))
         .map_with(|((wire, implicit), ty), e| Output { wire, implicit, ty, span: e.span() })
 }
 
-fn port_list<'a, O: Clone + 'a>(
-    port: impl Parser<'a, TokenInput<'a>, O, Extra<'a>> + Clone + 'a,
-) -> impl Parser<'a, TokenInput<'a>, PortList<O>, Extra<'a>> + Clone {
+fn port_list<'a, O: Clone + 'a, E: ParseError<'a>>(
+    port: impl Parser<'a, TokenInput<'a>, O, Extra<'a, E>> + Clone + 'a,
+) -> impl Parser<'a, TokenInput<'a>, PortList<O>, Extra<'a, E>> + Clone {
     separated(port)
         .delimited_by(token(TokenKind::LParen), token(TokenKind::RParen))
         .map_with(|items, e| PortList { items, broken: false, span: e.span() })
@@ -286,14 +330,14 @@ fn port_list<'a, O: Clone + 'a>(
         })))
 }
 
-fn wiring<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Wiring, Extra<'a>> + Clone {
+fn wiring<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Wiring, Extra<'a, E>> + Clone {
     port_list(input(text))
         .then(name(text).labelled("a task name"))
         .then(port_list(output(text)))
         .map_with(|((inputs, task), outputs), e| Wiring { inputs, task, outputs, span: e.span() })
 }
 
-fn type_decl<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, TypeDecl, Extra<'a>> + Clone {
+fn type_decl<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, TypeDecl, Extra<'a, E>> + Clone {
     token(TokenKind::KwType)
         .ignore_then(name(text))
         .then_ignore(token(TokenKind::Equals))
@@ -303,7 +347,7 @@ fn type_decl<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, TypeDecl, Ext
         .map_with(|(((name, base), mime), export), e| TypeDecl { name, base, mime, export, span: e.span() })
 }
 
-fn scalar<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Value, Extra<'a>> + Clone {
+fn scalar<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Value, Extra<'a, E>> + Clone {
     choice((
         string(text).map(Value::Str),
         integer(text).map(|(value, span)| Value::Int { value, span }),
@@ -311,7 +355,7 @@ fn scalar<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Value, Extra<'a>
     ))
 }
 
-fn value<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Value, Extra<'a>> + Clone {
+fn value<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Value, Extra<'a, E>> + Clone {
     let list = separated(scalar(text))
         .delimited_by(token(TokenKind::LBracket), token(TokenKind::RBracket))
         .map_with(|items, e| Value::List { items, span: e.span() });
@@ -325,7 +369,7 @@ fn value<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Value, Extra<'a>>
     choice((scalar(text), list, map)).labelled("a value")
 }
 
-fn block<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Block, Extra<'a>> + Clone {
+fn block<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Block, Extra<'a, E>> + Clone {
     let entry = name(text)
         .labelled("a key")
         .then_ignore(token(TokenKind::Colon))
@@ -341,14 +385,18 @@ fn block<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Block, Extra<'a>>
         })))
 }
 
-fn task_block<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, TaskBlock, Extra<'a>> + Clone {
+fn task_block<'a, E: ParseError<'a>>(
+    text: &'a str,
+) -> impl Parser<'a, TokenInput<'a>, TaskBlock, Extra<'a, E>> + Clone {
     token(TokenKind::KwTask)
         .ignore_then(name(text).labelled("a task name"))
         .then(block(text))
         .map_with(|(name, body), e| TaskBlock { name, body, span: e.span() })
 }
 
-fn defaults_block<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, DefaultsBlock, Extra<'a>> + Clone {
+fn defaults_block<'a, E: ParseError<'a>>(
+    text: &'a str,
+) -> impl Parser<'a, TokenInput<'a>, DefaultsBlock, Extra<'a, E>> + Clone {
     token(TokenKind::KwDefaults).then(block(text)).map_with(|(keyword, body), e| DefaultsBlock {
         keyword,
         body,
@@ -357,7 +405,7 @@ fn defaults_block<'a>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Defaults
 }
 
 /// Turns a chumsky error into a K0005 with prose a person can act on.
-fn syntax_diagnostic(text: &str, error: &Error<'_>) -> Diagnostic {
+fn syntax_diagnostic(text: &str, error: &Rich<'_, Token, Span>) -> Diagnostic {
     let span = *error.span();
     let found = match error.found() {
         None => "the end of the file".to_owned(),

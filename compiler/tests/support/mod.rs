@@ -67,8 +67,11 @@ pub fn actual(analysis: &Analysis) -> Vec<Expected> {
         .map(|d| {
             let start = analysis.line_index.line_column(&analysis.text, d.span.start);
             let end = analysis.line_index.line_column(&analysis.text, d.span.end);
-            let end_column =
-                if end.line == start.line { (end.column as usize).max(start.column as usize + 1) } else { start.column as usize + 1 };
+            let end_column = if end.line == start.line {
+                (end.column as usize).max(start.column as usize + 1)
+            } else {
+                start.column as usize + 1
+            };
             Expected {
                 line: start.line as usize,
                 start_column: start.column as usize,
