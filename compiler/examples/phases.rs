@@ -1,21 +1,52 @@
 //! Times each front-end phase on one file: `phases FILE`. A profiling aid.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use koalja_compiler::diagnostic::Diagnostics;
 use koalja_compiler::{check, syntax};
 
+/// Counts live and peak heap bytes, so phases can be compared exactly
+/// (resident memory depends on the allocator's page reuse).
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        COUNT.fetch_add(1, Ordering::Relaxed);
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
 fn main() {
     let path = std::env::args().nth(1).expect("usage: phases FILE");
     let text = std::fs::read_to_string(path).expect("readable UTF-8 file");
     let mut diagnostics = Diagnostics::default();
+    let mut peaks = vec![peak_kb()];
     let start = Instant::now();
     let lexed = syntax::lexer::lex(&text, &mut diagnostics);
     let lexed_at = Instant::now();
+    peaks.push(peak_kb());
     let file = syntax::parser::parse(&text, &lexed.tokens, &mut diagnostics);
     let parsed_at = Instant::now();
+    peaks.push(peak_kb());
     let pipeline = check::check(&text, &file, "p", &mut diagnostics);
     let checked_at = Instant::now();
+    peaks.push(peak_kb());
+    println!("(live KB, peak KB, allocations) after read, lex, parse, check: {:?}", peaks);
     println!(
         "{} bytes, {} tokens, {} tasks: lex {:?}, parse {:?}, check {:?}",
         text.len(),
@@ -25,4 +56,9 @@ fn main() {
         parsed_at - lexed_at,
         checked_at - parsed_at
     );
+}
+
+/// (live, peak) heap kilobytes and allocations so far.
+fn peak_kb() -> (usize, usize, usize) {
+    (LIVE.load(Ordering::Relaxed) / 1024, PEAK.load(Ordering::Relaxed) / 1024, COUNT.load(Ordering::Relaxed))
 }

@@ -334,7 +334,7 @@ impl<'a> Formatter<'a> {
         match value {
             Value::Str(string) => self.slice(string.span).to_owned(),
             Value::Int { value, .. } => value.to_string(),
-            Value::Name(name) => name.text.clone(),
+            Value::Name(name) => name.text.to_string(),
             Value::List { items, .. } => {
                 let items: Vec<String> = items.iter().map(|item| self.value(item)).collect();
                 format!("[{}]", items.join(", "))
@@ -359,7 +359,7 @@ impl<'a> Formatter<'a> {
             .items
             .iter()
             .map(|output| {
-                let mut text = output.wire.text.clone();
+                let mut text = output.wire.text.to_string();
                 if output.implicit.is_some() {
                     text.push_str(" implicit");
                 }
@@ -379,7 +379,7 @@ fn input_text(input: &Input) -> String {
         .members
         .iter()
         .map(|member| {
-            let mut text = member.wire.text.clone();
+            let mut text = member.wire.text.to_string();
             if let Some(buffer) = &member.buffer {
                 text.push_str(&buffer_text(buffer.form));
             }

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use smol_str::SmolStr;
 
 use crate::span::Span;
 
@@ -43,9 +44,9 @@ pub enum PayloadKind {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TypeDef {
-    pub name: String,
+    pub name: SmolStr,
     pub kind: PayloadKind,
-    pub mime: Option<String>,
+    pub mime: Option<SmolStr>,
     /// May cross region boundaries (LANGUAGE.md §4).
     pub export: bool,
     pub span: Span,
@@ -64,10 +65,10 @@ pub enum WireRole {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Wire {
-    pub name: String,
+    pub name: SmolStr,
     /// The resolved type name (`file` when never annotated, `service` for
     /// implicit wires).
-    pub ty: String,
+    pub ty: SmolStr,
     pub implicit: bool,
     pub role: WireRole,
     pub producer: Option<TaskId>,
@@ -128,7 +129,7 @@ pub enum Firing {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TaskInput {
     /// The name the input goes by in commands: its first member's.
-    pub name: String,
+    pub name: SmolStr,
     /// One wire, or the members of a merge in order.
     pub wires: Vec<WireId>,
     pub firing: Firing,
@@ -145,8 +146,8 @@ pub struct TaskOutput {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Arg {
-    Literal(String),
-    Wire(String),
+    Literal(SmolStr),
+    Wire(SmolStr),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -156,23 +157,23 @@ pub enum Run {
     /// paths are appended at run time (`append_wire_paths`).
     Command { args: Vec<Arg>, append_wire_paths: bool },
     /// `/bin/sh -c` with `{wire}` placeholders.
-    Shell(String),
+    Shell(SmolStr),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Task {
-    pub name: String,
+    pub name: SmolStr,
     pub inputs: Vec<TaskInput>,
     pub outputs: Vec<TaskOutput>,
-    pub image: Option<String>,
+    pub image: Option<SmolStr>,
     /// `None` only in a pipeline with errors (K0032).
     pub run: Option<Run>,
     pub policy: Policy,
     pub launch: Launch,
     pub service_port: Option<u16>,
-    pub env: BTreeMap<String, String>,
-    pub resources: BTreeMap<String, String>,
-    pub region: Option<String>,
+    pub env: BTreeMap<SmolStr, SmolStr>,
+    pub resources: BTreeMap<SmolStr, SmolStr>,
+    pub region: Option<SmolStr>,
     /// Per-run limit in milliseconds.
     pub timeout_ms: Option<u64>,
     pub retries: u32,

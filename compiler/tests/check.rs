@@ -504,7 +504,7 @@ task b {
     assert_eq!((a.retries, b.retries), (1, 3));
     assert!(matches!(b.run, Some(Run::Command { append_wire_paths: false, .. })));
     assert_eq!(b.image.as_deref(), Some("alpine:3.20"));
-    assert_eq!(b.resources.get("cpu").map(String::as_str), Some("2"));
+    assert_eq!(b.resources.get("cpu").map(|q| q.as_str()), Some("2"));
     assert_eq!(b.region.as_deref(), Some("eu-north"));
 }
 

@@ -4,13 +4,13 @@
 //! A merge goes by its first member's name; an implicit input expands to the
 //! service's address; an implicit output has no files to name.
 
-use rustc_hash::FxHashMap;
 
 use super::items::Items;
 use super::settings::TaskSettings;
 use super::Checker;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
+use smol_str::SmolStr;
 
 /// What a name in a command can refer to within one task.
 enum Named {
@@ -19,40 +19,43 @@ enum Named {
     /// An implicit input: expands to the service address.
     Service,
     /// A non-first member of a merge: the stream is named after `first`.
-    MergeMember { first: String },
+    MergeMember { first: SmolStr },
     /// An implicit output: the task serves it, there is nothing to expand.
     ServiceOutput,
 }
 
 pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, settings: &[TaskSettings]) {
+    let mut names: Vec<(&str, Named)> = Vec::new();
     for (wiring, settings) in items.wirings.iter().zip(settings) {
         let Some(run) = &settings.run else { continue };
         if wiring.inputs.broken || wiring.outputs.broken {
             continue; // Names in the skipped part are unknown: say nothing.
         }
-        let mut names: FxHashMap<&str, Named> = FxHashMap::default();
+        // A task has a handful of wires: a list searched in order is cheaper
+        // than a map built for every task.
+        names.clear();
         for input in &wiring.inputs.items {
             let kind = if input.implicit.is_some() { Named::Service } else { Named::Files };
-            names.insert(&input.name().text, kind);
+            names.push((&input.name().text, kind));
             for member in &input.members[1..] {
-                names.insert(&member.wire.text, Named::MergeMember { first: input.name().text.clone() });
+                names.push((&member.wire.text, Named::MergeMember { first: input.name().text.clone() }));
             }
         }
         for output in &wiring.outputs.items {
             let kind = if output.implicit.is_some() { Named::ServiceOutput } else { Named::Files };
-            names.insert(&output.wire.text, kind);
+            names.push((&output.wire.text, kind));
         }
         let from_defaults = if settings.run_from_defaults { " (from `defaults`)" } else { "" };
         // Wires a K0033 suggests are taken as named: `{otu}` is a typo for
         // `out`, and a second warning about `out` would say it again.
         let mut suggested: Vec<String> = Vec::new();
         for (name, span) in &run.named_wires {
-            let problem = match names.get(name.as_str()) {
+            let problem = match names.iter().find(|(n, _)| *n == name.as_str()).map(|(_, kind)| kind) {
                 Some(Named::Files | Named::Service) => continue,
                 Some(Named::MergeMember { first }) => (
                     format!("`{name}` is merged into `{first}`"),
                     format!("a merge is one stream named after its first member; write `{first}`"),
-                    Some(first.clone()),
+                    Some(first.to_string()),
                 ),
                 Some(Named::ServiceOutput) => (
                     format!("`{name}` is a service output and has no files"),
@@ -60,7 +63,7 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, settings: &[Ta
                     None,
                 ),
                 None => {
-                    let own: Vec<&str> = names.keys().copied().collect();
+                    let own: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
                     let suggestion = checker.suggestions.closest(name, own.iter().copied()).map(str::to_owned);
                     let help = match &suggestion {
                         Some(s) => format!("did you mean `{s}`?"),

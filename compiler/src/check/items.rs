@@ -30,8 +30,8 @@ impl Items<'_> {
     pub fn pipeline_name(&self, default_name: &str) -> (String, String) {
         match self.header {
             Some(header) => (
-                header.namespace.as_ref().map_or_else(|| "default".to_owned(), |ns| ns.text.clone()),
-                header.name.text.clone(),
+                header.namespace.as_ref().map_or_else(|| "default".to_owned(), |ns| ns.text.to_string()),
+                header.name.text.to_string(),
             ),
             None => ("default".to_owned(), default_name.to_owned()),
         }

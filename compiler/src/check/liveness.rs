@@ -68,14 +68,15 @@ pub fn tasks_that_can_fire(pipeline: &Pipeline) -> Vec<bool> {
     let task_count = pipeline.tasks.len();
     // For each task, how many triggering inputs cannot hold a value yet.
     let mut waiting: Vec<usize> = vec![0; task_count];
-    let mut input_live: Vec<Vec<bool>> = Vec::with_capacity(task_count);
-    // For each wire, the (task, input) pairs it triggers.
+    // Whether each input can hold a value, all tasks' inputs in one vector.
+    let mut input_live: Vec<bool> = Vec::new();
+    // For each wire, the (task, index into input_live) pairs it triggers.
     let mut triggers: Vec<Vec<(usize, usize)>> = vec![Vec::new(); pipeline.wires.len()];
     for (task_id, task) in pipeline.tasks.iter().enumerate() {
-        input_live.push(vec![false; task.inputs.len()]);
-        for (input_index, input) in task.inputs.iter().enumerate() {
+        for input in &task.inputs {
+            let input_index = input_live.len();
+            input_live.push(input.firing == Firing::Service);
             if input.firing == Firing::Service {
-                input_live[task_id][input_index] = true;
                 continue;
             }
             waiting[task_id] += 1;
@@ -109,10 +110,10 @@ pub fn tasks_that_can_fire(pipeline: &Pipeline) -> Vec<bool> {
     }
     while let Some(wire) = wire_queue.pop() {
         for &(task_id, input_index) in &triggers[wire] {
-            if input_live[task_id][input_index] {
+            if input_live[input_index] {
                 continue;
             }
-            input_live[task_id][input_index] = true;
+            input_live[input_index] = true;
             waiting[task_id] -= 1;
             if waiting[task_id] == 0 && !live_tasks[task_id] {
                 fire(task_id, &mut live_tasks, &mut live_wires, &mut wire_queue);

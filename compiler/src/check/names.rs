@@ -6,6 +6,7 @@
 //! `-`, or the reserved task name `gateway` (K0040).
 
 use rustc_hash::FxHashMap;
+use smol_str::SmolStr;
 
 use super::items::Items;
 use super::Checker;
@@ -21,8 +22,8 @@ pub const MAX_NAMESPACE: usize = 63;
 /// The task name that would collide with the gateway's objects.
 pub const RESERVED_TASK_NAME: &str = "gateway";
 
-/// The Kubernetes form of a name.
-pub fn kubernetes_name(name: &str) -> String {
+/// The Kubernetes form of a name (inline, no allocation, up to 23 bytes).
+pub fn kubernetes_name(name: &str) -> SmolStr {
     name.chars().map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() }).collect()
 }
 
@@ -68,7 +69,7 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pip
         invalid(checker, header_span(false), message, &pipeline_name);
     }
 
-    let mut seen_tasks: FxHashMap<String, usize> = FxHashMap::default();
+    let mut seen_tasks: FxHashMap<SmolStr, usize> = FxHashMap::default();
     for (id, wiring) in items.wirings.iter().enumerate() {
         let name = &wiring.task.text;
         let kube = kubernetes_name(name);
@@ -114,7 +115,7 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pip
         }
     }
 
-    let mut seen_wires: FxHashMap<String, usize> = FxHashMap::default();
+    let mut seen_wires: FxHashMap<SmolStr, usize> = FxHashMap::default();
     for (id, wire) in pipeline.wires.iter().enumerate() {
         let kube = kubernetes_name(&wire.name);
         match seen_wires.get(&kube) {

@@ -13,6 +13,7 @@ use super::Checker;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{shell_placeholders, Arg, Launch, Policy, Run};
 use crate::span::Span;
+use smol_str::SmolStr;
 use crate::syntax::ast::{Block, Entry, Name, Value};
 
 /// The keys of a task block, with what each takes (for messages and hover).
@@ -37,21 +38,21 @@ pub const RESOURCE_KEYS: [&str; 3] = ["cpu", "memory", "ephemeral-storage"];
 pub(super) struct RunSetting {
     pub run: Run,
     pub span: Span,
-    pub named_wires: Vec<(String, Span)>,
+    pub named_wires: Vec<(SmolStr, Span)>,
 }
 
 /// What one block says, each value with the span it came from.
 #[derive(Clone, Debug, Default)]
 pub(super) struct BlockSettings {
-    pub image: Option<String>,
+    pub image: Option<SmolStr>,
     pub command: Option<RunSetting>,
     pub shell: Option<RunSetting>,
     pub policy: Option<(Policy, Span)>,
     pub launch: Option<Launch>,
     pub service: Option<u16>,
-    pub env: Option<BTreeMap<String, String>>,
-    pub resources: Option<BTreeMap<String, String>>,
-    pub region: Option<(String, Span)>,
+    pub env: Option<BTreeMap<SmolStr, SmolStr>>,
+    pub resources: Option<BTreeMap<SmolStr, SmolStr>>,
+    pub region: Option<(SmolStr, Span)>,
     pub timeout_ms: Option<u64>,
     pub retries: Option<u32>,
     pub broken: bool,
@@ -60,15 +61,15 @@ pub(super) struct BlockSettings {
 /// One task's settings after defaults.
 #[derive(Clone, Debug, Default)]
 pub(super) struct TaskSettings {
-    pub image: Option<String>,
+    pub image: Option<SmolStr>,
     pub run: Option<RunSetting>,
     pub run_from_defaults: bool,
     pub policy: Option<(Policy, Span)>,
     pub launch: Option<Launch>,
     pub service: Option<u16>,
-    pub env: BTreeMap<String, String>,
-    pub resources: BTreeMap<String, String>,
-    pub region: Option<(String, Span)>,
+    pub env: BTreeMap<SmolStr, SmolStr>,
+    pub resources: BTreeMap<SmolStr, SmolStr>,
+    pub region: Option<(SmolStr, Span)>,
     pub timeout_ms: Option<u64>,
     pub retries: Option<u32>,
     /// Part of the task's block or the defaults did not parse.
@@ -211,7 +212,7 @@ fn read_entry(checker: &mut Checker<'_>, entry: &Entry, settings: &mut BlockSett
                     .into_iter()
                     .map(|(range, name)| {
                         let start = span.start + range.start as u32;
-                        (name.to_owned(), Span::new(start, start + range.len() as u32))
+                        (SmolStr::from(name), Span::new(start, start + range.len() as u32))
                     })
                     .collect();
                 settings.shell = Some(RunSetting { run: Run::Shell(script), span, named_wires });
@@ -311,7 +312,7 @@ fn wrong_kind(checker: &mut Checker<'_>, entry: &Entry, wanted: &str) {
     checker.diagnostics.push(diagnostic);
 }
 
-fn expect_string(checker: &mut Checker<'_>, entry: &Entry) -> Option<(String, Span)> {
+fn expect_string(checker: &mut Checker<'_>, entry: &Entry) -> Option<(SmolStr, Span)> {
     match &entry.value {
         Value::Str(string) => Some((string.value.clone(), string.span)),
         _ => {
@@ -397,7 +398,7 @@ fn read_command(checker: &mut Checker<'_>, entry: &Entry) -> Option<RunSetting> 
                         .help("quote numbers: they are passed as text")
                         .fix("quote it", *span, format!("\"{value}\"")),
                 );
-                args.push(Arg::Literal(value.to_string()));
+                args.push(Arg::Literal(value.to_string().into()));
             }
             other => invalid(
                 checker,
@@ -411,7 +412,7 @@ fn read_command(checker: &mut Checker<'_>, entry: &Entry) -> Option<RunSetting> 
     Some(RunSetting { run: Run::Command { args, append_wire_paths }, span: *span, named_wires })
 }
 
-fn read_map(checker: &mut Checker<'_>, entry: &Entry, known_keys: Option<&[&str]>) -> Option<BTreeMap<String, String>> {
+fn read_map(checker: &mut Checker<'_>, entry: &Entry, known_keys: Option<&[&str]>) -> Option<BTreeMap<SmolStr, SmolStr>> {
     let Value::Map { entries, .. } = &entry.value else {
         wrong_kind(checker, entry, "a map `{ KEY: \"value\" }`");
         return None;
@@ -437,7 +438,7 @@ fn read_map(checker: &mut Checker<'_>, entry: &Entry, known_keys: Option<&[&str]
         let value = match (&inner.value, known_keys.is_some()) {
             (Value::Str(string), _) => string.value.clone(),
             // Resource quantities may be bare integers (`cpu: 2`), as in Kubernetes.
-            (Value::Int { value, .. }, true) => value.to_string(),
+            (Value::Int { value, .. }, true) => value.to_string().into(),
             (other, _) => {
                 let mut diagnostic = Diagnostic::new(
                     Code::InvalidValue,
@@ -465,7 +466,7 @@ fn read_map(checker: &mut Checker<'_>, entry: &Entry, known_keys: Option<&[&str]
     Some(map)
 }
 
-fn validate_image(checker: &mut Checker<'_>, image: String, span: Span) -> Option<String> {
+fn validate_image(checker: &mut Checker<'_>, image: SmolStr, span: Span) -> Option<SmolStr> {
     if image.is_empty() || image.chars().any(char::is_whitespace) {
         invalid(
             checker,

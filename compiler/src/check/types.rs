@@ -11,6 +11,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{PayloadKind, TypeDef};
 use crate::span::Span;
 use crate::syntax::ast::Name;
+use smol_str::SmolStr;
 
 /// The built-in types (LANGUAGE.md §2.4), each as if declared.
 pub const BUILTIN_TYPES: [(&str, PayloadKind, Option<&str>); 6] = [
@@ -46,9 +47,9 @@ pub(super) fn declare(checker: &mut Checker<'_>, items: &Items<'_>) -> TypeTable
         .iter()
         .map(|&(name, kind, mime)| {
             let def = TypeDef {
-                name: name.to_owned(),
+                name: name.into(),
                 kind,
-                mime: mime.map(str::to_owned),
+                mime: mime.map(SmolStr::from),
                 export: false,
                 span: Span::default(),
             };
@@ -95,7 +96,7 @@ pub(super) fn declare(checker: &mut Checker<'_>, items: &Items<'_>) -> TypeTable
             export: decl.export.is_some(),
             span: decl.span,
         };
-        types.insert(def.name.clone(), def.clone());
+        types.insert(def.name.to_string(), def.clone());
         declared.push(def);
     }
     TypeTable { types, declared }
@@ -116,6 +117,8 @@ pub(super) fn resolve_wires(checker: &mut Checker<'_>, items: &Items<'_>, table:
         .map(|e| e.name)
         .collect();
 
+    // One buffer for every wire's annotations (most wires have none or one).
+    let mut annotations: Vec<Annotation<'_>> = Vec::new();
     for entry in &mut wires.entries {
         entry.implicit = match &entry.producer {
             Some(producer) => producer.output.implicit.is_some(),
@@ -123,7 +126,7 @@ pub(super) fn resolve_wires(checker: &mut Checker<'_>, items: &Items<'_>, table:
         };
         check_implicit_use(checker, items, entry, &service_outputs);
 
-        let mut annotations: Vec<Annotation<'_>> = Vec::new();
+        annotations.clear();
         if let Some(ty) = entry.producer.as_ref().and_then(|p| p.output.ty.as_ref()) {
             annotations.push(Annotation { name: ty, at_producer: true });
         }
@@ -174,8 +177,8 @@ pub(super) fn resolve_wires(checker: &mut Checker<'_>, items: &Items<'_>, table:
         }
         entry.ty = match chosen {
             Some(annotation) => annotation.name.text.clone(),
-            None if entry.implicit => "service".to_owned(),
-            None => "file".to_owned(),
+            None if entry.implicit => "service".into(),
+            None => "file".into(),
         };
     }
     check_merge_types(checker, items, wires);

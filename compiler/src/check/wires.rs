@@ -43,7 +43,7 @@ pub(super) struct WireEntry<'a> {
     pub role: WireRole,
     /// Set by the types phase.
     pub implicit: bool,
-    pub ty: String,
+    pub ty: smol_str::SmolStr,
 }
 
 pub(super) struct Wires<'a> {
@@ -64,7 +64,7 @@ impl<'a> Wires<'a> {
             consumers: Vec::new(),
             role: WireRole::Internal,
             implicit: false,
-            ty: "file".to_owned(),
+            ty: "file".into(),
         });
         self.ids.insert(name, id);
         id
@@ -77,7 +77,7 @@ impl<'a> Wires<'a> {
                 let mut consumers: Vec<usize> = entry.consumers.iter().map(|c| c.task).collect();
                 consumers.dedup();
                 Wire {
-                    name: entry.name.to_owned(),
+                    name: entry.name.into(),
                     ty: entry.ty.clone(),
                     implicit: entry.implicit,
                     role: entry.role,

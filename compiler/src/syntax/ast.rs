@@ -5,6 +5,7 @@
 //! and the language server still has everything around the error.
 
 use serde::Serialize;
+use smol_str::SmolStr;
 
 use crate::span::Span;
 
@@ -40,7 +41,7 @@ impl Item {
 /// A name as written: a wire, task, type, key, or option value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Name {
-    pub text: String,
+    pub text: SmolStr,
     pub span: Span,
 }
 
@@ -175,7 +176,7 @@ pub struct Entry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StringLit {
     /// With escapes decoded.
-    pub value: String,
+    pub value: SmolStr,
     pub span: Span,
 }
 

@@ -219,22 +219,23 @@ fn skip_item<'a, E: ParseError<'a>>() -> impl Parser<'a, TokenInput<'a>, Item, E
 }
 
 fn source_file<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Vec<Item>, Extra<'a, E>> {
-    item(text).recover_with(via_parser(skip_item())).repeated().collect().then_ignore(end())
+    item(text).recover_with(via_parser(skip_item())).repeated().collect().map(shrunk).then_ignore(end())
 }
 
 fn item<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Item, Extra<'a, E>> + Clone {
+    // Most frequent first: each failed alternative costs a little.
     choice((
-        header(text).map(Item::Header),
         wiring(text).map(Item::Wiring),
         task_block(text).map(Item::Task),
         type_decl(text).map(Item::Type),
         defaults_block(text).map(Item::Defaults),
+        header(text).map(Item::Header),
     ))
     .labelled("a statement")
 }
 
 fn name<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Name, Extra<'a, E>> + Clone {
-    token(TokenKind::Ident).map(move |span: Span| Name { text: text[span.range()].to_owned(), span }).labelled("a name")
+    token(TokenKind::Ident).map(move |span: Span| Name { text: text[span.range()].into(), span }).labelled("a name")
 }
 
 fn string<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, StringLit, Extra<'a, E>> + Clone {
@@ -258,7 +259,14 @@ fn integer<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'
 fn separated<'a, O, E: ParseError<'a>>(
     item: impl Parser<'a, TokenInput<'a>, O, Extra<'a, E>> + Clone,
 ) -> impl Parser<'a, TokenInput<'a>, Vec<O>, Extra<'a, E>> + Clone {
-    item.then_ignore(token(TokenKind::Comma).or_not()).repeated().collect()
+    item.then_ignore(token(TokenKind::Comma).or_not()).repeated().collect().map(shrunk)
+}
+
+/// A collected vector starts with room for four; most lists here hold one
+/// or two, and a large pipeline has hundreds of thousands of them.
+fn shrunk<T>(mut items: Vec<T>) -> Vec<T> {
+    items.shrink_to_fit();
+    items
 }
 
 fn header<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>, Header, Extra<'a, E>> + Clone {
@@ -299,7 +307,7 @@ fn input<'a, E: ParseError<'a>>(text: &'a str) -> impl Parser<'a, TokenInput<'a>
     let member = name(text).then(buffer(text).or_not()).map(|(wire, buffer)| MergeMember { wire, buffer });
     member
         .clone()
-        .then(token(TokenKind::Plus).ignore_then(member).repeated().collect::<Vec<_>>())
+        .then(token(TokenKind::Plus).ignore_then(member).repeated().collect::<Vec<_>>().map(shrunk))
         .then(token(TokenKind::KwImplicit).or_not())
         .then(type_annotation(text))
         .map_with(|(((first, rest), implicit), ty), e| {
