@@ -4,7 +4,6 @@
 //! A merge goes by its first member's name; an implicit input expands to the
 //! service's address; an implicit output has no files to name.
 
-
 use super::items::Items;
 use super::settings::TaskSettings;
 use super::Checker;

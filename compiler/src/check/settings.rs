@@ -13,8 +13,8 @@ use super::Checker;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{shell_placeholders, Arg, Launch, Policy, Run};
 use crate::span::Span;
-use smol_str::SmolStr;
 use crate::syntax::ast::{Block, Entry, Name, Value};
+use smol_str::SmolStr;
 
 /// The keys of a task block, with what each takes (for messages and hover).
 pub const KEYS: [(&str, &str); 11] = [
@@ -159,14 +159,15 @@ fn report_missing_command(checker: &mut Checker<'_>, task: &Name, has_block: boo
 
 fn read_block(checker: &mut Checker<'_>, block: &Block, is_defaults: bool) -> BlockSettings {
     let mut settings = BlockSettings { broken: block.broken, ..BlockSettings::default() };
-    let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+    // Where each key of KEYS was first set, by its index there.
+    let mut seen: [Option<Span>; KEYS.len()] = [None; KEYS.len()];
     for entry in &block.entries {
         let key = entry.key.text.as_str();
-        if !KEYS.iter().any(|(known, _)| *known == key) {
+        let Some(index) = KEYS.iter().position(|(known, _)| *known == key) else {
             report_unknown_key(checker, &entry.key, KEYS.iter().map(|(k, _)| *k), "task block");
             continue;
-        }
-        if let Some(&first) = seen.get(key) {
+        };
+        if let Some(first) = seen[index] {
             checker.diagnostics.push(
                 Diagnostic::new(Code::DuplicateKey, entry.key.span, format!("`{key}` is set twice"))
                     .label(first, "first set here")
@@ -174,7 +175,7 @@ fn read_block(checker: &mut Checker<'_>, block: &Block, is_defaults: bool) -> Bl
             );
             continue;
         }
-        seen.insert(&entry.key.text, entry.key.span);
+        seen[index] = Some(entry.key.span);
         if is_defaults && key == "service" {
             checker.diagnostics.push(
                 Diagnostic::new(Code::KeyNotAllowedInDefaults, entry.key.span, "`service` cannot be a default")
@@ -412,13 +413,18 @@ fn read_command(checker: &mut Checker<'_>, entry: &Entry) -> Option<RunSetting> 
     Some(RunSetting { run: Run::Command { args, append_wire_paths }, span: *span, named_wires })
 }
 
-fn read_map(checker: &mut Checker<'_>, entry: &Entry, known_keys: Option<&[&str]>) -> Option<BTreeMap<SmolStr, SmolStr>> {
+fn read_map(
+    checker: &mut Checker<'_>,
+    entry: &Entry,
+    known_keys: Option<&[&str]>,
+) -> Option<BTreeMap<SmolStr, SmolStr>> {
     let Value::Map { entries, .. } = &entry.value else {
         wrong_kind(checker, entry, "a map `{ KEY: \"value\" }`");
         return None;
     };
     let mut map = BTreeMap::new();
-    let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+    // Maps are small: a list searched in order, no allocation for one entry.
+    let mut seen: Vec<(&str, Span)> = Vec::new();
     for inner in entries {
         if let Some(known) = known_keys {
             if !known.contains(&inner.key.text.as_str()) {
@@ -426,7 +432,7 @@ fn read_map(checker: &mut Checker<'_>, entry: &Entry, known_keys: Option<&[&str]
                 continue;
             }
         }
-        if let Some(&first) = seen.get(inner.key.text.as_str()) {
+        if let Some(&(_, first)) = seen.iter().find(|(key, _)| *key == inner.key.text.as_str()) {
             checker.diagnostics.push(
                 Diagnostic::new(Code::DuplicateKey, inner.key.span, format!("`{}` is set twice", inner.key.text))
                     .label(first, "first set here")
@@ -434,7 +440,7 @@ fn read_map(checker: &mut Checker<'_>, entry: &Entry, known_keys: Option<&[&str]
             );
             continue;
         }
-        seen.insert(&inner.key.text, inner.key.span);
+        seen.push((&inner.key.text, inner.key.span));
         let value = match (&inner.value, known_keys.is_some()) {
             (Value::Str(string), _) => string.value.clone(),
             // Resource quantities may be bare integers (`cpu: 2`), as in Kubernetes.

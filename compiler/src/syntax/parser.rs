@@ -91,29 +91,94 @@ struct ParseState {
     integers_too_large: Vec<Span>,
 }
 
+/// Below this many tokens a file is parsed on one thread.
+const TOKENS_PER_THREAD: usize = 100_000;
+
 pub fn parse(text: &str, tokens: &[(Token, Span)], diagnostics: &mut Diagnostics) -> SourceFile {
-    // "Found the end of the file" points just after the last token, where
-    // the missing piece belongs, not at a blank last line.
-    let end_of_input = Span::empty_at(tokens.last().map_or(0, |(_, span)| span.end));
+    if let Some((items, state)) = parse_valid_in_parallel(text, tokens) {
+        report_state(state, diagnostics);
+        return SourceFile { items };
+    }
+    // Parse again, this time recording what was expected where.
+    let end_of_input = end_of_input(tokens);
     let mut state = SimpleState(ParseState::default());
-    let (items, errors) = source_file::<EmptyErr>(text)
+    let (items, errors) = source_file::<Rich<'_, Token, Span>>(text)
         .parse_with_state(tokens.split_token_span(end_of_input), &mut state)
         .into_output_errors();
-    let items = match (items, errors.is_empty()) {
-        (Some(items), true) => items,
-        _ => {
-            // Parse again, this time recording what was expected where.
-            state = SimpleState(ParseState::default());
-            let (items, errors) = source_file::<Rich<'_, Token, Span>>(text)
-                .parse_with_state(tokens.split_token_span(end_of_input), &mut state)
-                .into_output_errors();
-            for error in errors {
-                diagnostics.push(syntax_diagnostic(text, &error));
-            }
-            items.unwrap_or_default()
+    for error in errors {
+        diagnostics.push(syntax_diagnostic(text, &error));
+    }
+    report_state(state.0, diagnostics);
+    SourceFile { items: items.unwrap_or_default() }
+}
+
+/// "Found the end of the file" points just after the last token, where the
+/// missing piece belongs, not at a blank last line.
+fn end_of_input(tokens: &[(Token, Span)]) -> Span {
+    Span::empty_at(tokens.last().map_or(0, |(_, span)| span.end))
+}
+
+/// The fast path: the allocation-free pass, over chunks of a large file on
+/// all cores. `None` when any chunk has an error; the caller then parses the
+/// whole file again with `Rich` errors and recovery, so chunking can never
+/// change what an invalid file reports.
+///
+/// Chunks are cut only where an item must start in a valid file: at `task`,
+/// `type` or `defaults` (keywords, so never inside another item), or at a
+/// `(` right after a `)` (a wiring statement's output list is the only
+/// `(...)` that a `)` can precede, and nothing follows it within the
+/// statement). So a valid file parses to the same items in chunks as whole.
+fn parse_valid_in_parallel(text: &str, tokens: &[(Token, Span)]) -> Option<(Vec<Item>, ParseState)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunks = split_at_items(tokens, threads.min(tokens.len() / TOKENS_PER_THREAD).max(1));
+    let parse_chunk = |chunk: &[(Token, Span)]| {
+        let mut state = SimpleState(ParseState::default());
+        let (items, errors) = source_file::<EmptyErr>(text)
+            .parse_with_state(chunk.split_token_span(end_of_input(chunk)), &mut state)
+            .into_output_errors();
+        match (items, errors.is_empty()) {
+            (Some(items), true) => Some((items, state.0)),
+            _ => None,
         }
     };
-    let state = state.0;
+    let results: Vec<Option<(Vec<Item>, ParseState)>> = if chunks.len() == 1 {
+        vec![parse_chunk(chunks[0])]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks.iter().map(|chunk| scope.spawn(|| parse_chunk(chunk))).collect();
+            handles.into_iter().map(|handle| handle.join().ok().flatten()).collect()
+        })
+    };
+    let mut items = Vec::new();
+    let mut state = ParseState::default();
+    for result in results {
+        let (chunk_items, chunk_state) = result?;
+        items.extend(chunk_items);
+        state.integers_too_large.extend(chunk_state.integers_too_large);
+    }
+    Some((items, state))
+}
+
+/// Splits `tokens` into about `count` runs of similar length, each cut just
+/// before a token that must start an item in a valid file.
+fn split_at_items(tokens: &[(Token, Span)], count: usize) -> Vec<&[(Token, Span)]> {
+    let mut chunks = Vec::with_capacity(count);
+    let mut start = 0;
+    for part in 1..count {
+        let target = tokens.len() * part / count;
+        let cut = (target.max(start + 1)..tokens.len()).find(|&i| {
+            matches!(tokens[i].0.kind, TokenKind::KwTask | TokenKind::KwType | TokenKind::KwDefaults)
+                || (tokens[i].0.kind == TokenKind::LParen && tokens[i - 1].0.kind == TokenKind::RParen)
+        });
+        let Some(cut) = cut else { break };
+        chunks.push(&tokens[start..cut]);
+        start = cut;
+    }
+    chunks.push(&tokens[start..]);
+    chunks
+}
+
+fn report_state(state: ParseState, diagnostics: &mut Diagnostics) {
     for span in state.integers_too_large {
         diagnostics.push(
             Diagnostic::new(Code::IntegerTooLarge, span, "this integer is too large")
@@ -130,7 +195,6 @@ pub fn parse(text: &str, tokens: &[(Token, Span)], diagnostics: &mut Diagnostics
             .help("fix the errors above and check again; the rest of the file was not read"),
         );
     }
-    SourceFile { items }
 }
 
 /// A token of one kind, named in "expected" lists by its description.
@@ -463,5 +527,55 @@ fn shorten(text: &str) -> String {
         text.to_owned()
     } else {
         text.chars().take(37).chain("...".chars()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::lexer::lex;
+
+    /// A valid file with every kind of cut point, large enough to be split.
+    fn large_valid_file() -> String {
+        let mut text = String::from("[ns/big]\ntype t = file \"x/y\"\ndefaults { image: \"a\" }\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("(w{i}[2/1] + in{i}: t) task{i} (w{})\n", i + 1));
+            if i % 3 == 0 {
+                text.push_str(&format!("task task{i} {{ command: [\"x\", w{i}] env: {{ A: \"{i}\" }} }}\n"));
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn chunked_and_whole_parses_of_a_valid_file_agree() {
+        let text = large_valid_file();
+        let mut diagnostics = Diagnostics::default();
+        let tokens = lex(&text, &mut diagnostics).tokens;
+        assert!(tokens.len() > 2 * TOKENS_PER_THREAD, "the file must be large enough to split");
+        let chunks = split_at_items(&tokens, 4);
+        assert_eq!(chunks.len(), 4);
+        assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), tokens.len());
+        let mut state = SimpleState(ParseState::default());
+        let (whole, errors) = source_file::<Rich<'_, Token, Span>>(&text)
+            .parse_with_state(tokens.split_token_span(end_of_input(&tokens)), &mut state)
+            .into_output_errors();
+        assert!(errors.is_empty());
+        let (chunked, _) = parse_valid_in_parallel(&text, &tokens).expect("valid");
+        assert_eq!(whole.unwrap(), chunked);
+    }
+
+    #[test]
+    fn an_error_in_any_chunk_is_reported_by_the_full_pass() {
+        let mut text = large_valid_file();
+        text.push_str("(oops[1/]) late (x)\n");
+        let mut diagnostics = Diagnostics::default();
+        let tokens = lex(&text, &mut diagnostics).tokens;
+        assert!(parse_valid_in_parallel(&text, &tokens).is_none());
+        let file = parse(&text, &tokens, &mut diagnostics);
+        let diagnostics = diagnostics.finish(Span::default());
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(diagnostics[0].code, Code::SyntaxError);
+        assert!(file.items.len() > 20_000);
     }
 }

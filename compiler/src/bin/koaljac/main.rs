@@ -72,7 +72,6 @@ enum Color {
     Never,
 }
 
-
 const EXIT_INPUT_ERRORS: u8 = 1;
 const EXIT_USAGE_OR_IO: u8 = 2;
 
