@@ -103,3 +103,16 @@ fn parsing_stops_after_too_many_recoveries() {
         .iter()
         .any(|d| d.code == Code::TooManyDiagnostics && d.message.contains("parsing stopped")));
 }
+
+#[test]
+fn every_example_in_the_language_reference_parses() {
+    let reference = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../grammar/reference.md")).unwrap();
+    let mut examples = 0;
+    for block in reference.split("```kja\n").skip(1) {
+        let program = &block[..block.find("```").unwrap()];
+        let analysis = analyze_text(program, "reference");
+        assert!(!analysis.has_syntax_errors, "{program}\n{:?}", analysis.diagnostics);
+        examples += 1;
+    }
+    assert!(examples >= 5, "found only {examples} examples");
+}

@@ -103,10 +103,9 @@ pub fn tasks_that_can_fire(pipeline: &Pipeline) -> Vec<bool> {
             }
         }
     };
-    for task_id in 0..task_count {
-        if waiting[task_id] == 0 {
-            fire(task_id, &mut live_tasks, &mut live_wires, &mut wire_queue);
-        }
+    // Tasks with no triggering input (sources) can always fire.
+    for (task_id, _) in waiting.iter().enumerate().filter(|(_, &count)| count == 0) {
+        fire(task_id, &mut live_tasks, &mut live_wires, &mut wire_queue);
     }
     while let Some(wire) = wire_queue.pop() {
         for &(task_id, input_index) in &triggers[wire] {

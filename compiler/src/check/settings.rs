@@ -523,12 +523,10 @@ pub fn is_quantity(text: &str) -> bool {
     let number = &text[..number_end];
     let valid_number = !number.is_empty() && number != "." && number.matches('.').count() <= 1;
     let suffix = &text[number_end..];
+    let exponent = suffix.strip_prefix(['e', 'E']).map(|rest| rest.trim_start_matches(['+', '-']));
     let valid_suffix =
         matches!(suffix, "" | "m" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei")
-            || (suffix.len() > 1
-                && suffix.starts_with(['e', 'E'])
-                && suffix[1..].trim_start_matches(['+', '-']).chars().all(|c| c.is_ascii_digit())
-                && suffix[1..].trim_start_matches(['+', '-']).len() > 0);
+            || exponent.is_some_and(|digits| !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()));
     valid_number && valid_suffix
 }
 

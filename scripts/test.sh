@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Every test suite of the project, on a fresh machine: first installs what
+# is missing, then runs each suite and stops at the first that fails.
+#
+#   scripts/test.sh
+#
+# Suites so far (later parts add theirs here): formatting and lints; the
+# Rust tests of every crate (unit, fixtures, corpora, snapshots, CLI,
+# properties); the main job on the examples; a short fuzzing run
+# (KOALJA_FUZZ_SECONDS, default 60; 0 skips it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing what the tests need"
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked --quiet
+fi
+
+step "formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+
+step "lints (cargo clippy, warnings are errors)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "Rust tests (cargo test --workspace)"
+# insta must not write snapshots in a test run: a changed snapshot fails.
+mkdir -p target
+INSTA_UPDATE=no cargo test --workspace --quiet 2>&1 | tee target/cargo-test.log
+
+step "main job: koaljac check examples/"
+cargo run --quiet --release -p koalja-compiler --bin koaljac -- check --deny warnings examples/
+
+seconds="${KOALJA_FUZZ_SECONDS:-60}"
+if [ "$seconds" -gt 0 ]; then
+  step "fuzzing the front end for ${seconds}s"
+  scripts/fuzz.sh "$seconds"
+fi
+
+step "all suites passed"
+# One closing line with the totals of every `test result:` line above.
+python3 - target/cargo-test.log <<'PY'
+import re, sys
+passed = failed = 0
+for line in open(sys.argv[1], errors="replace"):
+    match = re.search(r"test result: \w+\. (\d+) passed; (\d+) failed", line)
+    if match:
+        passed += int(match.group(1))
+        failed += int(match.group(2))
+print(f"tests: {passed} passed, {failed} failed")
+PY
