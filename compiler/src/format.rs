@@ -278,12 +278,17 @@ impl<'a> Formatter<'a> {
             }
         }
         out.push('\n');
-        let mut previous_end = block.span.start + 1;
+        let after_brace = block.span.start + 1;
+        let mut previous_end = after_brace;
+        // A blank line in the source between entries (or comments) is kept,
+        // but never right after the opening brace.
+        let blank_before = |previous_end: u32, next_start: u32| {
+            previous_end > after_brace && self.newlines_between(previous_end, next_start) >= 2
+        };
         for entry in &block.entries {
-            let mut blank_pending = false;
             while comment_index < comments.len() && comments[comment_index].start < entry.span.start {
                 let comment = comments[comment_index];
-                if self.newlines_between(previous_end, comment.start) >= 2 && previous_end > block.span.start + 1 {
+                if blank_before(previous_end, comment.start) {
                     out.push('\n');
                 }
                 out.push_str(INDENT);
@@ -291,12 +296,8 @@ impl<'a> Formatter<'a> {
                 out.push('\n');
                 previous_end = comment.end;
                 comment_index += 1;
-                blank_pending = false;
             }
-            if !blank_pending
-                && previous_end > block.span.start + 1
-                && self.newlines_between(previous_end, entry.span.start) >= 2
-            {
+            if blank_before(previous_end, entry.span.start) {
                 out.push('\n');
             }
             // Comments inside the entry's value go on their own lines first.
