@@ -46,7 +46,7 @@ fn main() {
     let pipeline = check::check(&text, &file, "p", &mut diagnostics);
     let checked_at = Instant::now();
     peaks.push(peak_kb());
-    println!("(live KB, peak KB, allocations) after read, lex, parse, check: {:?}", peaks);
+    println!("(live KB, peak KB, allocations, page faults) after read, lex, parse, check: {:?}", peaks);
     println!(
         "{} bytes, {} tokens, {} tasks: lex {:?}, parse {:?}, check {:?}",
         text.len(),
@@ -58,7 +58,11 @@ fn main() {
     );
 }
 
-/// (live, peak) heap kilobytes and allocations so far.
-fn peak_kb() -> (usize, usize, usize) {
-    (LIVE.load(Ordering::Relaxed) / 1024, PEAK.load(Ordering::Relaxed) / 1024, COUNT.load(Ordering::Relaxed))
+/// (live, peak) heap kilobytes, allocations, and minor page faults so far.
+fn peak_kb() -> (usize, usize, usize, u64) {
+    let faults = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| stat.rsplit(") ").next().and_then(|rest| rest.split(' ').nth(7).and_then(|f| f.parse().ok())))
+        .unwrap_or(0);
+    (LIVE.load(Ordering::Relaxed) / 1024, PEAK.load(Ordering::Relaxed) / 1024, COUNT.load(Ordering::Relaxed), faults)
 }
