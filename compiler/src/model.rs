@@ -10,6 +10,7 @@ use serde::Serialize;
 use smol_str::SmolStr;
 
 use crate::span::Span;
+pub use crate::syntax::ast::BufferForm;
 
 pub type TaskId = usize;
 pub type WireId = usize;
@@ -132,6 +133,10 @@ pub struct TaskInput {
     pub name: SmolStr,
     /// One wire, or the members of a merge in order.
     pub wires: Vec<WireId>,
+    /// Where each of `wires` is named, in the same order.
+    pub wire_spans: Vec<Span>,
+    /// The buffer as written (after the last member), if any.
+    pub buffer: Option<BufferForm>,
     pub firing: Firing,
     pub span: Span,
 }

@@ -215,3 +215,32 @@ fn explain_prints_every_code_and_rejects_unknown_ones() {
     let list = koaljac(&["explain"]);
     assert_eq!(stdout(&list).lines().count(), koalja_compiler::diagnostic::Code::ALL.len());
 }
+
+#[test]
+fn check_emit_ir_prints_json_and_keeps_the_exit_code() {
+    let output = koaljac(&["check", "--emit", "ir", &format!("{}/tfmodel.kja", examples())]);
+    assert_eq!(output.status.code(), Some(0));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["ir_version"], 1);
+    let dir = scratch("emit-ir");
+    let file = dir.join("broken.kja");
+    std::fs::write(&file, "(in) a (out)\n(x[1/]) b (y)\ndefaults { command: [\"p\"] }\n").unwrap();
+    let output = koaljac(&["check", "--emit", "ir", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "errors still fail");
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["has_errors"], true);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("K0005"));
+    assert_eq!(koaljac(&["check", "--emit", "ir", &examples()]).status.code(), Some(2), "one file only");
+}
+
+#[test]
+fn describe_prints_contracts_and_rejects_unknown_tasks() {
+    let file = format!("{}/tfmodel.kja", examples());
+    let output = koaljac(&["describe", &file, "convert"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert!(text.starts_with("task convert\n"));
+    assert!(text.contains("runs after every 2 new values on `in_images`; each run sees the 10 newest, oldest first"));
+    assert!(!text.contains("task predict"));
+    assert_eq!(koaljac(&["describe", &file, "nope"]).status.code(), Some(2));
+}

@@ -39,7 +39,7 @@ fn meaning(analysis: &Analysis) -> (serde_json::Value, Vec<(String, String, Opti
     fn strip(value: &mut serde_json::Value) {
         match value {
             serde_json::Value::Object(map) => {
-                map.retain(|key, _| key != "span" && key != "block_span");
+                map.retain(|key, _| !matches!(key.as_str(), "span" | "block_span" | "wire_spans"));
                 map.values_mut().for_each(strip);
             }
             serde_json::Value::Array(items) => items.iter_mut().for_each(strip),

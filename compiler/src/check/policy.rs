@@ -40,6 +40,8 @@ pub(super) fn build_tasks(
             .map(|input| TaskInput {
                 name: input.name().text.clone(),
                 wires: input.members.iter().filter_map(|m| wires.ids.get(m.wire.text.as_str()).copied()).collect(),
+                wire_spans: input.members.iter().map(|m| m.wire.span).collect(),
+                buffer: input.buffer().map(|b| b.form),
                 firing: firing(checker, input, policy, explicit_policy.map(|(_, span)| span)),
                 span: input.span,
             })

@@ -36,6 +36,16 @@ enum Command {
         deny: Option<Deny>,
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
+        /// Also print the checked graph IR as JSON on stdout (diagnostics
+        /// then go to stderr). Takes one file.
+        #[arg(long, value_enum)]
+        emit: Option<Emit>,
+    },
+    /// Describe each task: when it runs, what it sees, its command expanded.
+    Describe {
+        file: PathBuf,
+        /// Only this task.
+        task: Option<String>,
     },
     /// Format files in place (or check that they are formatted).
     Fmt {
@@ -58,6 +68,11 @@ enum MessageFormat {
     Human,
     Json,
     Sarif,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Emit {
+    Ir,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,7 +100,11 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check { paths, message_format, deny, color } => check(&paths, message_format, deny.is_some(), color),
+        Command::Check { paths, message_format, deny, color, emit: None } => {
+            check(&paths, message_format, deny.is_some(), color)
+        }
+        Command::Check { paths, deny, emit: Some(Emit::Ir), .. } => emit_ir(&paths, deny.is_some()),
+        Command::Describe { file, task } => describe(&file, task.as_deref()),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Explain { code } => explain(code.as_deref()),
     }
@@ -161,6 +180,64 @@ fn check(paths: &[PathBuf], format: MessageFormat, deny_warnings: bool, color: C
         return ExitCode::from(EXIT_INPUT_ERRORS);
     }
     ExitCode::SUCCESS
+}
+
+/// Loads exactly one file, printing diagnostics to stderr; `Err` is the exit code.
+fn load_one(paths: &[PathBuf], what: &str) -> Result<Loaded, ExitCode> {
+    let (mut loaded, io_failed) = load_all(paths);
+    if io_failed {
+        return Err(ExitCode::from(EXIT_USAGE_OR_IO));
+    }
+    if loaded.len() != 1 {
+        eprintln!("error: {what} takes exactly one file, got {}", loaded.len());
+        return Err(ExitCode::from(EXIT_USAGE_OR_IO));
+    }
+    let file = loaded.remove(0);
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    eprint!("{}", render::human::render(&FileReport { path: &file.display, analysis: &file.analysis }, color));
+    Ok(file)
+}
+
+fn input_exit_code(analysis: &Analysis, deny_warnings: bool) -> ExitCode {
+    if analysis.error_count() > 0 || (deny_warnings && analysis.warning_count() > 0) {
+        ExitCode::from(EXIT_INPUT_ERRORS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `check --emit ir`: the IR even for a file with errors (error nodes mark
+/// what did not parse), and exit 1 then, so scripts cannot miss it.
+fn emit_ir(paths: &[PathBuf], deny_warnings: bool) -> ExitCode {
+    let file = match load_one(paths, "--emit ir") {
+        Ok(file) => file,
+        Err(code) => return code,
+    };
+    let ir = koalja_compiler::ir::Ir::from_analysis(&file.analysis);
+    if write_stdout(&ir.to_json()).is_err() {
+        return ExitCode::from(EXIT_USAGE_OR_IO);
+    }
+    input_exit_code(&file.analysis, deny_warnings)
+}
+
+fn describe(path: &Path, task: Option<&str>) -> ExitCode {
+    let file = match load_one(std::slice::from_ref(&path.to_path_buf()), "describe") {
+        Ok(file) => file,
+        Err(code) => return code,
+    };
+    let ir = koalja_compiler::ir::Ir::from_analysis(&file.analysis);
+    match render::describe::describe(&ir, task) {
+        Some(text) => {
+            if write_stdout(&text).is_err() {
+                return ExitCode::from(EXIT_USAGE_OR_IO);
+            }
+            input_exit_code(&file.analysis, false)
+        }
+        None => {
+            eprintln!("error: {} has no task `{}`", file.display, task.unwrap_or_default());
+            ExitCode::from(EXIT_USAGE_OR_IO)
+        }
+    }
 }
 
 fn fmt(paths: &[PathBuf], check_only: bool) -> ExitCode {
