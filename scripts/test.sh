@@ -6,17 +6,32 @@
 #
 # Suites so far (later parts add theirs here): formatting and lints; the
 # Rust tests of every crate (unit, fixtures, corpora, snapshots, CLI,
-# properties); the main job on the examples; a short fuzzing run
-# (KOALJA_FUZZ_SECONDS, default 60; 0 skips it).
+# properties, the IR, graphs checked by Graphviz); the main job on the
+# examples; a short fuzzing run (KOALJA_FUZZ_SECONDS, default 60; 0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
 step "installing what the tests need"
+apt_install() {
+  # Debian packages, installed only when their command is missing.
+  local missing=()
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" > /dev/null
+}
+apt_install dot:graphviz
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked --quiet
 fi
+# Tests that need an outside tool fail, rather than skip, when it is missing.
+export KOALJA_REQUIRE_TOOLS=1
 
 step "formatting (cargo fmt --check)"
 cargo fmt --all -- --check

@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod check;
 pub mod diagnostic;
 pub mod format;
+pub mod graph;
 pub mod ir;
 pub mod model;
 pub mod render;

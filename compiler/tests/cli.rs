@@ -244,3 +244,24 @@ fn describe_prints_contracts_and_rejects_unknown_tasks() {
     assert!(!text.contains("task predict"));
     assert_eq!(koaljac(&["describe", &file, "nope"]).status.code(), Some(2));
 }
+
+#[test]
+fn graph_draws_to_stdout_or_a_file_and_exits_one_on_errors() {
+    let file = format!("{}/sovereign.kja", examples());
+    let output = koaljac(&["graph", &file]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(stdout(&output).starts_with("digraph \"telecom/monthly-sales\" {"));
+    let dir = scratch("graph");
+    let target = dir.join("map.mmd");
+    let output = koaljac(&["graph", "--format", "mermaid", &file, "-o", target.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(std::fs::read_to_string(&target).unwrap().starts_with("flowchart LR\n"));
+    let broken = dir.join("broken.kja");
+    std::fs::write(&broken, "(in) a (x)\n)) junk\n(x) b (out)\ndefaults { command: [\"p\"] }\n").unwrap();
+    let output = koaljac(&["graph", "--format", "json", broken.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let kinds: Vec<&str> = value["nodes"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"error") && kinds.iter().filter(|k| **k == "task").count() == 2, "{kinds:?}");
+    assert_eq!(value["nodes"][0]["range"]["start"]["line"], 1);
+}

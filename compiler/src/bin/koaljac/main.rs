@@ -41,6 +41,15 @@ enum Command {
         #[arg(long, value_enum)]
         emit: Option<Emit>,
     },
+    /// Draw the pipeline's designed map (even when the file has errors).
+    Graph {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+        /// Write here instead of standard output.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
     /// Describe each task: when it runs, what it sees, its command expanded.
     Describe {
         file: PathBuf,
@@ -68,6 +77,13 @@ enum MessageFormat {
     Human,
     Json,
     Sarif,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -105,6 +121,7 @@ fn main() -> ExitCode {
         }
         Command::Check { paths, deny, emit: Some(Emit::Ir), .. } => emit_ir(&paths, deny.is_some()),
         Command::Describe { file, task } => describe(&file, task.as_deref()),
+        Command::Graph { file, format, output } => graph(&file, format, output.as_deref()),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Explain { code } => explain(code.as_deref()),
     }
@@ -218,6 +235,31 @@ fn emit_ir(paths: &[PathBuf], deny_warnings: bool) -> ExitCode {
         return ExitCode::from(EXIT_USAGE_OR_IO);
     }
     input_exit_code(&file.analysis, deny_warnings)
+}
+
+fn graph(path: &Path, format: GraphFormat, output: Option<&Path>) -> ExitCode {
+    use koalja_compiler::graph::{dot, json, mermaid, GraphView};
+    let file = match load_one(std::slice::from_ref(&path.to_path_buf()), "graph") {
+        Ok(file) => file,
+        Err(code) => return code,
+    };
+    let ir = koalja_compiler::ir::Ir::from_analysis(&file.analysis);
+    let view = GraphView::from_ir(&ir);
+    let drawing = match format {
+        GraphFormat::Dot => dot::render(&view),
+        GraphFormat::Mermaid => mermaid::render(&view),
+        GraphFormat::Json => json::render(&view, &file.analysis),
+    };
+    let written = match output {
+        Some(target) => write_atomically(target, &drawing).map_err(|error| {
+            eprintln!("error: cannot write {}: {error}", target.display());
+        }),
+        None => write_stdout(&drawing).map_err(|_| ()),
+    };
+    if written.is_err() {
+        return ExitCode::from(EXIT_USAGE_OR_IO);
+    }
+    input_exit_code(&file.analysis, false)
 }
 
 fn describe(path: &Path, task: Option<&str>) -> ExitCode {
