@@ -6,7 +6,8 @@
 #
 # Suites so far (later parts add theirs here): formatting and lints; the
 # Rust tests of every crate (unit, fixtures, corpora, snapshots, CLI,
-# properties, the IR, graphs checked by Graphviz); the main job on the
+# properties, the IR, graphs checked by Graphviz, SVG drawn in headless
+# Chromium); the main job on the
 # examples; a short fuzzing run (KOALJA_FUZZ_SECONDS, default 60; 0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,7 @@ apt_install() {
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" > /dev/null
 }
-apt_install dot:graphviz
+apt_install dot:graphviz chromium:chromium
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked --quiet
 fi

@@ -81,3 +81,76 @@ fn graphviz_accepts_the_dot_of_every_example() {
         assert!(String::from_utf8_lossy(&output.stdout).contains("<svg"));
     }
 }
+
+/// Renders `svg` in headless Debian Chromium and returns the screenshot, or
+/// `None` when Chromium is missing (allowed only outside scripts/test.sh).
+fn screenshot(svg: &str, name: &str) -> Option<Vec<u8>> {
+    let chromium =
+        ["chromium", "chromium-browser"].into_iter().find(|c| Command::new(c).arg("--version").output().is_ok());
+    let Some(chromium) = chromium else {
+        assert!(
+            std::env::var_os("KOALJA_REQUIRE_TOOLS").is_none(),
+            "Chromium is required (scripts/test.sh installs it)"
+        );
+        eprintln!("NOT RUN: Chromium is not installed; scripts/test.sh installs it and runs this check");
+        return None;
+    };
+    // Screenshots stay behind as test artefacts for a person to look at.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("svg-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg_path = dir.join(format!("{name}.svg"));
+    let png_path = dir.join(format!("{name}.png"));
+    std::fs::write(&svg_path, svg).unwrap();
+    let _ = std::fs::remove_file(&png_path);
+    let profile = dir.join(format!("profile-{name}"));
+    let status = Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        .args(["--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1200,600"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", png_path.display()))
+        .arg(format!("file://{}", svg_path.display()))
+        .output()
+        .unwrap();
+    assert!(png_path.exists(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
+    Some(std::fs::read(png_path).unwrap())
+}
+
+/// How many pixels differ from white.
+fn ink(png_bytes: &[u8]) -> usize {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    let channels = info.color_type.samples();
+    buffer[..info.buffer_size()].chunks(channels).filter(|pixel| pixel[..3].iter().any(|&c| c < 240)).count()
+}
+
+#[test]
+fn svg_of_every_example_renders_in_chromium_with_every_task_label() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
+    let mut paths: Vec<_> = std::fs::read_dir(examples).unwrap().map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let analysis = analyze_text(&text, "example");
+        let view = GraphView::from_ir(&Ir::from_analysis(&analysis));
+        let drawing = koalja_compiler::graph::svg::render(&view);
+        assert_eq!(drawing, koalja_compiler::graph::svg::render(&view), "deterministic");
+        for task in &analysis.pipeline.tasks {
+            assert!(drawing.contains(&format!(">{}</text>", task.name)), "{} missing in {}", task.name, path.display());
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let Some(png_bytes) = screenshot(&drawing, &name) else { return };
+        let inked = ink(&png_bytes);
+        assert!(inked > 2_000, "{name}: only {inked} pixels drawn");
+    }
+}
+
+#[test]
+fn a_blank_page_really_has_no_ink() {
+    // The check above must be able to fail: an empty SVG draws nothing.
+    let empty = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100\" height=\"100\"></svg>";
+    if let Some(png_bytes) = screenshot(empty, "blank") {
+        assert!(ink(&png_bytes) < 100);
+    }
+}

@@ -7,6 +7,7 @@
 pub mod dot;
 pub mod json;
 pub mod mermaid;
+pub mod svg;
 
 use serde::Serialize;
 

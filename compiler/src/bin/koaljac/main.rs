@@ -84,6 +84,7 @@ enum GraphFormat {
     Dot,
     Mermaid,
     Json,
+    Svg,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -238,7 +239,7 @@ fn emit_ir(paths: &[PathBuf], deny_warnings: bool) -> ExitCode {
 }
 
 fn graph(path: &Path, format: GraphFormat, output: Option<&Path>) -> ExitCode {
-    use koalja_compiler::graph::{dot, json, mermaid, GraphView};
+    use koalja_compiler::graph::{dot, json, mermaid, svg, GraphView};
     let file = match load_one(std::slice::from_ref(&path.to_path_buf()), "graph") {
         Ok(file) => file,
         Err(code) => return code,
@@ -249,6 +250,7 @@ fn graph(path: &Path, format: GraphFormat, output: Option<&Path>) -> ExitCode {
         GraphFormat::Dot => dot::render(&view),
         GraphFormat::Mermaid => mermaid::render(&view),
         GraphFormat::Json => json::render(&view, &file.analysis),
+        GraphFormat::Svg => svg::render(&view),
     };
     let written = match output {
         Some(target) => write_atomically(target, &drawing).map_err(|error| {
