@@ -554,3 +554,24 @@ fn the_sovereign_example_fails_without_export() {
     let fix = &analysis.diagnostics.iter().find(|d| d.code.as_str() == "K0041").unwrap().fixes[0];
     assert_eq!(fix.edits[0].replacement, " export");
 }
+
+#[test]
+fn inputs_that_can_never_fill() {
+    check(
+        r#"
+() ticker (tick)
+(tick[3]) batch (out)
+ ^^^^^^^ error[K0042]: `tick` can carry at most 1 value, but `batch` needs 3 before it can run
+(out) after-batch (out2)
+(tick) once (t2)
+(t2, in_more) sum (t3)
+(t3[2/1]) window (t4)
+ ^^^^^^^ error[K0042]: `t3` can carry at most 1 value, but `window` needs 2 before it can run
+(t2 + in_feed) merged (t5)
+(t5[5/1]) fine (t6)
+(in_x[4/2]) loop-a (l1)
+(l1 + back) loop-b (back, out3)
+defaults { command: ["p"] }
+"#,
+    );
+}

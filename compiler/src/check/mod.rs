@@ -8,9 +8,10 @@
 //! `types` (annotations, merges, implicit wires) → `settings` (task blocks
 //! and defaults) → `command` (wire names in commands) → `policy` (firing
 //! rules; builds the model's tasks, taking the settings) → `names`
-//! (Kubernetes names) → `regions` → `liveness`.
+//! (Kubernetes names) → `regions` → `liveness` → `feasibility`.
 
 mod command;
+mod feasibility;
 mod items;
 mod liveness;
 mod names;
@@ -54,5 +55,6 @@ pub fn check(text: &str, file: &SourceFile, default_name: &str, diagnostics: &mu
     names::check(&mut checker, &items, &pipeline);
     regions::check(&mut checker, &items, &type_table, &pipeline);
     liveness::check(&mut checker, &items, &pipeline);
+    feasibility::check(&mut checker, &items, &pipeline);
     pipeline
 }

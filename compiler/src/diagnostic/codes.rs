@@ -97,6 +97,8 @@ codes! {
     KubernetesNameCollision = "K0039", Error, "kubernetes-name-collision";
     InvalidKubernetesName = "K0040", Error, "invalid-kubernetes-name";
     RegionCrossing = "K0041", Error, "region-crossing";
+    // Firing contracts.
+    InputCanNeverFill = "K0042", Error, "input-can-never-fill";
     // Warnings.
     DeadCycle = "K0050", Warning, "dead-cycle";
     UnusedTaskBlock = "K0051", Warning, "unused-task-block";
