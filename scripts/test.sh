@@ -7,7 +7,7 @@
 # Suites so far (later parts add theirs here): formatting and lints; the
 # Rust tests of every crate (unit, fixtures, corpora, snapshots, CLI,
 # properties, the IR, graphs checked by Graphviz, SVG drawn in headless
-# Chromium); the main job on the
+# Chromium, manifests checked by kubernetes-validate --strict); the main job on the
 # examples; a short fuzzing run (KOALJA_FUZZ_SECONDS, default 60; 0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,14 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" > /dev/null
 }
 apt_install dot:graphviz chromium:chromium
+# The official Kubernetes schemas, offline, for the manifests' tests.
+validator_env=target/venv-validate
+if [ ! -x "$validator_env/bin/kubernetes-validate" ]; then
+  mkdir -p target
+  python3 -m venv "$validator_env"
+  "$validator_env/bin/pip" install --quiet kubernetes-validate==1.37.0
+fi
+export KOALJA_KUBERNETES_VALIDATE="$PWD/$validator_env/bin/kubernetes-validate"
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked --quiet
 fi

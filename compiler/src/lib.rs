@@ -12,6 +12,8 @@ pub mod diagnostic;
 pub mod format;
 pub mod graph;
 pub mod ir;
+#[cfg(feature = "kubernetes")]
+pub mod lower;
 pub mod model;
 pub mod render;
 pub mod source;

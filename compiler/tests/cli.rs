@@ -265,3 +265,45 @@ fn graph_draws_to_stdout_or_a_file_and_exits_one_on_errors() {
     assert!(kinds.contains(&"error") && kinds.iter().filter(|k| **k == "task").count() == 2, "{kinds:?}");
     assert_eq!(value["nodes"][0]["range"]["start"]["line"], 1);
 }
+
+#[test]
+fn build_writes_one_stream_per_pipeline_and_nothing_on_errors() {
+    let output = koaljac(&["build", &format!("{}/linecount.kja", examples())]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert!(text.starts_with("---\napiVersion: v1\n"));
+    assert!(text.contains("kind: StatefulSet"));
+    let dir = scratch("build");
+    let out = dir.join("manifests");
+    let output = koaljac(&[
+        "build",
+        &examples(),
+        "-o",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+        "--agent-image",
+        "registry.local/agent:1",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut written: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    written.sort();
+    assert_eq!(written.len(), 6);
+    assert!(written.contains(&"ml-tfmodel.json".to_owned()));
+    assert!(std::fs::read_to_string(out.join("ml-tfmodel.json")).unwrap().contains("registry.local/agent:1"));
+
+    let broken = dir.join("no-image.kja");
+    std::fs::write(&broken, "(in) a (out)\ntask a { shell: \"cp {in} {out}\" }\n").unwrap();
+    let target = dir.join("nothing");
+    let output = koaljac(&[
+        "build",
+        &format!("{}/linecount.kja", examples()),
+        broken.to_str().unwrap(),
+        "-o",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("K0043"));
+    assert!(!target.exists(), "nothing is written when any file fails");
+}

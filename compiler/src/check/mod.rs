@@ -14,7 +14,7 @@ mod command;
 mod feasibility;
 mod items;
 mod liveness;
-mod names;
+pub mod names;
 mod policy;
 mod regions;
 mod settings;

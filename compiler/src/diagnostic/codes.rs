@@ -99,6 +99,8 @@ codes! {
     RegionCrossing = "K0041", Error, "region-crossing";
     // Firing contracts.
     InputCanNeverFill = "K0042", Error, "input-can-never-fill";
+    // Reported by `koaljac build` only.
+    MissingImage = "K0043", Error, "missing-image";
     // Warnings.
     DeadCycle = "K0050", Warning, "dead-cycle";
     UnusedTaskBlock = "K0051", Warning, "unused-task-block";

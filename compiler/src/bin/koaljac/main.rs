@@ -50,6 +50,19 @@ enum Command {
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
+    /// Lower pipelines to Kubernetes objects (refuses a file with errors).
+    Build {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = ManifestFormat::Yaml)]
+        format: ManifestFormat,
+        /// Write one file per pipeline into this directory instead of stdout.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// The image holding the static koalja-agent binary.
+        #[arg(long)]
+        agent_image: Option<String>,
+    },
     /// Describe each task: when it runs, what it sees, its command expanded.
     Describe {
         file: PathBuf,
@@ -77,6 +90,12 @@ enum MessageFormat {
     Human,
     Json,
     Sarif,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ManifestFormat {
+    Yaml,
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -123,6 +142,7 @@ fn main() -> ExitCode {
         Command::Check { paths, deny, emit: Some(Emit::Ir), .. } => emit_ir(&paths, deny.is_some()),
         Command::Describe { file, task } => describe(&file, task.as_deref()),
         Command::Graph { file, format, output } => graph(&file, format, output.as_deref()),
+        Command::Build { paths, format, output, agent_image } => build(&paths, format, output.as_deref(), agent_image),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Explain { code } => explain(code.as_deref()),
     }
@@ -262,6 +282,62 @@ fn graph(path: &Path, format: GraphFormat, output: Option<&Path>) -> ExitCode {
         return ExitCode::from(EXIT_USAGE_OR_IO);
     }
     input_exit_code(&file.analysis, false)
+}
+
+/// `build`: every file must build, or nothing is written at all.
+fn build(paths: &[PathBuf], format: ManifestFormat, output: Option<&Path>, agent_image: Option<String>) -> ExitCode {
+    use koalja_compiler::lower::{self, BuildOptions};
+    let (loaded, io_failed) = load_all(paths);
+    if io_failed {
+        return ExitCode::from(EXIT_USAGE_OR_IO);
+    }
+    let options = BuildOptions { agent_image: agent_image.unwrap_or_else(lower::default_agent_image) };
+    let mut documents: Vec<(String, String)> = Vec::new();
+    let mut failed = false;
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    for file in &loaded {
+        match lower::build(&file.analysis, &options) {
+            Ok(objects) => {
+                let text = match format {
+                    ManifestFormat::Yaml => lower::to_yaml(&objects),
+                    ManifestFormat::Json => lower::to_json(&objects),
+                };
+                let pipeline = &file.analysis.pipeline;
+                documents.push((format!("{}-{}", pipeline.namespace, pipeline.name), text));
+            }
+            Err(diagnostics) => {
+                failed = true;
+                let mut shown = file.analysis.clone();
+                shown.diagnostics = diagnostics;
+                eprint!("{}", render::human::render(&FileReport { path: &file.display, analysis: &shown }, color));
+            }
+        }
+    }
+    if failed {
+        eprintln!("error: nothing was built");
+        return ExitCode::from(EXIT_INPUT_ERRORS);
+    }
+    let extension = match format {
+        ManifestFormat::Yaml => "yaml",
+        ManifestFormat::Json => "json",
+    };
+    let written = match output {
+        None => write_stdout(&documents.iter().map(|(_, text)| text.as_str()).collect::<String>()).is_ok(),
+        Some(directory) => {
+            std::fs::create_dir_all(directory).is_ok()
+                && documents.iter().all(|(name, text)| {
+                    let target = directory.join(format!("{name}.{extension}"));
+                    write_atomically(&target, text)
+                        .map_err(|e| eprintln!("error: cannot write {}: {e}", target.display()))
+                        .is_ok()
+                })
+        }
+    };
+    if written {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_USAGE_OR_IO)
+    }
 }
 
 fn describe(path: &Path, task: Option<&str>) -> ExitCode {

@@ -1,0 +1,545 @@
+//! The Kubernetes objects of one pipeline, built from the IR. See `mod.rs`
+//! for what each is for; this file only assembles them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::core::v1::{
+    Affinity, Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec,
+    ResourceRequirements, SeccompProfile, SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Volume,
+    VolumeMount, VolumeResourceRequirements,
+};
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use petgraph::visit::EdgeRef;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{BuildOptions, AGENT_BINARY, AGENT_PORT, IR_PATH, RUN_AS_USER, STATE_DIR};
+use crate::check::names::kubernetes_name;
+use crate::ir::{Ir, Node, TaskNode};
+
+const PART_OF: &str = "app.kubernetes.io/part-of";
+const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+const COMPONENT: &str = "app.kubernetes.io/component";
+const NAME: &str = "app.kubernetes.io/name";
+const TASK: &str = "koalja.dev/task";
+const REGION_LABEL: &str = "topology.kubernetes.io/region";
+const STATE_SIZE: &str = "1Gi";
+
+struct Context<'a> {
+    ir: &'a Ir,
+    options: &'a BuildOptions,
+    namespace: String,
+    pipeline: String,
+}
+
+impl Context<'_> {
+    fn object_name(&self, suffix: &str) -> String {
+        format!("{}-{}", self.pipeline, suffix)
+    }
+
+    fn labels(&self, component: &str, task: Option<&str>) -> BTreeMap<String, String> {
+        let mut labels = BTreeMap::from([
+            (PART_OF.to_owned(), self.pipeline.clone()),
+            (MANAGED_BY.to_owned(), "koaljac".to_owned()),
+            (COMPONENT.to_owned(), component.to_owned()),
+            (NAME.to_owned(), "koalja".to_owned()),
+        ]);
+        if let Some(task) = task {
+            labels.insert(TASK.to_owned(), task.to_owned());
+        }
+        labels
+    }
+
+    fn metadata(&self, name: String, component: &str, task: Option<&str>) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name),
+            namespace: Some(self.namespace.clone()),
+            labels: Some(self.labels(component, task)),
+            ..ObjectMeta::default()
+        }
+    }
+
+    /// Selects the pods of one task (or the gateway, with `TASK` "gateway").
+    fn selector(&self, task: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([(PART_OF.to_owned(), self.pipeline.clone()), (TASK.to_owned(), task.to_owned())])
+    }
+}
+
+/// Apply order: what others refer to first.
+fn kind_order(kind: &str) -> u8 {
+    match kind {
+        "ServiceAccount" => 0,
+        "Role" => 1,
+        "RoleBinding" => 2,
+        "ConfigMap" => 3,
+        "PersistentVolumeClaim" => 4,
+        "Service" => 5,
+        "NetworkPolicy" => 6,
+        "StatefulSet" => 7,
+        "Deployment" => 8,
+        _ => 9,
+    }
+}
+
+pub(super) fn objects(ir: &Ir, options: &BuildOptions) -> Vec<Value> {
+    let context = Context {
+        ir,
+        options,
+        namespace: kubernetes_name(&ir.namespace).to_string(),
+        pipeline: kubernetes_name(&ir.name).to_string(),
+    };
+    let mut objects: Vec<Value> = Vec::new();
+    let mut add = |object: Value| objects.push(object);
+    pipeline_objects(&context, &mut add);
+    for index in ir.graph.node_indices() {
+        if let Node::Task(task) = &ir.graph[index] {
+            task_objects(&context, index, task, &mut add);
+        }
+    }
+    objects.sort_by(|a, b| {
+        let key = |v: &Value| {
+            (
+                kind_order(v["kind"].as_str().unwrap_or_default()),
+                v["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    objects
+}
+
+fn to_value(object: impl Serialize) -> Value {
+    // k8s-openapi objects serialise to JSON objects infallibly.
+    serde_json::to_value(object).unwrap_or(Value::Null)
+}
+
+fn pipeline_objects(context: &Context<'_>, add: &mut impl FnMut(Value)) {
+    let task_account = context.object_name("task");
+    let gateway = context.object_name("gateway");
+    add(to_value(ServiceAccount {
+        metadata: context.metadata(task_account, "task", None),
+        automount_service_account_token: Some(false),
+        ..ServiceAccount::default()
+    }));
+    add(to_value(ServiceAccount {
+        metadata: context.metadata(gateway.clone(), "gateway", None),
+        ..ServiceAccount::default()
+    }));
+    let read = |groups: &[&str], resources: &[&str]| PolicyRule {
+        api_groups: Some(groups.iter().map(|g| (*g).to_owned()).collect()),
+        resources: Some(resources.iter().map(|r| (*r).to_owned()).collect()),
+        verbs: vec!["get".to_owned(), "list".to_owned(), "watch".to_owned()],
+        ..PolicyRule::default()
+    };
+    add(to_value(Role {
+        metadata: context.metadata(gateway.clone(), "gateway", None),
+        rules: Some(vec![read(&[""], &["pods"]), read(&["apps"], &["deployments", "statefulsets"])]),
+    }));
+    add(to_value(RoleBinding {
+        metadata: context.metadata(gateway.clone(), "gateway", None),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".to_owned(),
+            kind: "Role".to_owned(),
+            name: gateway.clone(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".to_owned(),
+            name: gateway.clone(),
+            namespace: Some(context.namespace.clone()),
+            ..Subject::default()
+        }]),
+    }));
+    add(to_value(ConfigMap {
+        metadata: context.metadata(context.object_name("ir"), "ir", None),
+        data: Some(BTreeMap::from([("ir.json".to_owned(), context.ir.to_json())])),
+        ..ConfigMap::default()
+    }));
+    add(to_value(state_claim(context, gateway.clone(), "gateway", None)));
+    let gateway_container = Container {
+        name: "gateway".to_owned(),
+        image: Some(context.options.agent_image.clone()),
+        command: Some(vec![
+            "/koalja-agent".to_owned(),
+            "gateway".to_owned(),
+            "--ir".to_owned(),
+            IR_PATH.to_owned(),
+            "--state".to_owned(),
+            STATE_DIR.to_owned(),
+        ]),
+        ports: Some(vec![link_port()]),
+        volume_mounts: Some(vec![ir_mount(), state_mount()]),
+        security_context: Some(container_security()),
+        ..Container::default()
+    };
+    add(to_value(Deployment {
+        metadata: context.metadata(gateway.clone(), "gateway", Some("gateway")),
+        spec: Some(DeploymentSpec {
+            replicas: Some(1),
+            // One pod holds the state volume at a time.
+            strategy: Some(DeploymentStrategy { type_: Some("Recreate".to_owned()), ..DeploymentStrategy::default() }),
+            selector: LabelSelector { match_labels: Some(context.selector("gateway")), ..LabelSelector::default() },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(context.labels("gateway", Some("gateway"))),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(gateway.clone()),
+                    containers: vec![gateway_container],
+                    volumes: Some(vec![
+                        ir_volume(context),
+                        Volume {
+                            name: "state".to_owned(),
+                            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                                claim_name: gateway.clone(),
+                                ..PersistentVolumeClaimVolumeSource::default()
+                            }),
+                            ..Volume::default()
+                        },
+                    ]),
+                    security_context: Some(pod_security()),
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    }));
+    add(to_value(service(context, gateway.clone(), "gateway", "gateway", None)));
+    // The gateway is the pipeline's door: file drops and queries from anyone.
+    add(to_value(NetworkPolicy {
+        metadata: context.metadata(gateway, "gateway", None),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(context.selector("gateway")),
+                ..LabelSelector::default()
+            }),
+            policy_types: Some(vec!["Ingress".to_owned()]),
+            ingress: Some(vec![NetworkPolicyIngressRule { ports: Some(vec![policy_port(AGENT_PORT)]), from: None }]),
+            egress: None,
+        }),
+    }));
+    add(to_value(NetworkPolicy {
+        metadata: context.metadata(context.object_name("deny-ingress"), "network", None),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([(PART_OF.to_owned(), context.pipeline.clone())])),
+                ..LabelSelector::default()
+            }),
+            policy_types: Some(vec!["Ingress".to_owned()]),
+            ingress: None,
+            egress: None,
+        }),
+    }));
+}
+
+fn task_objects(
+    context: &Context<'_>,
+    index: petgraph::graph::NodeIndex,
+    task: &TaskNode,
+    add: &mut impl FnMut(Value),
+) {
+    let ir = context.ir;
+    let task_label = kubernetes_name(&task.name).to_string();
+    let name = context.object_name(&task_label);
+    let is_service = ir.graph.edges_directed(index, petgraph::Direction::Outgoing).any(|e| e.weight().implicit)
+        || task.service_port.is_some();
+    let component = if is_service { "service" } else { "task" };
+
+    // Who may connect: consumers of its file outputs pull from its agent;
+    // clients of its service call the service port.
+    let mut consumers: BTreeSet<String> = BTreeSet::new();
+    let mut clients: BTreeSet<String> = BTreeSet::new();
+    for edge in ir.graph.edges_directed(index, petgraph::Direction::Outgoing) {
+        if let Node::Task(consumer) = &ir.graph[edge.target()] {
+            let label = kubernetes_name(&consumer.name).to_string();
+            if edge.weight().implicit {
+                clients.insert(label);
+            } else {
+                consumers.insert(label);
+            }
+        }
+    }
+    let peer = |task: &str| NetworkPolicyPeer {
+        pod_selector: Some(LabelSelector { match_labels: Some(context.selector(task)), ..LabelSelector::default() }),
+        ..NetworkPolicyPeer::default()
+    };
+    let mut link_peers: Vec<NetworkPolicyPeer> = consumers.iter().map(|c| peer(c)).collect();
+    link_peers.push(peer("gateway"));
+    let mut ingress =
+        vec![NetworkPolicyIngressRule { from: Some(link_peers), ports: Some(vec![policy_port(AGENT_PORT)]) }];
+    if let (Some(port), false) = (task.service_port, clients.is_empty()) {
+        ingress.push(NetworkPolicyIngressRule {
+            from: Some(clients.iter().map(|c| peer(c)).collect()),
+            ports: Some(vec![policy_port(i32::from(port))]),
+        });
+    }
+    add(to_value(NetworkPolicy {
+        metadata: context.metadata(name.clone(), component, Some(&task_label)),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(context.selector(&task_label)),
+                ..LabelSelector::default()
+            }),
+            policy_types: Some(vec!["Ingress".to_owned()]),
+            ingress: Some(ingress),
+            egress: None,
+        }),
+    }));
+    add(to_value(service(context, name.clone(), component, &task_label, task.service_port)));
+
+    let template = pod_template(context, task, &task_label, component, is_service);
+    let selector = LabelSelector { match_labels: Some(context.selector(&task_label)), ..LabelSelector::default() };
+    if is_service {
+        add(to_value(Deployment {
+            metadata: context.metadata(name, component, Some(&task_label)),
+            spec: Some(DeploymentSpec { replicas: Some(1), selector, template, ..DeploymentSpec::default() }),
+            ..Deployment::default()
+        }));
+    } else {
+        add(to_value(StatefulSet {
+            metadata: context.metadata(name.clone(), component, Some(&task_label)),
+            spec: Some(StatefulSetSpec {
+                replicas: Some(1),
+                service_name: Some(name),
+                selector,
+                template,
+                volume_claim_templates: Some(vec![state_claim(
+                    context,
+                    "state".to_owned(),
+                    component,
+                    Some(&task_label),
+                )]),
+                ..StatefulSetSpec::default()
+            }),
+            ..StatefulSet::default()
+        }));
+    }
+}
+
+fn pod_template(
+    context: &Context<'_>,
+    task: &TaskNode,
+    task_label: &str,
+    component: &str,
+    is_service: bool,
+) -> PodTemplateSpec {
+    let mut env: Vec<EnvVar> = task
+        .env
+        .iter()
+        .map(|(name, value)| EnvVar { name: name.to_string(), value: Some(value.to_string()), ..EnvVar::default() })
+        .collect();
+    for (name, value) in [
+        ("KOALJA_NAMESPACE", context.namespace.clone()),
+        ("KOALJA_PIPELINE", context.pipeline.clone()),
+        ("KOALJA_TASK", task.name.to_string()),
+    ] {
+        env.push(EnvVar { name: name.to_owned(), value: Some(value), ..EnvVar::default() });
+    }
+    let mut ports = vec![link_port()];
+    if let Some(port) = task.service_port {
+        ports.push(ContainerPort {
+            name: Some("service".to_owned()),
+            container_port: i32::from(port),
+            ..ContainerPort::default()
+        });
+    }
+    let requests: BTreeMap<String, Quantity> =
+        task.resources.iter().map(|(key, value)| (key.to_string(), Quantity(value.to_string()))).collect();
+    let container = Container {
+        name: "task".to_owned(),
+        image: task.image.as_ref().map(|image| image.to_string()),
+        command: Some(vec![
+            AGENT_BINARY.to_owned(),
+            "task".to_owned(),
+            "--ir".to_owned(),
+            IR_PATH.to_owned(),
+            "--task".to_owned(),
+            task.name.to_string(),
+            "--state".to_owned(),
+            STATE_DIR.to_owned(),
+        ]),
+        env: Some(env),
+        ports: Some(ports),
+        resources: (!requests.is_empty())
+            .then(|| ResourceRequirements { requests: Some(requests), ..ResourceRequirements::default() }),
+        volume_mounts: Some(vec![
+            VolumeMount {
+                name: "koalja-bin".to_owned(),
+                mount_path: "/koalja/bin".to_owned(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            },
+            ir_mount(),
+            state_mount(),
+        ]),
+        security_context: Some(container_security()),
+        ..Container::default()
+    };
+    let install = Container {
+        name: "install-agent".to_owned(),
+        image: Some(context.options.agent_image.clone()),
+        command: Some(vec!["/koalja-agent".to_owned(), "install".to_owned(), AGENT_BINARY.to_owned()]),
+        volume_mounts: Some(vec![VolumeMount {
+            name: "koalja-bin".to_owned(),
+            mount_path: "/koalja/bin".to_owned(),
+            ..VolumeMount::default()
+        }]),
+        security_context: Some(container_security()),
+        ..Container::default()
+    };
+    let mut volumes = vec![
+        Volume { name: "koalja-bin".to_owned(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Volume::default() },
+        ir_volume(context),
+    ];
+    if is_service {
+        // A service task keeps its agent state for the pod's life only.
+        volumes.push(Volume {
+            name: "state".to_owned(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Volume::default()
+        });
+    }
+    let affinity = task.region.as_ref().map(|region| Affinity {
+        node_affinity: Some(NodeAffinity {
+            required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+                node_selector_terms: vec![NodeSelectorTerm {
+                    match_expressions: Some(vec![NodeSelectorRequirement {
+                        key: REGION_LABEL.to_owned(),
+                        operator: "In".to_owned(),
+                        values: Some(vec![region.to_string()]),
+                    }]),
+                    ..NodeSelectorTerm::default()
+                }],
+            }),
+            ..NodeAffinity::default()
+        }),
+        ..Affinity::default()
+    });
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(context.labels(component, Some(task_label))),
+            ..ObjectMeta::default()
+        }),
+        spec: Some(PodSpec {
+            service_account_name: Some(context.object_name("task")),
+            automount_service_account_token: Some(false),
+            init_containers: Some(vec![install]),
+            containers: vec![container],
+            volumes: Some(volumes),
+            affinity,
+            security_context: Some(pod_security()),
+            ..PodSpec::default()
+        }),
+    }
+}
+
+fn service(context: &Context<'_>, name: String, component: &str, task: &str, service_port: Option<u16>) -> Service {
+    let mut ports = vec![ServicePort {
+        name: Some("link".to_owned()),
+        port: AGENT_PORT,
+        target_port: Some(IntOrString::String("link".to_owned())),
+        ..ServicePort::default()
+    }];
+    if let Some(port) = service_port {
+        ports.push(ServicePort {
+            name: Some("service".to_owned()),
+            port: i32::from(port),
+            target_port: Some(IntOrString::String("service".to_owned())),
+            ..ServicePort::default()
+        });
+    }
+    Service {
+        metadata: context.metadata(name, component, Some(task)),
+        spec: Some(ServiceSpec {
+            selector: Some(context.selector(task)),
+            ports: Some(ports),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+fn state_claim(context: &Context<'_>, name: String, component: &str, task: Option<&str>) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            // A volume claim template carries no namespace of its own.
+            namespace: task.map_or_else(|| Some(context.namespace.clone()), |_| None),
+            ..context.metadata(name, component, task)
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([("storage".to_owned(), Quantity(STATE_SIZE.to_owned()))])),
+                ..VolumeResourceRequirements::default()
+            }),
+            ..PersistentVolumeClaimSpec::default()
+        }),
+        ..PersistentVolumeClaim::default()
+    }
+}
+
+fn link_port() -> ContainerPort {
+    ContainerPort { name: Some("link".to_owned()), container_port: AGENT_PORT, ..ContainerPort::default() }
+}
+
+fn policy_port(port: i32) -> NetworkPolicyPort {
+    NetworkPolicyPort {
+        port: Some(IntOrString::Int(port)),
+        protocol: Some("TCP".to_owned()),
+        ..NetworkPolicyPort::default()
+    }
+}
+
+fn ir_volume(context: &Context<'_>) -> Volume {
+    Volume {
+        name: "ir".to_owned(),
+        config_map: Some(ConfigMapVolumeSource { name: context.object_name("ir"), ..ConfigMapVolumeSource::default() }),
+        ..Volume::default()
+    }
+}
+
+fn ir_mount() -> VolumeMount {
+    VolumeMount {
+        name: "ir".to_owned(),
+        mount_path: "/etc/koalja".to_owned(),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    }
+}
+
+fn state_mount() -> VolumeMount {
+    VolumeMount { name: "state".to_owned(), mount_path: STATE_DIR.to_owned(), ..VolumeMount::default() }
+}
+
+/// The restricted Pod Security Standard, at pod level.
+fn pod_security() -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(RUN_AS_USER),
+        run_as_group: Some(RUN_AS_USER),
+        fs_group: Some(RUN_AS_USER),
+        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".to_owned(), ..SeccompProfile::default() }),
+        ..PodSecurityContext::default()
+    }
+}
+
+/// The restricted Pod Security Standard, per container.
+fn container_security() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities { drop: Some(vec!["ALL".to_owned()]), ..Capabilities::default() }),
+        run_as_non_root: Some(true),
+        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".to_owned(), ..SeccompProfile::default() }),
+        ..SecurityContext::default()
+    }
+}

@@ -1,0 +1,202 @@
+//! `koaljac build`: objects for every example and clean corpus file pass
+//! the official Kubernetes schemas (`kubernetes-validate --strict`); pods
+//! meet the restricted Pod Security Standard; network policies admit only
+//! the wired edges; a file with errors or a task without an image builds
+//! nothing; output is deterministic; snapshots of every example.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use koalja_compiler::analysis::{analyze, analyze_text};
+use koalja_compiler::diagnostic::Code;
+use koalja_compiler::lower::{build, to_json, to_yaml, BuildOptions};
+use serde_json::Value;
+
+fn objects(text: &str) -> Vec<Value> {
+    build(&analyze_text(text, "p"), &BuildOptions::default()).expect("builds")
+}
+
+fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+fn example_paths() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn snapshots_of_every_example() {
+    insta::glob!("../../examples", "*.kja", |path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let objects = build(&analyze_text(&text, "example"), &BuildOptions::default()).unwrap();
+        insta::assert_snapshot!(format!("----- SOURCE CODE\n{text}\n----- MANIFESTS\n{}", to_yaml(&objects)));
+    });
+}
+
+#[test]
+fn every_example_and_clean_corpus_file_passes_kubernetes_validate_strict() {
+    let validator = std::env::var("KOALJA_KUBERNETES_VALIDATE").unwrap_or_else(|_| "kubernetes-validate".to_owned());
+    if Command::new(&validator).arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("KOALJA_REQUIRE_TOOLS").is_none(),
+            "kubernetes-validate is required (scripts/test.sh installs it)"
+        );
+        eprintln!("NOT RUN: kubernetes-validate is not installed; scripts/test.sh installs it and runs this check");
+        return;
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("manifests");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut inputs = example_paths();
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/test_data/check/ok");
+    inputs.extend(std::fs::read_dir(corpus).unwrap().map(|e| e.unwrap().path()));
+    let mut files = Vec::new();
+    for path in inputs {
+        let bytes = std::fs::read(&path).unwrap();
+        let analysis = analyze(&bytes, "corpus");
+        // Corpus files may leave out images (fine for a local run).
+        let Ok(objects) = build(&analysis, &BuildOptions::default()) else { continue };
+        let target = dir.join(format!("{}.yaml", path.file_stem().unwrap().to_string_lossy()));
+        std::fs::write(&target, to_yaml(&objects)).unwrap();
+        files.push(target);
+    }
+    assert!(files.len() >= 8, "only {} files built", files.len());
+    let output = Command::new(&validator).args(["-k", "1.33.0", "--strict"]).args(&files).output().unwrap();
+    let report = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{report}");
+    assert!(!report.contains("ERROR"), "{report}");
+    assert!(report.matches("passed").count() > 100, "{report}");
+}
+
+#[test]
+fn every_pod_meets_the_restricted_pod_security_standard() {
+    for path in example_paths() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for object in objects(&text) {
+            let Some(pod) = object["spec"]["template"]["spec"].as_object() else { continue };
+            let pod_security = &pod["securityContext"];
+            assert_eq!(pod_security["runAsNonRoot"], true);
+            assert_eq!(pod_security["seccompProfile"]["type"], "RuntimeDefault");
+            let containers = pod["containers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain(pod.get("initContainers").and_then(Value::as_array).map(|a| a.iter()).into_iter().flatten());
+            for container in containers {
+                let security = &container["securityContext"];
+                assert_eq!(security["allowPrivilegeEscalation"], false, "{}", path.display());
+                assert_eq!(security["capabilities"]["drop"], serde_json::json!(["ALL"]));
+                assert!(security.get("privileged").is_none_or(|p| p == false));
+            }
+        }
+    }
+}
+
+#[test]
+fn the_agent_is_injected_into_each_tasks_own_image() {
+    let objects = objects(
+        &std::fs::read_to_string(example_paths().into_iter().find(|p| p.ends_with("tfmodel.kja")).unwrap()).unwrap(),
+    );
+    let convert = find(&objects, "StatefulSet", "tfmodel-convert");
+    let pod = &convert["spec"]["template"]["spec"];
+    assert_eq!(pod["containers"][0]["image"], "python:3.12-slim");
+    assert_eq!(
+        pod["containers"][0]["command"],
+        serde_json::json!([
+            "/koalja/bin/koalja-agent",
+            "task",
+            "--ir",
+            "/etc/koalja/ir.json",
+            "--task",
+            "convert",
+            "--state",
+            "/var/lib/koalja"
+        ])
+    );
+    assert_eq!(pod["initContainers"][0]["image"], koalja_compiler::lower::default_agent_image());
+    assert_eq!(convert["spec"]["volumeClaimTemplates"][0]["metadata"]["name"], "state");
+    // A service task is a Deployment with a Service on its port.
+    let server = find(&objects, "Deployment", "tfmodel-server");
+    assert_eq!(server["spec"]["template"]["spec"]["containers"][0]["ports"][1]["containerPort"], 8501);
+    let service = find(&objects, "Service", "tfmodel-server");
+    assert_eq!(service["spec"]["ports"][1]["port"], 8501);
+    // The IR travels in a ConfigMap.
+    let ir: Value =
+        serde_json::from_str(find(&objects, "ConfigMap", "tfmodel-ir")["data"]["ir.json"].as_str().unwrap()).unwrap();
+    assert_eq!(ir["ir_version"], 1);
+    // Every object is labelled as part of the pipeline.
+    for object in &objects {
+        assert_eq!(object["metadata"]["labels"]["app.kubernetes.io/part-of"], "tfmodel");
+        assert_eq!(object["metadata"]["labels"]["app.kubernetes.io/managed-by"], "koaljac");
+        assert_eq!(object["metadata"]["namespace"], "ml");
+    }
+}
+
+#[test]
+fn network_policies_admit_only_the_wired_edges() {
+    let objects = objects(
+        &std::fs::read_to_string(example_paths().into_iter().find(|p| p.ends_with("tfmodel.kja")).unwrap()).unwrap(),
+    );
+    let peers = |name: &str, rule: usize| -> Vec<String> {
+        find(&objects, "NetworkPolicy", name)["spec"]["ingress"][rule]["from"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|peer| peer["podSelector"]["matchLabels"]["koalja.dev/task"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(peers("tfmodel-learn-tf", 0), ["server", "gateway"]);
+    assert_eq!(peers("tfmodel-convert", 0), ["predict", "gateway"]);
+    assert_eq!(peers("tfmodel-server", 0), ["gateway"]);
+    assert_eq!(peers("tfmodel-server", 1), ["predict"], "only clients reach the service port");
+    let deny = find(&objects, "NetworkPolicy", "tfmodel-deny-ingress");
+    assert!(deny["spec"].get("ingress").is_none());
+}
+
+#[test]
+fn regions_become_node_affinity() {
+    let objects = objects(
+        &std::fs::read_to_string(example_paths().into_iter().find(|p| p.ends_with("sovereign.kja")).unwrap()).unwrap(),
+    );
+    let terms = &find(&objects, "StatefulSet", "monthly-sales-summarize-ke")["spec"]["template"]["spec"]["affinity"]
+        ["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"];
+    assert_eq!(terms[0]["matchExpressions"][0]["key"], "topology.kubernetes.io/region");
+    assert_eq!(terms[0]["matchExpressions"][0]["values"], serde_json::json!(["af-east"]));
+}
+
+#[test]
+fn a_task_without_image_or_a_file_with_errors_builds_nothing() {
+    let missing =
+        build(&analyze_text("(in) a (out)\ntask a { shell: \"cp {in} {out}\" }\n", "p"), &BuildOptions::default());
+    let diagnostics = missing.unwrap_err();
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0].code, Code::MissingImage);
+    assert_eq!(diagnostics[0].span.start, 0, "points at the task's statement");
+    let broken = build(
+        &analyze_text("(x) a (out)\ndefaults { image: \"i\" command: [\"a\"] }\n", "p"),
+        &BuildOptions::default(),
+    );
+    assert_eq!(broken.unwrap_err()[0].code, Code::UnproducedWire);
+}
+
+#[test]
+fn output_is_deterministic_and_json_is_a_list() {
+    let text =
+        std::fs::read_to_string(example_paths().into_iter().find(|p| p.ends_with("merge.kja")).unwrap()).unwrap();
+    assert_eq!(to_yaml(&objects(&text)), to_yaml(&objects(&text)));
+    let list: Value = serde_json::from_str(&to_json(&objects(&text))).unwrap();
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"].as_array().unwrap().len(), objects(&text).len());
+    // Dependency order: accounts and config before workloads.
+    let kinds: Vec<&str> = list["items"].as_array().unwrap().iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    let first = |kind: &str| kinds.iter().position(|k| *k == kind).unwrap();
+    assert!(first("ServiceAccount") < first("ConfigMap") && first("ConfigMap") < first("StatefulSet"));
+}
