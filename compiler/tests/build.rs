@@ -200,3 +200,26 @@ fn output_is_deterministic_and_json_is_a_list() {
     let first = |kind: &str| kinds.iter().position(|k| *k == kind).unwrap();
     assert!(first("ServiceAccount") < first("ConfigMap") && first("ConfigMap") < first("StatefulSet"));
 }
+
+#[test]
+fn a_large_ir_is_compressed_and_a_too_large_one_refused() {
+    let mut text = String::from("[big/p]\ndefaults { image: \"i\" command: [\"c\"] }\n(in) t0 (w0)\n");
+    for i in 1..2_000 {
+        text.push_str(&format!("(w{}) t{i} (w{i})\n", i - 1));
+    }
+    let analysis = analyze_text(&text, "p");
+    let large = build(&analysis, &BuildOptions::default()).unwrap();
+    let config_map = find(&large, "ConfigMap", "p-ir");
+    assert!(config_map["data"].is_null());
+    let encoded = config_map["binaryData"]["ir.json"].as_str().unwrap();
+    assert!(encoded.len() < koalja_compiler::lower::CONFIG_MAP_LIMIT);
+    // Same bytes every time (no timestamp in the gzip header).
+    assert_eq!(to_yaml(&large), to_yaml(&build(&analysis, &BuildOptions::default()).unwrap()));
+    let small = BuildOptions { max_ir_bytes: 1000, ..BuildOptions::default() };
+    let refused = build(&analysis, &small).unwrap_err();
+    assert_eq!(refused[0].code, Code::IrTooLarge);
+    // A small IR stays readable JSON.
+    let small_objects = objects(&std::fs::read_to_string(example_paths()[0].clone()).unwrap());
+    let ir = small_objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+    assert!(ir["data"]["ir.json"].as_str().unwrap().starts_with("{\"ir_version\":1"));
+}

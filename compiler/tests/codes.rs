@@ -10,9 +10,9 @@ use std::path::Path;
 use koalja_compiler::analysis::{analyze, analyze_text};
 use koalja_compiler::diagnostic::{Code, MAX_DIAGNOSTICS_PER_FILE};
 
-const NO_MARKDOWN_EXAMPLE: [Code; 2] = [Code::InvalidUtf8, Code::TooManyDiagnostics];
+const NO_MARKDOWN_EXAMPLE: [Code; 3] = [Code::InvalidUtf8, Code::TooManyDiagnostics, Code::IrTooLarge];
 /// Reported by `koaljac build`, not by checking: its example is built.
-const BUILD_ONLY: [Code; 1] = [Code::MissingImage];
+const BUILD_ONLY: [Code; 2] = [Code::MissingImage, Code::IrTooLarge];
 
 fn example(code: Code) -> Option<String> {
     let text = code.explanation();

@@ -101,6 +101,7 @@ codes! {
     InputCanNeverFill = "K0042", Error, "input-can-never-fill";
     // Reported by `koaljac build` only.
     MissingImage = "K0043", Error, "missing-image";
+    IrTooLarge = "K0044", Error, "ir-too-large";
     // Warnings.
     DeadCycle = "K0050", Warning, "dead-cycle";
     UnusedTaskBlock = "K0051", Warning, "unused-task-block";

@@ -43,15 +43,42 @@ pub fn default_agent_image() -> String {
     format!("koalja/koalja-agent:{}", env!("CARGO_PKG_VERSION"))
 }
 
+/// A ConfigMap holds at most 1 MiB of data.
+pub const CONFIG_MAP_LIMIT: usize = 1024 * 1024;
+/// Below this the IR goes into the ConfigMap as readable JSON; above it,
+/// gzip-compressed (about a tenth of the size) under the same key.
+pub const INLINE_IR_LIMIT: usize = 512 * 1024;
+
 #[derive(Clone, Debug)]
 pub struct BuildOptions {
     pub agent_image: String,
+    /// The most IR bytes the ConfigMap may hold (a parameter for tests).
+    pub max_ir_bytes: usize,
 }
 
 impl Default for BuildOptions {
     fn default() -> BuildOptions {
-        BuildOptions { agent_image: default_agent_image() }
+        BuildOptions { agent_image: default_agent_image(), max_ir_bytes: CONFIG_MAP_LIMIT }
     }
+}
+
+/// How the IR travels in ConfigMap `p-ir`, key `ir.json`. The agent reads
+/// `/etc/koalja/ir.json` either way and recognises gzip by its magic bytes.
+pub(crate) enum IrPayload {
+    Json(String),
+    Gzip(Vec<u8>),
+}
+
+fn ir_payload(ir: &Ir) -> IrPayload {
+    use std::io::Write;
+    let json = serde_json::to_string(ir).unwrap_or_default();
+    if json.len() <= INLINE_IR_LIMIT {
+        return IrPayload::Json(json);
+    }
+    // GzBuilder writes no timestamp or file name: the bytes are deterministic.
+    let mut encoder = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::best());
+    let _ = encoder.write_all(json.as_bytes());
+    IrPayload::Gzip(encoder.finish().unwrap_or_default())
 }
 
 /// The objects of a checked file, in apply order; or the diagnostics that
@@ -78,7 +105,27 @@ pub fn build(analysis: &Analysis, options: &BuildOptions) -> Result<Vec<Value>, 
     if !missing.is_empty() {
         return Err(missing);
     }
-    Ok(objects::objects(&ir, options))
+    let payload = ir_payload(&ir);
+    let size = match &payload {
+        IrPayload::Json(json) => json.len(),
+        IrPayload::Gzip(bytes) => bytes.len(),
+    };
+    if size > options.max_ir_bytes {
+        let header = analysis.parsed.file.items.iter().find_map(|item| match item {
+            crate::syntax::ast::Item::Header(header) => Some(header.span),
+            _ => None,
+        });
+        return Err(vec![Diagnostic::new(
+            Code::IrTooLarge,
+            header.unwrap_or_default(),
+            format!(
+                "the pipeline's IR is {size} bytes even compressed, more than its ConfigMap can hold ({} bytes)",
+                options.max_ir_bytes
+            ),
+        )
+        .help("split the pipeline into several files (pipelines can feed each other through their gateways)")]);
+    }
+    Ok(objects::objects(&ir, options, payload))
 }
 
 /// One YAML stream, documents separated by `---`.

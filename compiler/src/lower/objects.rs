@@ -90,7 +90,7 @@ fn kind_order(kind: &str) -> u8 {
     }
 }
 
-pub(super) fn objects(ir: &Ir, options: &BuildOptions) -> Vec<Value> {
+pub(super) fn objects(ir: &Ir, options: &BuildOptions, payload: super::IrPayload) -> Vec<Value> {
     let context = Context {
         ir,
         options,
@@ -99,7 +99,7 @@ pub(super) fn objects(ir: &Ir, options: &BuildOptions) -> Vec<Value> {
     };
     let mut objects: Vec<Value> = Vec::new();
     let mut add = |object: Value| objects.push(object);
-    pipeline_objects(&context, &mut add);
+    pipeline_objects(&context, payload, &mut add);
     for index in ir.graph.node_indices() {
         if let Node::Task(task) = &ir.graph[index] {
             task_objects(&context, index, task, &mut add);
@@ -122,7 +122,7 @@ fn to_value(object: impl Serialize) -> Value {
     serde_json::to_value(object).unwrap_or(Value::Null)
 }
 
-fn pipeline_objects(context: &Context<'_>, add: &mut impl FnMut(Value)) {
+fn pipeline_objects(context: &Context<'_>, payload: super::IrPayload, add: &mut impl FnMut(Value)) {
     let task_account = context.object_name("task");
     let gateway = context.object_name("gateway");
     add(to_value(ServiceAccount {
@@ -158,9 +158,16 @@ fn pipeline_objects(context: &Context<'_>, add: &mut impl FnMut(Value)) {
             ..Subject::default()
         }]),
     }));
+    let (data, binary_data) = match payload {
+        super::IrPayload::Json(json) => (Some(BTreeMap::from([("ir.json".to_owned(), json)])), None),
+        super::IrPayload::Gzip(bytes) => {
+            (None, Some(BTreeMap::from([("ir.json".to_owned(), k8s_openapi::ByteString(bytes))])))
+        }
+    };
     add(to_value(ConfigMap {
         metadata: context.metadata(context.object_name("ir"), "ir", None),
-        data: Some(BTreeMap::from([("ir.json".to_owned(), context.ir.to_json())])),
+        data,
+        binary_data,
         ..ConfigMap::default()
     }));
     add(to_value(state_claim(context, gateway.clone(), "gateway", None)));

@@ -291,7 +291,10 @@ fn build(paths: &[PathBuf], format: ManifestFormat, output: Option<&Path>, agent
     if io_failed {
         return ExitCode::from(EXIT_USAGE_OR_IO);
     }
-    let options = BuildOptions { agent_image: agent_image.unwrap_or_else(lower::default_agent_image) };
+    let mut options = BuildOptions::default();
+    if let Some(image) = agent_image {
+        options.agent_image = image;
+    }
     let mut documents: Vec<(String, String)> = Vec::new();
     let mut failed = false;
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
