@@ -24,6 +24,7 @@
 //! each serialised with sorted keys: byte-for-byte deterministic.
 
 mod objects;
+mod yaml;
 
 use serde_json::Value;
 
@@ -76,7 +77,7 @@ fn ir_payload(ir: &Ir) -> IrPayload {
         return IrPayload::Json(json);
     }
     // GzBuilder writes no timestamp or file name: the bytes are deterministic.
-    let mut encoder = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::best());
+    let mut encoder = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::default());
     let _ = encoder.write_all(json.as_bytes());
     IrPayload::Gzip(encoder.finish().unwrap_or_default())
 }
@@ -133,7 +134,7 @@ pub fn to_yaml(objects: &[Value]) -> String {
     let mut out = String::new();
     for object in objects {
         out.push_str("---\n");
-        out.push_str(&serde_norway::to_string(object).unwrap_or_default());
+        out.push_str(&yaml::document(object));
     }
     out
 }
