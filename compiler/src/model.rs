@@ -170,6 +170,18 @@ pub struct Task {
     pub name: SmolStr,
     pub inputs: Vec<TaskInput>,
     pub outputs: Vec<TaskOutput>,
+    #[serde(flatten)]
+    pub settings: TaskSettings,
+    /// The wiring statement.
+    pub span: Span,
+    /// The `task` block, when there is one.
+    pub block_span: Option<Span>,
+}
+
+/// A task's settings after `defaults` are applied: what the IR, the digest,
+/// the manifests and the runtime read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TaskSettings {
     pub image: Option<SmolStr>,
     /// `None` only in a pipeline with errors (K0032).
     pub run: Option<Run>,
@@ -182,10 +194,6 @@ pub struct Task {
     /// Per-run limit in milliseconds.
     pub timeout_ms: Option<u64>,
     pub retries: u32,
-    /// The wiring statement.
-    pub span: Span,
-    /// The `task` block, when there is one.
-    pub block_span: Option<Span>,
 }
 
 /// The `{wire}` placeholders of a shell string, as (byte range, name). A

@@ -356,8 +356,8 @@ task join { command: ["join", in_a, in_b, in_c, out], retries: 2 env: { A: "1" B
     let task = &analysis.pipeline.tasks[0];
     assert_eq!(task.inputs.len(), 3);
     assert_eq!(task.inputs[2].firing, Firing::Count { min: 2, max: 3 });
-    assert_eq!(task.retries, 2);
-    assert_eq!(task.env.len(), 2);
+    assert_eq!(task.settings.retries, 2);
+    assert_eq!(task.settings.env.len(), 2);
 }
 
 #[test]
@@ -391,7 +391,7 @@ task t { command: ["t"] }
     assert_eq!(pipeline.wire("result").unwrap().role, WireRole::PipelineOutput);
     // No wire name in the command: all inputs' then outputs' paths are appended.
     assert_eq!(
-        pipeline.tasks[0].run,
+        pipeline.tasks[0].settings.run,
         Some(Run::Command { args: vec![koalja_compiler::model::Arg::Literal("t".into())], append_wire_paths: true })
     );
 }
@@ -413,12 +413,12 @@ defaults { command: ["p"] }
 "#,
     );
     let average = analysis.pipeline.task("average").unwrap();
-    assert_eq!(average.policy, Policy::SlidingWindow);
+    assert_eq!(average.settings.policy, Policy::SlidingWindow);
     assert_eq!(average.inputs[0].firing, Firing::Window { size: 10, slide: 2 });
     // A plain input under sliding-window is a tumbling window of its count.
     assert_eq!(average.inputs[1].firing, Firing::Window { size: 1, slide: 1 });
     let plain = analysis.pipeline.task("plain").unwrap();
-    assert_eq!(plain.policy, Policy::AllNew);
+    assert_eq!(plain.settings.policy, Policy::AllNew);
     assert_eq!(plain.inputs[0].firing, Firing::Count { min: 3, max: 3 });
 }
 
@@ -469,11 +469,11 @@ task predict { shell: "curl $KOALJA_SERVICE_LOOKUP -d @{in} > {out}" }
     assert!(lookup.implicit);
     assert_eq!(lookup.ty, "service");
     let server = pipeline.task("server").unwrap();
-    assert_eq!(server.service_port, Some(8501));
-    assert_eq!(server.launch, Launch::Restart);
+    assert_eq!(server.settings.service_port, Some(8501));
+    assert_eq!(server.settings.launch, Launch::Restart);
     let predict = pipeline.task("predict").unwrap();
     assert_eq!(predict.inputs[1].firing, Firing::Service);
-    assert_eq!(predict.launch, Launch::Auto);
+    assert_eq!(predict.settings.launch, Launch::Auto);
 }
 
 #[test]
@@ -498,14 +498,14 @@ task b {
     );
     let a = analysis.pipeline.task("a").unwrap();
     let b = analysis.pipeline.task("b").unwrap();
-    assert_eq!(a.image.as_deref(), Some("alpine:3.20"));
-    assert!(matches!(a.run, Some(Run::Shell(_))));
-    assert_eq!(a.timeout_ms, Some(5_400_000));
-    assert_eq!((a.retries, b.retries), (1, 3));
-    assert!(matches!(b.run, Some(Run::Command { append_wire_paths: false, .. })));
-    assert_eq!(b.image.as_deref(), Some("alpine:3.20"));
-    assert_eq!(b.resources.get("cpu").map(|q| q.as_str()), Some("2"));
-    assert_eq!(b.region.as_deref(), Some("eu-north"));
+    assert_eq!(a.settings.image.as_deref(), Some("alpine:3.20"));
+    assert!(matches!(a.settings.run, Some(Run::Shell(_))));
+    assert_eq!(a.settings.timeout_ms, Some(5_400_000));
+    assert_eq!((a.settings.retries, b.settings.retries), (1, 3));
+    assert!(matches!(b.settings.run, Some(Run::Command { append_wire_paths: false, .. })));
+    assert_eq!(b.settings.image.as_deref(), Some("alpine:3.20"));
+    assert_eq!(b.settings.resources.get("cpu").map(|q| q.as_str()), Some("2"));
+    assert_eq!(b.settings.region.as_deref(), Some("eu-north"));
 }
 
 #[test]

@@ -116,7 +116,7 @@ fn runs(task: &crate::model::Task, bounds: &[Bound]) -> Bound {
     if triggering.is_empty() {
         return Some(1);
     }
-    match task.policy {
+    match task.settings.policy {
         Policy::AllNew => triggering
             .iter()
             .map(|&(total, firing)| match firing {

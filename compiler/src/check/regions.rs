@@ -14,7 +14,7 @@ use crate::model::{Pipeline, TaskId, WireRole};
 use crate::span::Span;
 
 pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, types: &TypeTable, pipeline: &Pipeline) {
-    let region = |task: TaskId| pipeline.tasks[task].region.as_deref();
+    let region = |task: TaskId| pipeline.tasks[task].settings.region.as_deref();
     let describe = |task: TaskId| match region(task) {
         Some(region) => format!("`{}` runs in `{region}`", pipeline.tasks[task].name),
         None => format!("`{}` has no region, so it may run anywhere", pipeline.tasks[task].name),

@@ -38,8 +38,8 @@ pub struct InputContract {
 
 pub fn contract(pipeline: &Pipeline, task: &Task) -> Contract {
     let inputs: Vec<InputContract> = task.inputs.iter().map(|input| input_contract(pipeline, input)).collect();
-    let sentence = sentence(task.policy, &inputs);
-    Contract { policy: task.policy, inputs, sentence }
+    let sentence = sentence(task.settings.policy, &inputs);
+    Contract { policy: task.settings.policy, inputs, sentence }
 }
 
 fn input_contract(pipeline: &Pipeline, input: &TaskInput) -> InputContract {

@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use smol_str::SmolStr;
 
-use crate::model::{Run, Task};
+use crate::model::{Run, TaskSettings};
 
 #[derive(Serialize)]
 struct Definition<'a> {
@@ -23,7 +23,7 @@ struct Definition<'a> {
 }
 
 /// `sha256:` followed by 64 lower-case hex digits.
-pub fn definition_digest(task: &Task) -> String {
+pub fn definition_digest(task: &TaskSettings) -> String {
     let definition = Definition { image: &task.image, run: &task.run, env: &task.env };
     // Serialising strings, lists and sorted maps cannot fail.
     let canonical = serde_json::to_vec(&definition).unwrap_or_default();

@@ -11,15 +11,13 @@
 pub mod contract;
 pub mod digest;
 
-use std::collections::BTreeMap;
-
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 use smol_str::SmolStr;
 
 use crate::analysis::Analysis;
-use crate::model::{Firing, Launch, Pipeline, Policy, Run, TypeDef, WireRole};
+use crate::model::{Firing, Pipeline, TaskSettings, TypeDef, WireRole};
 use crate::span::Span;
 use crate::syntax::ast::Item;
 
@@ -69,7 +67,7 @@ impl Node {
 
     pub fn region(&self) -> Option<&str> {
         match self {
-            Node::Task(task) => task.region.as_deref(),
+            Node::Task(task) => task.settings.region.as_deref(),
             _ => None,
         }
     }
@@ -78,16 +76,8 @@ impl Node {
 #[derive(Clone, Debug, Serialize)]
 pub struct TaskNode {
     pub name: SmolStr,
-    pub image: Option<SmolStr>,
-    pub run: Option<Run>,
-    pub policy: Policy,
-    pub launch: Launch,
-    pub service_port: Option<u16>,
-    pub env: BTreeMap<SmolStr, SmolStr>,
-    pub resources: BTreeMap<SmolStr, SmolStr>,
-    pub region: Option<SmolStr>,
-    pub timeout_ms: Option<u64>,
-    pub retries: u32,
+    #[serde(flatten)]
+    pub settings: TaskSettings,
     /// `sha256:` of the image, the run and the environment; equal for two
     /// definitions that differ only in layout or comments.
     pub digest: String,
@@ -137,17 +127,8 @@ impl Ir {
                 let has_errors = within(task.span) || task.block_span.is_some_and(within);
                 graph.add_node(Node::Task(Box::new(TaskNode {
                     name: task.name.clone(),
-                    image: task.image.clone(),
-                    run: task.run.clone(),
-                    policy: task.policy,
-                    launch: task.launch,
-                    service_port: task.service_port,
-                    env: task.env.clone(),
-                    resources: task.resources.clone(),
-                    region: task.region.clone(),
-                    timeout_ms: task.timeout_ms,
-                    retries: task.retries,
-                    digest: digest::definition_digest(task),
+                    settings: task.settings.clone(),
+                    digest: digest::definition_digest(&task.settings),
                     contract: contract::contract(pipeline, task),
                     has_errors,
                     span: task.span,

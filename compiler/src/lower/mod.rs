@@ -93,7 +93,7 @@ pub fn build(analysis: &Analysis, options: &BuildOptions) -> Result<Vec<Value>, 
         .graph
         .node_weights()
         .filter_map(|node| match node {
-            Node::Task(task) if task.image.is_none() => Some(
+            Node::Task(task) if task.settings.image.is_none() => Some(
                 Diagnostic::new(Code::MissingImage, task.span, format!("task `{}` has no image", task.name))
                     .help(format!(
                         "a cluster runs every task in a container: add `image: \"…\"` to `task {}` or to `defaults` (a local run does not need one)",

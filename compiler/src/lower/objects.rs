@@ -259,7 +259,7 @@ fn task_objects(
     let task_label = kubernetes_name(&task.name).to_string();
     let name = context.object_name(&task_label);
     let is_service = ir.graph.edges_directed(index, petgraph::Direction::Outgoing).any(|e| e.weight().implicit)
-        || task.service_port.is_some();
+        || task.settings.service_port.is_some();
     let component = if is_service { "service" } else { "task" };
 
     // Who may connect: consumers of its file outputs pull from its agent;
@@ -284,7 +284,7 @@ fn task_objects(
     link_peers.push(peer("gateway"));
     let mut ingress =
         vec![NetworkPolicyIngressRule { from: Some(link_peers), ports: Some(vec![policy_port(AGENT_PORT)]) }];
-    if let (Some(port), false) = (task.service_port, clients.is_empty()) {
+    if let (Some(port), false) = (task.settings.service_port, clients.is_empty()) {
         ingress.push(NetworkPolicyIngressRule {
             from: Some(clients.iter().map(|c| peer(c)).collect()),
             ports: Some(vec![policy_port(i32::from(port))]),
@@ -302,7 +302,7 @@ fn task_objects(
             egress: None,
         }),
     }));
-    add(to_value(service(context, name.clone(), component, &task_label, task.service_port)));
+    add(to_value(service(context, name.clone(), component, &task_label, task.settings.service_port)));
 
     let template = pod_template(context, task, &task_label, component, is_service);
     let selector = LabelSelector { match_labels: Some(context.selector(&task_label)), ..LabelSelector::default() };
@@ -341,6 +341,7 @@ fn pod_template(
     is_service: bool,
 ) -> PodTemplateSpec {
     let mut env: Vec<EnvVar> = task
+        .settings
         .env
         .iter()
         .map(|(name, value)| EnvVar { name: name.to_string(), value: Some(value.to_string()), ..EnvVar::default() })
@@ -353,7 +354,7 @@ fn pod_template(
         env.push(EnvVar { name: name.to_owned(), value: Some(value), ..EnvVar::default() });
     }
     let mut ports = vec![link_port()];
-    if let Some(port) = task.service_port {
+    if let Some(port) = task.settings.service_port {
         ports.push(ContainerPort {
             name: Some("service".to_owned()),
             container_port: i32::from(port),
@@ -361,10 +362,10 @@ fn pod_template(
         });
     }
     let requests: BTreeMap<String, Quantity> =
-        task.resources.iter().map(|(key, value)| (key.to_string(), Quantity(value.to_string()))).collect();
+        task.settings.resources.iter().map(|(key, value)| (key.to_string(), Quantity(value.to_string()))).collect();
     let container = Container {
         name: "task".to_owned(),
-        image: task.image.as_ref().map(|image| image.to_string()),
+        image: task.settings.image.as_ref().map(|image| image.to_string()),
         command: Some(vec![
             AGENT_BINARY.to_owned(),
             "task".to_owned(),
@@ -416,7 +417,7 @@ fn pod_template(
             ..Volume::default()
         });
     }
-    let affinity = task.region.as_ref().map(|region| Affinity {
+    let affinity = task.settings.region.as_ref().map(|region| Affinity {
         node_affinity: Some(NodeAffinity {
             required_during_scheduling_ignored_during_execution: Some(NodeSelector {
                 node_selector_terms: vec![NodeSelectorTerm {

@@ -62,9 +62,10 @@ fn describe_task(out: &mut String, ir: &Ir, index: petgraph::graph::NodeIndex, t
         outgoing.iter().filter(|edge| !edge.weight().implicit).map(|edge| edge.weight().wire.as_str()).collect();
     output_wires.dedup();
     let _ = writeln!(out, "  command:  {}", expanded_run(task, &output_wires));
-    let _ = writeln!(out, "  image:    {}", task.image.as_deref().unwrap_or("(none: runs on the host locally)"));
-    if let Some(port) = task.service_port {
-        let _ = writeln!(out, "  service:  listens on port {port}, launch {}", task.launch.as_str());
+    let _ =
+        writeln!(out, "  image:    {}", task.settings.image.as_deref().unwrap_or("(none: runs on the host locally)"));
+    if let Some(port) = task.settings.service_port {
+        let _ = writeln!(out, "  service:  listens on port {port}, launch {}", task.settings.launch.as_str());
     }
     let _ = writeln!(out, "  digest:   {}", task.digest);
 }
@@ -89,7 +90,7 @@ fn placeholders(task: &TaskNode, wire: &str) -> Vec<String> {
 }
 
 fn expanded_run(task: &TaskNode, outputs: &[&str]) -> String {
-    match &task.run {
+    match &task.settings.run {
         None => "(none)".to_owned(),
         Some(Run::Command { args, append_wire_paths }) => {
             let mut words: Vec<String> = Vec::new();
