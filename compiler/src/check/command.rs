@@ -5,7 +5,7 @@
 //! service's address; an implicit output has no files to name.
 
 use super::items::Items;
-use super::settings::TaskSettings;
+use super::settings::ResolvedSettings;
 use super::Checker;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
@@ -23,7 +23,7 @@ enum Named {
     ServiceOutput,
 }
 
-pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, settings: &[TaskSettings]) {
+pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, settings: &[ResolvedSettings]) {
     let mut names: Vec<(&str, Named)> = Vec::new();
     for (wiring, settings) in items.wirings.iter().zip(settings) {
         let Some(run) = &settings.run else { continue };

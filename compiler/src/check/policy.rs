@@ -6,7 +6,7 @@
 //! swap-new-for-old (K0038). Builds the model's tasks.
 
 use super::items::Items;
-use super::settings::TaskSettings;
+use super::settings::ResolvedSettings;
 use super::wires::Wires;
 use super::Checker;
 use crate::diagnostic::{Code, Diagnostic};
@@ -18,7 +18,7 @@ pub(super) fn build_tasks(
     checker: &mut Checker<'_>,
     items: &Items<'_>,
     wires: &Wires<'_>,
-    settings: Vec<TaskSettings>,
+    settings: Vec<ResolvedSettings>,
     pipeline: &mut Pipeline,
 ) {
     for (wiring, settings) in items.wirings.iter().zip(settings) {

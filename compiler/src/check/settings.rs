@@ -58,9 +58,10 @@ pub(super) struct BlockSettings {
     pub broken: bool,
 }
 
-/// One task's settings after defaults.
+/// One task's settings after defaults, with the spans the later checks
+/// point at (the model keeps `model::TaskSettings`, without spans).
 #[derive(Clone, Debug, Default)]
-pub(super) struct TaskSettings {
+pub(super) struct ResolvedSettings {
     pub image: Option<SmolStr>,
     pub run: Option<RunSetting>,
     pub run_from_defaults: bool,
@@ -77,7 +78,7 @@ pub(super) struct TaskSettings {
     pub block_span: Option<Span>,
 }
 
-pub(super) fn resolve(checker: &mut Checker<'_>, items: &Items<'_>) -> Vec<TaskSettings> {
+pub(super) fn resolve(checker: &mut Checker<'_>, items: &Items<'_>) -> Vec<ResolvedSettings> {
     let defaults = items.defaults.map(|d| read_block(checker, &d.body, true)).unwrap_or_default();
     // Blocks of unwired tasks are checked too, so their errors show.
     let mut blocks: Vec<_> = items.blocks.values().copied().collect();
@@ -96,7 +97,7 @@ pub(super) fn resolve(checker: &mut Checker<'_>, items: &Items<'_>) -> Vec<TaskS
             Some(run) => (Some(run), false),
             None => (defaults.command.as_ref().or(defaults.shell.as_ref()).cloned(), true),
         };
-        let settings = TaskSettings {
+        let settings = ResolvedSettings {
             image: own.image.or_else(|| defaults.image.clone()),
             run,
             run_from_defaults,
