@@ -74,14 +74,6 @@ impl LineIndex {
         self.line_starts.partition_point(|&start| start <= offset) - 1
     }
 
-    pub fn line_start(&self, line: usize) -> u32 {
-        self.line_starts[line]
-    }
-
-    pub fn line_count(&self) -> usize {
-        self.line_starts.len()
-    }
-
     /// 1-based line and column (in chars) of `offset` in `text`. An offset
     /// inside a multi-byte character counts as that character's column.
     pub fn line_column(&self, text: &str, offset: u32) -> LineColumn {

@@ -117,10 +117,6 @@ impl Diagnostics {
         self.items.push(diagnostic);
     }
 
-    pub fn is_full(&self) -> bool {
-        self.items.len() >= MAX_DIAGNOSTICS_PER_FILE
-    }
-
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(Diagnostic::is_error)
     }
