@@ -123,12 +123,8 @@ fn runs(task: &crate::model::Task, bounds: &[Bound]) -> Bound {
                 Firing::Count { min, .. } => total.map(|t| t / min.max(1)),
                 _ => total,
             })
-            .min_by(|a, b| match (a, b) {
-                (Some(a), Some(b)) => a.cmp(b),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => std::cmp::Ordering::Equal,
-            })
+            // Unbounded (None) loses to any finite bound.
+            .min_by_key(|bound| bound.unwrap_or(u64::MAX))
             .flatten(),
         Policy::SwapNewForOld => {
             if triggering.iter().any(|&(total, _)| total == Some(0)) {

@@ -4,7 +4,7 @@
 //! (K0019), implicit inputs (K0020), a wire listed twice (K0017), a wire
 //! produced twice (K0015) and a wire produced by nobody (K0016).
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use super::items::Items;
 use super::Checker;
@@ -252,9 +252,9 @@ fn assign_roles(checker: &mut Checker<'_>, wires: &mut Wires<'_>, incomplete: bo
 }
 
 fn report_unproduced(checker: &mut Checker<'_>, entry: &WireEntry<'_>, produced: &[&str]) {
-    let spans: Vec<Span> = entry.consumers.iter().map(Consumer::span).collect::<FxHashSet<_>>().into_iter().collect();
-    let mut spans = spans;
+    let mut spans: Vec<Span> = entry.consumers.iter().map(Consumer::span).collect();
     spans.sort();
+    spans.dedup();
     let mut diagnostic = Diagnostic::new(
         Code::UnproducedWire,
         spans[0],
