@@ -1,4 +1,5 @@
-//! Times each front-end phase on one file: `phases FILE`. A profiling aid.
+//! Times each front-end phase on one file: `phases FILE`; with `--build`,
+//! also the phases of `koaljac build`. A profiling aid.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,7 +33,8 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 fn main() {
-    let path = std::env::args().nth(1).expect("usage: phases FILE");
+    let path = std::env::args().nth(1).expect("usage: phases FILE [--build]");
+    let and_build = std::env::args().nth(2).is_some_and(|flag| flag == "--build");
     let text = std::fs::read_to_string(path).expect("readable UTF-8 file");
     let mut diagnostics = Diagnostics::default();
     let mut peaks = vec![peak_kb()];
@@ -55,6 +57,39 @@ fn main() {
         lexed_at - start,
         parsed_at - lexed_at,
         checked_at - parsed_at
+    );
+    if and_build {
+        build_phases(&text);
+    }
+}
+
+fn build_phases(text: &str) {
+    use koalja_compiler::lower;
+    let analysis = koalja_compiler::analysis::analyze_text(text, "p");
+    let mut peaks = vec![peak_kb()];
+    let start = Instant::now();
+    let ir = koalja_compiler::ir::Ir::from_analysis(&analysis);
+    let ir_at = Instant::now();
+    peaks.push(peak_kb());
+    drop(ir);
+    let options = lower::BuildOptions::default();
+    let manifests = lower::build(&analysis, &options).expect("builds");
+    let built_at = Instant::now();
+    peaks.push(peak_kb());
+    let yaml = manifests.to_yaml();
+    let yaml_at = Instant::now();
+    peaks.push(peak_kb());
+    println!(
+        "(live KB, peak KB, allocations, page faults) after analyze, IR, build (lazy), YAML (objects made): {:?}",
+        peaks
+    );
+    println!(
+        "{} objects, {} bytes of YAML: IR {:?}, build (IR included) {:?}, YAML {:?}",
+        manifests.len(),
+        yaml.len(),
+        ir_at - start,
+        built_at - ir_at,
+        yaml_at - built_at
     );
 }
 

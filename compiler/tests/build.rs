@@ -9,11 +9,16 @@ use std::process::Command;
 
 use koalja_compiler::analysis::{analyze, analyze_text};
 use koalja_compiler::diagnostic::Code;
-use koalja_compiler::lower::{build, to_json, to_yaml, BuildOptions};
+use koalja_compiler::lower::{build, BuildOptions, Object};
 use serde_json::Value;
 
+/// The objects as JSON values, to look into.
+fn values(objects: &[Object]) -> Vec<Value> {
+    objects.iter().map(|object| serde_json::to_value(object).unwrap()).collect()
+}
+
 fn objects(text: &str) -> Vec<Value> {
-    build(&analyze_text(text, "p"), &BuildOptions::default()).expect("builds")
+    values(&build(&analyze_text(text, "p"), &BuildOptions::default()).expect("builds").objects())
 }
 
 fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
@@ -37,8 +42,23 @@ fn snapshots_of_every_example() {
     insta::glob!("../../examples", "*.kja", |path| {
         let text = std::fs::read_to_string(path).unwrap();
         let objects = build(&analyze_text(&text, "example"), &BuildOptions::default()).unwrap();
-        insta::assert_snapshot!(format!("----- SOURCE CODE\n{text}\n----- MANIFESTS\n{}", to_yaml(&objects)));
+        insta::assert_snapshot!(format!("----- SOURCE CODE\n{text}\n----- MANIFESTS\n{}", objects.to_yaml()));
     });
+}
+
+#[test]
+fn yaml_reads_back_as_the_objects_json() {
+    for path in example_paths() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let built = build(&analyze_text(&text, "example"), &BuildOptions::default()).unwrap();
+        let yaml = built.to_yaml();
+        let documents: Vec<Value> = yaml
+            .split("---\n")
+            .skip(1)
+            .map(|document| serde_norway::from_str(document).unwrap_or_else(|e| panic!("{e}\n{document}")))
+            .collect();
+        assert_eq!(documents, values(&built.objects()), "{}", path.display());
+    }
 }
 
 #[test]
@@ -65,10 +85,16 @@ fn every_example_and_clean_corpus_file_passes_kubernetes_validate_strict() {
         // Corpus files may leave out images (fine for a local run).
         let Ok(objects) = build(&analysis, &BuildOptions::default()) else { continue };
         let target = dir.join(format!("{}.yaml", path.file_stem().unwrap().to_string_lossy()));
-        std::fs::write(&target, to_yaml(&objects)).unwrap();
+        std::fs::write(&target, objects.to_yaml()).unwrap();
         files.push(target);
     }
-    assert!(files.len() >= 8, "only {} files built", files.len());
+    // An IR split over several ConfigMaps, mounted as one projected volume.
+    let split = BuildOptions { max_ir_bytes: 1000, ..BuildOptions::default() };
+    let objects = build(&analyze_text(&chain(30), "p"), &split).unwrap();
+    assert!(objects.objects().iter().any(|o| o.name() == "p-ir-2"));
+    files.push(dir.join("split-ir.yaml"));
+    std::fs::write(files.last().unwrap(), objects.to_yaml()).unwrap();
+    assert!(files.len() >= 9, "only {} files built", files.len());
     let output = Command::new(&validator).args(["-k", "1.33.0", "--strict"]).args(&files).output().unwrap();
     let report = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{report}");
@@ -191,8 +217,9 @@ fn a_task_without_image_or_a_file_with_errors_builds_nothing() {
 fn output_is_deterministic_and_json_is_a_list() {
     let text =
         std::fs::read_to_string(example_paths().into_iter().find(|p| p.ends_with("merge.kja")).unwrap()).unwrap();
-    assert_eq!(to_yaml(&objects(&text)), to_yaml(&objects(&text)));
-    let list: Value = serde_json::from_str(&to_json(&objects(&text))).unwrap();
+    let built = || build(&analyze_text(&text, "p"), &BuildOptions::default()).unwrap();
+    assert_eq!(built().to_yaml(), built().to_yaml());
+    let list: Value = serde_json::from_str(&built().to_json()).unwrap();
     assert_eq!(list["kind"], "List");
     assert_eq!(list["items"].as_array().unwrap().len(), objects(&text).len());
     // Dependency order: accounts and config before workloads.
@@ -201,22 +228,60 @@ fn output_is_deterministic_and_json_is_a_list() {
     assert!(first("ServiceAccount") < first("ConfigMap") && first("ConfigMap") < first("StatefulSet"));
 }
 
-#[test]
-fn a_large_ir_is_compressed_and_a_too_large_one_refused() {
+/// A linear pipeline of `tasks` tasks.
+fn chain(tasks: usize) -> String {
     let mut text = String::from("[big/p]\ndefaults { image: \"i\" command: [\"c\"] }\n(in) t0 (w0)\n");
-    for i in 1..2_000 {
+    for i in 1..tasks {
         text.push_str(&format!("(w{}) t{i} (w{i})\n", i - 1));
     }
-    let analysis = analyze_text(&text, "p");
-    let large = build(&analysis, &BuildOptions::default()).unwrap();
-    let config_map = find(&large, "ConfigMap", "p-ir");
-    assert!(config_map["data"].is_null());
-    let encoded = config_map["binaryData"]["ir.json"].as_str().unwrap();
-    assert!(encoded.len() < koalja_compiler::lower::CONFIG_MAP_LIMIT);
+    text
+}
+
+/// The bytes of ConfigMap `name`'s binary key `key`.
+fn binary(objects: &[Value], name: &str, key: &str) -> Vec<u8> {
+    let encoded = find(objects, "ConfigMap", name)["binaryData"][key].clone();
+    serde_json::from_value::<k8s_openapi::ByteString>(encoded).unwrap().0
+}
+
+#[test]
+fn a_large_ir_is_compressed_then_split_and_a_too_large_one_refused() {
+    use std::io::Read;
+    let analysis = analyze_text(&chain(2_000), "p");
+    let ir: Value = serde_json::from_str(&koalja_compiler::ir::Ir::from_analysis(&analysis).to_json()).unwrap();
+    let large = values(&build(&analysis, &BuildOptions::default()).unwrap().objects());
+    assert!(find(&large, "ConfigMap", "p-ir")["data"].is_null());
+    let compressed = binary(&large, "p-ir", "ir.json");
+    assert!(compressed.len() < koalja_compiler::lower::CONFIG_MAP_LIMIT);
+    let mut json = String::new();
+    flate2::read::GzDecoder::new(&compressed[..]).read_to_string(&mut json).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), ir, "the agent reads back the same IR");
     // Same bytes every time (no timestamp in the gzip header).
-    assert_eq!(to_yaml(&large), to_yaml(&build(&analysis, &BuildOptions::default()).unwrap()));
-    let small = BuildOptions { max_ir_bytes: 1000, ..BuildOptions::default() };
-    let refused = build(&analysis, &small).unwrap_err();
+    let built = build(&analysis, &BuildOptions::default()).unwrap();
+    assert_eq!(built.to_yaml(), build(&analysis, &BuildOptions::default()).unwrap().to_yaml());
+
+    // Split over three ConfigMaps that every pod mounts together.
+    let split = BuildOptions { max_ir_bytes: compressed.len() / 3 + 1, ..BuildOptions::default() };
+    let parts = values(&build(&analysis, &split).unwrap().objects());
+    let joined = [
+        binary(&parts, "p-ir", "ir.json"),
+        binary(&parts, "p-ir-1", "ir.json.1"),
+        binary(&parts, "p-ir-2", "ir.json.2"),
+    ]
+    .concat();
+    assert_eq!(joined, compressed);
+    assert!(!parts.iter().any(|o| o["metadata"]["name"] == "p-ir-3"));
+    let pod = &find(&parts, "StatefulSet", "p-t7")["spec"]["template"]["spec"];
+    let volume = pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "ir").unwrap();
+    let sources: Vec<&str> = volume["projected"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["configMap"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["p-ir", "p-ir-1", "p-ir-2"]);
+
+    let tiny = BuildOptions { max_ir_bytes: compressed.len() / 20, ..BuildOptions::default() };
+    let refused = build(&analysis, &tiny).unwrap_err();
     assert_eq!(refused[0].code, Code::IrTooLarge);
     // A small IR stays readable JSON.
     let small_objects = objects(&std::fs::read_to_string(example_paths()[0].clone()).unwrap());

@@ -321,14 +321,18 @@ fn fmt_keeps_meaning_on_every_example_and_corpus_file() {
 proptest! {
     #![proptest_config(Config { cases: 200, ..Config::default() })]
 
-    /// Lowering never panics on a program that checks clean: it builds, or
-    /// reports only tasks without an image.
+    /// Lowering never panics on a program that checks clean: it builds
+    /// (every object, written out), or reports only tasks without an image.
     #[test]
     fn build_never_panics_on_clean_programs(program in valid_program()) {
         let analysis = analyze(program.as_bytes(), "prop");
         if analysis.error_count() == 0 {
             match koalja_compiler::lower::build(&analysis, &Default::default()) {
-                Ok(objects) => prop_assert!(!objects.is_empty()),
+                Ok(manifests) => {
+                    let yaml = manifests.to_yaml();
+                    prop_assert_eq!(yaml.matches("---\n").count(), manifests.len());
+                    prop_assert!(manifests.to_json().contains("\"kind\": \"List\""));
+                }
                 Err(diagnostics) => prop_assert!(diagnostics.iter().all(|d| d.code.as_str() == "K0043")),
             }
         }

@@ -3,13 +3,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::{BuildOptions, IrPayload, Object, AGENT_BINARY, AGENT_PORT, IR_PATH, RUN_AS_USER, STATE_DIR};
+use crate::check::names::kubernetes_name;
+use crate::ir::{Ir, Node, TaskNode};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
-    NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec,
-    ResourceRequirements, SeccompProfile, SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Volume,
-    VolumeMount, VolumeResourceRequirements,
+    Affinity, Capabilities, ConfigMap, ConfigMapProjection, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvVar, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
+    PodTemplateSpec, ProjectedVolumeSource, ResourceRequirements, SeccompProfile, SecurityContext, Service,
+    ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount, VolumeProjection, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
@@ -18,13 +21,9 @@ use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
-use serde::Serialize;
-use serde_json::Value;
-
-use super::{BuildOptions, AGENT_BINARY, AGENT_PORT, IR_PATH, RUN_AS_USER, STATE_DIR};
-use crate::check::names::kubernetes_name;
-use crate::ir::{Ir, Node, TaskNode};
+use petgraph::Direction;
 
 const PART_OF: &str = "app.kubernetes.io/part-of";
 const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
@@ -34,15 +33,28 @@ const TASK: &str = "koalja.dev/task";
 const REGION_LABEL: &str = "topology.kubernetes.io/region";
 const STATE_SIZE: &str = "1Gi";
 
-struct Context<'a> {
-    ir: &'a Ir,
-    options: &'a BuildOptions,
+/// What every object of one build shares.
+pub(super) struct Context {
+    pub(super) ir: Ir,
+    options: BuildOptions,
     namespace: String,
     pipeline: String,
+    /// How many ConfigMaps the IR is split over.
+    ir_parts: usize,
 }
 
-impl Context<'_> {
-    fn object_name(&self, suffix: &str) -> String {
+impl Context {
+    pub(super) fn new(ir: Ir, options: BuildOptions, ir_parts: usize) -> Context {
+        Context {
+            namespace: kubernetes_name(&ir.namespace).to_string(),
+            pipeline: kubernetes_name(&ir.name).to_string(),
+            ir,
+            options,
+            ir_parts,
+        }
+    }
+
+    pub(super) fn object_name(&self, suffix: &str) -> String {
         format!("{}-{}", self.pipeline, suffix)
     }
 
@@ -74,63 +86,19 @@ impl Context<'_> {
     }
 }
 
-/// Apply order: what others refer to first.
-fn kind_order(kind: &str) -> u8 {
-    match kind {
-        "ServiceAccount" => 0,
-        "Role" => 1,
-        "RoleBinding" => 2,
-        "ConfigMap" => 3,
-        "PersistentVolumeClaim" => 4,
-        "Service" => 5,
-        "NetworkPolicy" => 6,
-        "StatefulSet" => 7,
-        "Deployment" => 8,
-        _ => 9,
-    }
-}
-
-pub(super) fn objects(ir: &Ir, options: &BuildOptions, payload: super::IrPayload) -> Vec<Value> {
-    let context = Context {
-        ir,
-        options,
-        namespace: kubernetes_name(&ir.namespace).to_string(),
-        pipeline: kubernetes_name(&ir.name).to_string(),
-    };
-    let mut objects: Vec<Value> = Vec::new();
-    let mut add = |object: Value| objects.push(object);
-    pipeline_objects(&context, payload, &mut add);
-    for index in ir.graph.node_indices() {
-        if let Node::Task(task) = &ir.graph[index] {
-            task_objects(&context, index, task, &mut add);
-        }
-    }
-    objects.sort_by(|a, b| {
-        let key = |v: &Value| {
-            (
-                kind_order(v["kind"].as_str().unwrap_or_default()),
-                v["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
-    objects
-}
-
-fn to_value(object: impl Serialize) -> Value {
-    // k8s-openapi objects serialise to JSON objects infallibly.
-    serde_json::to_value(object).unwrap_or(Value::Null)
-}
-
-fn pipeline_objects(context: &Context<'_>, payload: super::IrPayload, add: &mut impl FnMut(Value)) {
+/// The objects of the pipeline as a whole: accounts, the IR, the gateway,
+/// the default-deny policy.
+pub(super) fn pipeline_objects(context: &Context, payload: IrPayload) -> Vec<Object> {
+    let mut objects = Vec::new();
+    let mut add = |object: Object| objects.push(object);
     let task_account = context.object_name("task");
     let gateway = context.object_name("gateway");
-    add(to_value(ServiceAccount {
+    add(Object::from(ServiceAccount {
         metadata: context.metadata(task_account, "task", None),
         automount_service_account_token: Some(false),
         ..ServiceAccount::default()
     }));
-    add(to_value(ServiceAccount {
+    add(Object::from(ServiceAccount {
         metadata: context.metadata(gateway.clone(), "gateway", None),
         ..ServiceAccount::default()
     }));
@@ -140,11 +108,11 @@ fn pipeline_objects(context: &Context<'_>, payload: super::IrPayload, add: &mut 
         verbs: vec!["get".to_owned(), "list".to_owned(), "watch".to_owned()],
         ..PolicyRule::default()
     };
-    add(to_value(Role {
+    add(Object::from(Role {
         metadata: context.metadata(gateway.clone(), "gateway", None),
         rules: Some(vec![read(&[""], &["pods"]), read(&["apps"], &["deployments", "statefulsets"])]),
     }));
-    add(to_value(RoleBinding {
+    add(Object::from(RoleBinding {
         metadata: context.metadata(gateway.clone(), "gateway", None),
         role_ref: RoleRef {
             api_group: "rbac.authorization.k8s.io".to_owned(),
@@ -158,19 +126,23 @@ fn pipeline_objects(context: &Context<'_>, payload: super::IrPayload, add: &mut 
             ..Subject::default()
         }]),
     }));
-    let (data, binary_data) = match payload {
-        super::IrPayload::Json(json) => (Some(BTreeMap::from([("ir.json".to_owned(), json)])), None),
-        super::IrPayload::Gzip(bytes) => {
-            (None, Some(BTreeMap::from([("ir.json".to_owned(), k8s_openapi::ByteString(bytes))])))
+    match payload {
+        IrPayload::Json(json) => add(Object::from(ConfigMap {
+            metadata: context.metadata(ir_config_map(context, 0), "ir", None),
+            data: Some(BTreeMap::from([(ir_key(0), json)])),
+            ..ConfigMap::default()
+        })),
+        IrPayload::Gzip(parts) => {
+            for (part, bytes) in parts.into_iter().enumerate() {
+                add(Object::from(ConfigMap {
+                    metadata: context.metadata(ir_config_map(context, part), "ir", None),
+                    binary_data: Some(BTreeMap::from([(ir_key(part), k8s_openapi::ByteString(bytes))])),
+                    ..ConfigMap::default()
+                }));
+            }
         }
-    };
-    add(to_value(ConfigMap {
-        metadata: context.metadata(context.object_name("ir"), "ir", None),
-        data,
-        binary_data,
-        ..ConfigMap::default()
-    }));
-    add(to_value(state_claim(context, gateway.clone(), "gateway", None)));
+    }
+    add(Object::from(state_claim(context, gateway.clone(), "gateway", None)));
     let gateway_container = Container {
         name: "gateway".to_owned(),
         image: Some(context.options.agent_image.clone()),
@@ -187,7 +159,7 @@ fn pipeline_objects(context: &Context<'_>, payload: super::IrPayload, add: &mut 
         security_context: Some(container_security()),
         ..Container::default()
     };
-    add(to_value(Deployment {
+    add(Object::from(Deployment {
         metadata: context.metadata(gateway.clone(), "gateway", Some("gateway")),
         spec: Some(DeploymentSpec {
             replicas: Some(1),
@@ -221,9 +193,9 @@ fn pipeline_objects(context: &Context<'_>, payload: super::IrPayload, add: &mut 
         }),
         ..Deployment::default()
     }));
-    add(to_value(service(context, gateway.clone(), "gateway", "gateway", None)));
+    add(Object::from(service(context, gateway.clone(), "gateway", "gateway", None)));
     // The gateway is the pipeline's door: file drops and queries from anyone.
-    add(to_value(NetworkPolicy {
+    add(Object::from(NetworkPolicy {
         metadata: context.metadata(gateway, "gateway", None),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector {
@@ -235,7 +207,7 @@ fn pipeline_objects(context: &Context<'_>, payload: super::IrPayload, add: &mut 
             egress: None,
         }),
     }));
-    add(to_value(NetworkPolicy {
+    add(Object::from(NetworkPolicy {
         metadata: context.metadata(context.object_name("deny-ingress"), "network", None),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector {
@@ -247,26 +219,84 @@ fn pipeline_objects(context: &Context<'_>, payload: super::IrPayload, add: &mut 
             egress: None,
         }),
     }));
+    objects
 }
 
-fn task_objects(
-    context: &Context<'_>,
-    index: petgraph::graph::NodeIndex,
-    task: &TaskNode,
-    add: &mut impl FnMut(Value),
-) {
-    let ir = context.ir;
+/// The three objects each task has, made one at a time when the output
+/// reaches them (a large build never holds them all).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum TaskObject {
+    /// Who may connect to the task's agent and service.
+    NetworkPolicy,
+    /// The task's link port (and service port).
+    Service,
+    /// A StatefulSet for a batch task, a Deployment for a service task.
+    Workload,
+}
+
+/// A service task: one with an implicit output or a service port.
+pub(super) fn is_service(ir: &Ir, index: NodeIndex) -> bool {
+    ir.graph.edges_directed(index, Direction::Outgoing).any(|e| e.weight().implicit)
+        || matches!(&ir.graph[index], Node::Task(task) if task.settings.service_port.is_some())
+}
+
+/// The object `which` of the task at `index`.
+pub(super) fn task_object(context: &Context, index: NodeIndex, which: TaskObject) -> Option<Object> {
+    let Node::Task(task) = &context.ir.graph[index] else { return None };
     let task_label = kubernetes_name(&task.name).to_string();
     let name = context.object_name(&task_label);
-    let is_service = ir.graph.edges_directed(index, petgraph::Direction::Outgoing).any(|e| e.weight().implicit)
-        || task.settings.service_port.is_some();
+    let is_service = is_service(&context.ir, index);
     let component = if is_service { "service" } else { "task" };
+    Some(match which {
+        TaskObject::NetworkPolicy => Object::from(network_policy(context, index, task, name, &task_label, component)),
+        TaskObject::Service => Object::from(service(context, name, component, &task_label, task.settings.service_port)),
+        TaskObject::Workload => {
+            let template = pod_template(context, task, &task_label, component, is_service);
+            let selector =
+                LabelSelector { match_labels: Some(context.selector(&task_label)), ..LabelSelector::default() };
+            if is_service {
+                Object::from(Deployment {
+                    metadata: context.metadata(name, component, Some(&task_label)),
+                    spec: Some(DeploymentSpec { replicas: Some(1), selector, template, ..DeploymentSpec::default() }),
+                    ..Deployment::default()
+                })
+            } else {
+                Object::from(StatefulSet {
+                    metadata: context.metadata(name.clone(), component, Some(&task_label)),
+                    spec: Some(StatefulSetSpec {
+                        replicas: Some(1),
+                        service_name: Some(name),
+                        selector,
+                        template,
+                        volume_claim_templates: Some(vec![state_claim(
+                            context,
+                            "state".to_owned(),
+                            component,
+                            Some(&task_label),
+                        )]),
+                        ..StatefulSetSpec::default()
+                    }),
+                    ..StatefulSet::default()
+                })
+            }
+        }
+    })
+}
 
-    // Who may connect: consumers of its file outputs pull from its agent;
-    // clients of its service call the service port.
+/// Consumers of its file outputs pull from its agent; clients of its
+/// service call the service port; nobody else gets in.
+fn network_policy(
+    context: &Context,
+    index: NodeIndex,
+    task: &TaskNode,
+    name: String,
+    task_label: &str,
+    component: &str,
+) -> NetworkPolicy {
+    let ir = &context.ir;
     let mut consumers: BTreeSet<String> = BTreeSet::new();
     let mut clients: BTreeSet<String> = BTreeSet::new();
-    for edge in ir.graph.edges_directed(index, petgraph::Direction::Outgoing) {
+    for edge in ir.graph.edges_directed(index, Direction::Outgoing) {
         if let Node::Task(consumer) = &ir.graph[edge.target()] {
             let label = kubernetes_name(&consumer.name).to_string();
             if edge.weight().implicit {
@@ -290,51 +320,22 @@ fn task_objects(
             ports: Some(vec![policy_port(i32::from(port))]),
         });
     }
-    add(to_value(NetworkPolicy {
-        metadata: context.metadata(name.clone(), component, Some(&task_label)),
+    NetworkPolicy {
+        metadata: context.metadata(name, component, Some(task_label)),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector {
-                match_labels: Some(context.selector(&task_label)),
+                match_labels: Some(context.selector(task_label)),
                 ..LabelSelector::default()
             }),
             policy_types: Some(vec!["Ingress".to_owned()]),
             ingress: Some(ingress),
             egress: None,
         }),
-    }));
-    add(to_value(service(context, name.clone(), component, &task_label, task.settings.service_port)));
-
-    let template = pod_template(context, task, &task_label, component, is_service);
-    let selector = LabelSelector { match_labels: Some(context.selector(&task_label)), ..LabelSelector::default() };
-    if is_service {
-        add(to_value(Deployment {
-            metadata: context.metadata(name, component, Some(&task_label)),
-            spec: Some(DeploymentSpec { replicas: Some(1), selector, template, ..DeploymentSpec::default() }),
-            ..Deployment::default()
-        }));
-    } else {
-        add(to_value(StatefulSet {
-            metadata: context.metadata(name.clone(), component, Some(&task_label)),
-            spec: Some(StatefulSetSpec {
-                replicas: Some(1),
-                service_name: Some(name),
-                selector,
-                template,
-                volume_claim_templates: Some(vec![state_claim(
-                    context,
-                    "state".to_owned(),
-                    component,
-                    Some(&task_label),
-                )]),
-                ..StatefulSetSpec::default()
-            }),
-            ..StatefulSet::default()
-        }));
     }
 }
 
 fn pod_template(
-    context: &Context<'_>,
+    context: &Context,
     task: &TaskNode,
     task_label: &str,
     component: &str,
@@ -451,7 +452,7 @@ fn pod_template(
     }
 }
 
-fn service(context: &Context<'_>, name: String, component: &str, task: &str, service_port: Option<u16>) -> Service {
+fn service(context: &Context, name: String, component: &str, task: &str, service_port: Option<u16>) -> Service {
     let mut ports = vec![ServicePort {
         name: Some("link".to_owned()),
         port: AGENT_PORT,
@@ -477,7 +478,7 @@ fn service(context: &Context<'_>, name: String, component: &str, task: &str, ser
     }
 }
 
-fn state_claim(context: &Context<'_>, name: String, component: &str, task: Option<&str>) -> PersistentVolumeClaim {
+fn state_claim(context: &Context, name: String, component: &str, task: Option<&str>) -> PersistentVolumeClaim {
     PersistentVolumeClaim {
         metadata: ObjectMeta {
             // A volume claim template carries no namespace of its own.
@@ -508,11 +509,47 @@ fn policy_port(port: i32) -> NetworkPolicyPort {
     }
 }
 
-fn ir_volume(context: &Context<'_>) -> Volume {
+/// The ConfigMap of part `part` of the IR: `p-ir`, `p-ir-1`, ….
+fn ir_config_map(context: &Context, part: usize) -> String {
+    match part {
+        0 => context.object_name("ir"),
+        _ => context.object_name(&format!("ir-{part}")),
+    }
+}
+
+/// The file of part `part` of the IR beside `/etc/koalja/ir.json`.
+fn ir_key(part: usize) -> String {
+    match part {
+        0 => "ir.json".to_owned(),
+        _ => format!("ir.json.{part}"),
+    }
+}
+
+/// All parts of the IR in one directory: one ConfigMap as is, several
+/// projected together.
+fn ir_volume(context: &Context) -> Volume {
+    let volume = Volume { name: "ir".to_owned(), ..Volume::default() };
+    if context.ir_parts == 1 {
+        return Volume {
+            config_map: Some(ConfigMapVolumeSource {
+                name: ir_config_map(context, 0),
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..volume
+        };
+    }
+    let sources = (0..context.ir_parts)
+        .map(|part| VolumeProjection {
+            config_map: Some(ConfigMapProjection {
+                name: ir_config_map(context, part),
+                ..ConfigMapProjection::default()
+            }),
+            ..VolumeProjection::default()
+        })
+        .collect();
     Volume {
-        name: "ir".to_owned(),
-        config_map: Some(ConfigMapVolumeSource { name: context.object_name("ir"), ..ConfigMapVolumeSource::default() }),
-        ..Volume::default()
+        projected: Some(ProjectedVolumeSource { sources: Some(sources), ..ProjectedVolumeSource::default() }),
+        ..volume
     }
 }
 

@@ -1,107 +1,480 @@
-//! A small YAML writer for the JSON values `build` produces. It exists for
-//! speed: a libyaml-based emitter spent most of a large build checking how
-//! to quote each scalar. Output is the block style `kubectl` prints:
-//! mappings indented by two, sequences at their key's indent, multi-line
-//! strings as literal blocks. A string is written plain only when no YAML
-//! reader (including YAML 1.1 ones, which Kubernetes tooling still uses)
-//! could take it for anything but that string; otherwise single-quoted, or,
-//! when it holds control characters, as a JSON string (valid YAML). Tests parse the output back with
-//! serde_norway and compare.
+//! A small YAML serializer for the objects `build` produces. It exists for
+//! speed: it writes straight from the typed k8s-openapi objects, with no
+//! intermediate tree, where a libyaml-based emitter spent most of a large
+//! build deciding how to quote each scalar. Output is the block style
+//! `kubectl` prints: mappings indented by two, sequences at their key's
+//! indent, multi-line strings as literal blocks. A string is written plain
+//! only when no YAML reader (including YAML 1.1 ones, which Kubernetes
+//! tooling still uses) could take it for anything but that string;
+//! otherwise single-quoted, or, when it holds control characters, as a JSON
+//! string (valid YAML). Tests parse the output back with serde_norway and
+//! compare it with serde_json's view of the same value.
 
-use serde_json::Value;
+use std::fmt::Write as _;
 
-/// One YAML document (without the `---` separator), ending in a newline.
-pub fn document(value: &Value) -> String {
-    let mut out = String::new();
-    match value {
-        Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0),
-        Value::Array(items) if !items.is_empty() => write_sequence(&mut out, items, 0),
-        scalar => {
-            write_scalar(&mut out, scalar, 0);
-            out.push('\n');
-        }
+use serde::ser::{self, Serialize};
+
+/// Appends one YAML document (without the `---` separator), ending in a
+/// newline, to `out`.
+pub fn write<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(), Error> {
+    value.serialize(ValueWriter { out, at: At::Document, indent: 0 })
+}
+
+/// What a value cannot be written as: the enum forms that Kubernetes
+/// objects never use (a bug in the caller, reported rather than guessed).
+#[derive(Debug)]
+pub struct Error(String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
-    out
+}
+
+impl std::error::Error for Error {}
+
+impl ser::Error for Error {
+    fn custom<T: std::fmt::Display>(message: T) -> Error {
+        Error(message.to_string())
+    }
+}
+
+/// Where the writer stands when a value begins.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum At {
+    /// At the start of a document.
+    Document,
+    /// Just after `key:`.
+    Key,
+    /// Just after a sequence item's `-`.
+    Dash,
+}
+
+/// Writes one value. `indent` is the column of the entries of a mapping
+/// that this value would be.
+struct ValueWriter<'a> {
+    out: &'a mut String,
+    at: At,
+    indent: usize,
 }
 
 fn indent(out: &mut String, width: usize) {
-    out.extend(std::iter::repeat_n(' ', width));
-}
-
-fn is_block(value: &Value) -> bool {
-    match value {
-        Value::Object(map) => !map.is_empty(),
-        Value::Array(items) => !items.is_empty(),
-        _ => false,
+    const SPACES: &str = "                                                                ";
+    let mut left = width;
+    while left > 0 {
+        let run = left.min(SPACES.len());
+        out.push_str(&SPACES[..run]);
+        left -= run;
     }
 }
 
-fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, width: usize) {
-    for (key, value) in map {
-        indent(out, width);
-        write_key_and_value(out, key, value, width);
+impl<'a> ValueWriter<'a> {
+    /// A scalar on the current line, then the line's end.
+    fn scalar(self, write: impl FnOnce(&mut String)) -> Result<(), Error> {
+        if self.at != At::Document {
+            self.out.push(' ');
+        }
+        write(self.out);
+        self.out.push('\n');
+        Ok(())
+    }
+
+    fn mapping(self) -> MappingWriter<'a> {
+        MappingWriter { out: self.out, at: self.at, indent: self.indent, entries: 0 }
+    }
+
+    fn sequence(self) -> SequenceWriter<'a> {
+        // kubectl style: a sequence under a key starts at the key's column.
+        let items = match self.at {
+            At::Document => 0,
+            At::Key => self.indent - 2,
+            At::Dash => self.indent,
+        };
+        SequenceWriter { out: self.out, at: self.at, items, entries: 0 }
     }
 }
 
-/// `key: value` at the current position (indentation already written).
-fn write_key_and_value(out: &mut String, key: &str, value: &Value, width: usize) {
-    write_string(out, key, width, true);
-    out.push(':');
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            out.push('\n');
-            write_map(out, map, width + 2);
-        }
-        Value::Array(items) if !items.is_empty() => {
-            out.push('\n');
-            write_sequence(out, items, width);
-        }
-        scalar => {
-            out.push(' ');
-            write_scalar(out, scalar, width + 2);
-            out.push('\n');
-        }
-    }
+fn unsupported(what: &str) -> Error {
+    Error(format!("YAML output does not support {what}"))
 }
 
-fn write_sequence(out: &mut String, items: &[Value], width: usize) {
-    for item in items {
-        indent(out, width);
-        out.push('-');
-        match item {
-            Value::Object(map) if !map.is_empty() => {
-                out.push(' ');
-                // The first entry shares the dash's line; the rest align with it.
-                let mut entries = map.iter();
-                if let Some((key, value)) = entries.next() {
-                    write_key_and_value(out, key, value, width + 2);
+/// `{}` or `[]` for an empty collection, on the current line.
+fn empty(out: &mut String, at: At, text: &str) {
+    if at != At::Document {
+        out.push(' ');
+    }
+    out.push_str(text);
+    out.push('\n');
+}
+
+struct MappingWriter<'a> {
+    out: &'a mut String,
+    at: At,
+    indent: usize,
+    entries: usize,
+}
+
+impl MappingWriter<'_> {
+    /// Moves to where the next key goes: the first entry shares a dash's
+    /// line; the others start their own lines.
+    fn begin_entry(&mut self) {
+        if self.entries == 0 {
+            match self.at {
+                At::Dash => self.out.push(' '),
+                At::Key => {
+                    self.out.push('\n');
+                    indent(self.out, self.indent);
                 }
-                for (key, value) in entries {
-                    indent(out, width + 2);
-                    write_key_and_value(out, key, value, width + 2);
-                }
+                At::Document => indent(self.out, self.indent),
             }
-            Value::Array(inner) if is_block(item) => {
-                out.push('\n');
-                write_sequence(out, inner, width + 2);
-            }
-            scalar => {
-                out.push(' ');
-                write_scalar(out, scalar, width + 2);
-                out.push('\n');
-            }
+        } else {
+            indent(self.out, self.indent);
         }
+        self.entries += 1;
+    }
+
+    fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        value.serialize(ValueWriter { out: self.out, at: At::Key, indent: self.indent + 2 })
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        if self.entries == 0 {
+            empty(self.out, self.at, "{}");
+        }
+        Ok(())
     }
 }
 
-fn write_scalar(out: &mut String, value: &Value, width: usize) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(flag) => out.push_str(if *flag { "true" } else { "false" }),
-        Value::Number(number) => out.push_str(&number.to_string()),
-        Value::String(text) => write_string(out, text, width, false),
-        Value::Object(_) => out.push_str("{}"),
-        Value::Array(_) => out.push_str("[]"),
+struct SequenceWriter<'a> {
+    out: &'a mut String,
+    at: At,
+    items: usize,
+    entries: usize,
+}
+
+impl SequenceWriter<'_> {
+    fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        if self.entries == 0 && self.at != At::Document {
+            self.out.push('\n');
+        }
+        self.entries += 1;
+        indent(self.out, self.items);
+        self.out.push('-');
+        value.serialize(ValueWriter { out: self.out, at: At::Dash, indent: self.items + 2 })
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        if self.entries == 0 {
+            empty(self.out, self.at, "[]");
+        }
+        Ok(())
+    }
+}
+
+impl<'a> ser::Serializer for ValueWriter<'a> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = SequenceWriter<'a>;
+    type SerializeTuple = SequenceWriter<'a>;
+    type SerializeTupleStruct = SequenceWriter<'a>;
+    type SerializeTupleVariant = ser::Impossible<(), Error>;
+    type SerializeMap = MappingWriter<'a>;
+    type SerializeStruct = MappingWriter<'a>;
+    type SerializeStructVariant = ser::Impossible<(), Error>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.scalar(|out| out.push_str(if v { "true" } else { "false" }))
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        self.scalar(|out| {
+            let _ = write!(out, "{v}");
+        })
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.serialize_u64(u64::from(v))
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.serialize_u64(u64::from(v))
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.serialize_u64(u64::from(v))
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        self.scalar(|out| {
+            let _ = write!(out, "{v}");
+        })
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        self.serialize_f64(f64::from(v))
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        self.scalar(|out| {
+            if v.is_nan() {
+                out.push_str(".nan");
+            } else if v.is_infinite() {
+                out.push_str(if v > 0.0 { ".inf" } else { "-.inf" });
+            } else {
+                let start = out.len();
+                let _ = write!(out, "{v}");
+                // `1` would read back as an integer.
+                if !out[start..].contains(['.', 'e', 'E']) {
+                    out.push_str(".0");
+                }
+            }
+        })
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        let width = self.indent;
+        self.scalar(|out| write_string(out, v, width, false))
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        // As serde_json does: a sequence of numbers.
+        let mut sequence = self.sequence();
+        for byte in v {
+            ser::SerializeSeq::serialize_element(&mut sequence, byte)?;
+        }
+        sequence.finish()
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.scalar(|out| out.push_str("null"))
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<(), Error> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        // serde_json's external tagging: `{variant: value}`.
+        let mut mapping = self.mapping();
+        ser::SerializeMap::serialize_entry(&mut mapping, variant, value)?;
+        mapping.finish()
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<SequenceWriter<'a>, Error> {
+        Ok(self.sequence())
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<SequenceWriter<'a>, Error> {
+        Ok(self.sequence())
+    }
+    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<SequenceWriter<'a>, Error> {
+        Ok(self.sequence())
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(unsupported("tuple variants"))
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<MappingWriter<'a>, Error> {
+        Ok(self.mapping())
+    }
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<MappingWriter<'a>, Error> {
+        Ok(self.mapping())
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(unsupported("struct variants"))
+    }
+}
+impl ser::SerializeSeq for SequenceWriter<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTuple for SequenceWriter<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleStruct for SequenceWriter<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeMap for MappingWriter<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        self.begin_entry();
+        key.serialize(KeyWriter { out: self.out })
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.value(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeStruct for MappingWriter<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        self.begin_entry();
+        write_string(self.out, key, 0, true);
+        self.out.push(':');
+        self.value(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+/// Writes a mapping key and its colon. Keys are strings, as in JSON:
+/// numbers and booleans become their text (quoted, so they stay strings).
+struct KeyWriter<'a> {
+    out: &'a mut String,
+}
+
+impl KeyWriter<'_> {
+    fn key(self, text: &str) -> Result<(), Error> {
+        write_string(self.out, text, 0, true);
+        self.out.push(':');
+        Ok(())
+    }
+}
+
+macro_rules! key_as_text {
+    ($($method:ident: $type:ty),*) => {
+        $(fn $method(self, v: $type) -> Result<(), Error> {
+            self.key(&v.to_string())
+        })*
+    };
+}
+
+impl ser::Serializer for KeyWriter<'_> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = ser::Impossible<(), Error>;
+    type SerializeTuple = ser::Impossible<(), Error>;
+    type SerializeTupleStruct = ser::Impossible<(), Error>;
+    type SerializeTupleVariant = ser::Impossible<(), Error>;
+    type SerializeMap = ser::Impossible<(), Error>;
+    type SerializeStruct = ser::Impossible<(), Error>;
+    type SerializeStructVariant = ser::Impossible<(), Error>;
+
+    key_as_text!(serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
+        serialize_i64: i64, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64,
+        serialize_f32: f32, serialize_f64: f64, serialize_char: char);
+
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.key(v)
+    }
+    fn serialize_bytes(self, _v: &[u8]) -> Result<(), Error> {
+        Err(unsupported("byte-string keys"))
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        Err(unsupported("null keys"))
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        Err(unsupported("null keys"))
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
+        Err(unsupported("null keys"))
+    }
+    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<(), Error> {
+        self.key(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<(), Error> {
+        Err(unsupported("compound keys"))
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+        Err(unsupported("compound keys"))
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Error> {
+        Err(unsupported("compound keys"))
+    }
+    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeTupleStruct, Error> {
+        Err(unsupported("compound keys"))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(unsupported("compound keys"))
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        Err(unsupported("compound keys"))
+    }
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeStruct, Error> {
+        Err(unsupported("compound keys"))
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(unsupported("compound keys"))
     }
 }
 
@@ -140,15 +513,17 @@ fn write_string(out: &mut String, text: &str, width: usize, is_key: bool) {
 /// Safe to write without quotes: a name-like word that no YAML 1.1 or 1.2
 /// reader resolves to a boolean, null or number.
 fn is_plain(text: &str) -> bool {
-    let Some(first) = text.chars().next() else { return false };
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-' | ':' | '@' | '+');
-    const RESERVED: [&str; 13] =
-        ["y", "yes", "n", "no", "on", "off", "true", "false", "null", "~", "nan", "inf", "none"];
-    (first.is_ascii_alphabetic() || first == '/' || first == '_')
-        && text.chars().all(allowed)
-        && !text.ends_with(':')
-        && !text.contains("://")
-        && !RESERVED.contains(&text.to_ascii_lowercase().as_str())
+    // One pass over the bytes: this runs for every key and string written.
+    let bytes = text.as_bytes();
+    let Some(&first) = bytes.first() else { return false };
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-' | b':' | b'@' | b'+');
+    if !(first.is_ascii_alphabetic() || first == b'/' || first == b'_') || !bytes.iter().all(|&b| allowed(b)) {
+        return false;
+    }
+    const RESERVED: [&str; 12] = ["y", "yes", "n", "no", "on", "off", "true", "false", "null", "nan", "inf", "none"];
+    let has_colon = bytes.contains(&b':');
+    !(has_colon && (text.ends_with(':') || text.contains("://")))
+        && (bytes.len() > 5 || !RESERVED.iter().any(|word| word.eq_ignore_ascii_case(text)))
 }
 
 /// Multi-line text that a literal block keeps exactly.
@@ -163,8 +538,11 @@ fn is_literal_block(text: &str) -> bool {
 mod tests {
     use super::*;
 
+    use serde_json::Value;
+
     fn round_trip(value: &Value) {
-        let text = document(value);
+        let mut text = String::new();
+        write(&mut text, value).unwrap();
         let parsed: Value = serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(&parsed, value, "\n{text}");
     }

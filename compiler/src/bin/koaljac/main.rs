@@ -273,7 +273,7 @@ fn graph(path: &Path, format: GraphFormat, output: Option<&Path>) -> ExitCode {
         GraphFormat::Svg => svg::render(&view),
     };
     let written = match output {
-        Some(target) => write_atomically(target, &drawing).map_err(|error| {
+        Some(target) => write_atomically(target, |out| out.write_all(drawing.as_bytes())).map_err(|error| {
             eprintln!("error: cannot write {}: {error}", target.display());
         }),
         None => write_stdout(&drawing).map_err(|_| ()),
@@ -286,7 +286,7 @@ fn graph(path: &Path, format: GraphFormat, output: Option<&Path>) -> ExitCode {
 
 /// `build`: every file must build, or nothing is written at all.
 fn build(paths: &[PathBuf], format: ManifestFormat, output: Option<&Path>, agent_image: Option<String>) -> ExitCode {
-    use koalja_compiler::lower::{self, BuildOptions};
+    use koalja_compiler::lower::{self, BuildOptions, Manifests};
     let (loaded, io_failed) = load_all(paths);
     if io_failed {
         return ExitCode::from(EXIT_USAGE_OR_IO);
@@ -295,18 +295,14 @@ fn build(paths: &[PathBuf], format: ManifestFormat, output: Option<&Path>, agent
     if let Some(image) = agent_image {
         options.agent_image = image;
     }
-    let mut documents: Vec<(String, String)> = Vec::new();
+    let mut built: Vec<(String, Manifests)> = Vec::new();
     let mut failed = false;
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     for file in &loaded {
         match lower::build(&file.analysis, &options) {
-            Ok(objects) => {
-                let text = match format {
-                    ManifestFormat::Yaml => lower::to_yaml(&objects),
-                    ManifestFormat::Json => lower::to_json(&objects),
-                };
+            Ok(manifests) => {
                 let pipeline = &file.analysis.pipeline;
-                documents.push((format!("{}-{}", pipeline.namespace, pipeline.name), text));
+                built.push((format!("{}-{}", pipeline.namespace, pipeline.name), manifests));
             }
             Err(diagnostics) => {
                 failed = true;
@@ -320,22 +316,33 @@ fn build(paths: &[PathBuf], format: ManifestFormat, output: Option<&Path>, agent
         eprintln!("error: nothing was built");
         return ExitCode::from(EXIT_INPUT_ERRORS);
     }
+    let write = |manifests: &Manifests, out: &mut dyn Write| match format {
+        ManifestFormat::Yaml => manifests.write_yaml(out),
+        ManifestFormat::Json => manifests.write_json(out),
+    };
     let extension = match format {
         ManifestFormat::Yaml => "yaml",
         ManifestFormat::Json => "json",
     };
     let written = match output {
-        None => write_stdout(&documents.iter().map(|(_, text)| text.as_str()).collect::<String>()).is_ok(),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            built.iter().all(|(_, manifests)| write(manifests, &mut stdout).is_ok()) && stdout.flush().is_ok()
+        }
         Some(directory) => {
             std::fs::create_dir_all(directory).is_ok()
-                && documents.iter().all(|(name, text)| {
+                && built.iter().all(|(name, manifests)| {
                     let target = directory.join(format!("{name}.{extension}"));
-                    write_atomically(&target, text)
+                    write_atomically(&target, |out| write(manifests, out))
                         .map_err(|e| eprintln!("error: cannot write {}: {e}", target.display()))
                         .is_ok()
                 })
         }
     };
+    // As in `check`: the process is about to exit, so let the OS reclaim
+    // the trees rather than free them node by node.
+    std::mem::forget(built);
+    std::mem::forget(loaded);
     if written {
         ExitCode::SUCCESS
     } else {
@@ -388,7 +395,7 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> ExitCode {
                 break; // The reader went away (`| head`): the answer is already 1.
             }
         } else if let Some(path) = &file.path {
-            match write_atomically(path, &formatted) {
+            match write_atomically(path, |out| out.write_all(formatted.as_bytes())) {
                 Ok(()) => eprintln!("formatted {}", file.display),
                 Err(error) => {
                     eprintln!("error: cannot write {}: {error}", file.display);
@@ -414,12 +421,19 @@ fn unified_diff(name: &str, old: &str, new: &str) -> String {
         .to_string()
 }
 
-/// Writes beside the file, then renames over it, so a crash never leaves a
-/// half-written source file.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+/// Writes `path` through a temporary file beside it and a rename, so a
+/// failed write never leaves a half-written file (a source file under
+/// `fmt`, or manifests).
+fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{file_name}.koaljac-fmt"));
-    std::fs::write(&temporary, text)?;
+    let temporary = path.with_file_name(format!(".{file_name}.koaljac-tmp"));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
+    if let Err(error) = write(&mut file).and_then(|()| file.flush()) {
+        drop(file);
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error);
+    }
+    drop(file);
     if let Ok(metadata) = std::fs::metadata(path) {
         let _ = std::fs::set_permissions(&temporary, metadata.permissions());
     }
