@@ -7,6 +7,10 @@ use super::FileReport;
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub fn render(report: &FileReport<'_>, color: bool) -> String {
+    if report.analysis.diagnostics.is_empty() {
+        // ariadne's Source indexes every line: not worth it for nothing.
+        return String::new();
+    }
     let source = Source::from(report.analysis.text.as_str());
     let mut out = Vec::new();
     for diagnostic in &report.analysis.diagnostics {

@@ -4,6 +4,7 @@
 //! difference), 2 usage or I/O errors.
 
 mod files;
+mod heap;
 mod panic;
 
 use std::io::{IsTerminal, Write};
@@ -127,6 +128,7 @@ const EXIT_INPUT_ERRORS: u8 = 1;
 const EXIT_USAGE_OR_IO: u8 = 2;
 
 fn main() -> ExitCode {
+    heap::prepare();
     panic::install_hook();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
