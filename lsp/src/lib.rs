@@ -1,0 +1,11 @@
+//! `koalja-lsp`: the language server, a thin layer over the compiler crate.
+//! Positions convert in `position`, documents live in `document`, the
+//! compiler's results become protocol types in `convert`, and `server`
+//! answers the client. See `lsp/README.md` for what it offers.
+
+pub mod convert;
+pub mod document;
+pub mod position;
+pub mod server;
+
+pub use server::service;

@@ -1,0 +1,13 @@
+//! `koalja-lsp` over stdio, as editors start it.
+
+use tower_lsp_server::Server;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    if std::env::args().nth(1).is_some_and(|arg| arg == "--version") {
+        println!("koalja-lsp {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
+    let (service, socket) = koalja_lsp::service();
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service).await;
+}

@@ -1,0 +1,148 @@
+//! The language server: documents in, diagnostics and answers out. Each
+//! handler does its work synchronously inside `isolate`, so a panic in one
+//! request becomes an error answer and the server goes on.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
+
+use serde::Deserialize;
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService};
+
+use crate::convert;
+use crate::document::Document;
+
+pub struct Backend {
+    client: Client,
+    documents: Mutex<HashMap<Uri, Document>>,
+}
+
+/// The server as a tower service, with the `koalja/graph` request.
+pub fn service() -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
+    LspService::build(|client| Backend { client, documents: Mutex::new(HashMap::new()) })
+        .custom_method("koalja/graph", Backend::graph)
+        .finish()
+}
+
+/// Runs `work`, turning a panic into an internal error that names `what`.
+fn isolate<T>(what: &str, work: impl FnOnce() -> T) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(work)).map_err(|panic| {
+        let cause = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Error { message: format!("koalja-lsp failed in {what}: {cause}").into(), ..Error::internal_error() }
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphParams {
+    pub text_document: TextDocumentIdentifier,
+}
+
+impl Backend {
+    fn document(&self, uri: &Uri) -> Option<Document> {
+        self.lock().get(uri).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uri, Document>> {
+        // A handler that panicked held no lock (work runs outside it).
+        self.documents.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Stores the new version and publishes its diagnostics.
+    async fn update(&self, uri: Uri, document: Result<Document>) {
+        let document = match document {
+            Ok(document) => document,
+            Err(error) => {
+                self.client.log_message(MessageType::ERROR, error.message).await;
+                return;
+            }
+        };
+        let diagnostics = isolate("diagnostics", || {
+            document.analysis.diagnostics.iter().map(|d| convert::diagnostic(&uri, &document, d)).collect()
+        })
+        .unwrap_or_default();
+        let version = document.version;
+        self.lock().insert(uri.clone(), document);
+        self.client.publish_diagnostics(uri, diagnostics, Some(version)).await;
+    }
+
+    async fn graph(&self, params: GraphParams) -> Result<convert::Graph> {
+        let document = self.document(&params.text_document.uri).ok_or_else(|| not_open(&params.text_document.uri))?;
+        isolate("koalja/graph", || convert::graph(&document))
+    }
+}
+
+fn not_open(uri: &Uri) -> Error {
+    Error::invalid_params(format!("{} is not open", uri.as_str()))
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, _: InitializeParams) -> Result<InitializeResult> {
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::INCREMENTAL)),
+                document_formatting_provider: Some(OneOf::Left(true)),
+                ..ServerCapabilities::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "koalja-lsp".to_owned(),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            }),
+            ..InitializeResult::default()
+        })
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let item = params.text_document;
+        let document = isolate("didOpen", || Document::open(&item.uri, item.text, item.version));
+        self.update(item.uri, document).await;
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let uri = params.text_document.uri;
+        let Some(mut document) = self.document(&uri) else {
+            self.client
+                .log_message(MessageType::WARNING, format!("didChange for {} before didOpen", uri.as_str()))
+                .await;
+            return;
+        };
+        let changed = isolate("didChange", || {
+            document.change(params.content_changes, params.text_document.version);
+            document
+        });
+        self.update(uri, changed).await;
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        self.lock().remove(&uri);
+        self.client.publish_diagnostics(uri, Vec::new(), None).await;
+    }
+
+    async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
+        let uri = params.text_document.uri;
+        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        isolate("formatting", || {
+            // `None` when the file has syntax errors: like `koaljac fmt`,
+            // never reformat what did not parse.
+            let formatted = koalja_compiler::format::format(&document.analysis)?;
+            (formatted != document.text).then(|| {
+                let whole = Range {
+                    start: Position { line: 0, character: 0 },
+                    end: document.lines.position(&document.text, document.text.len()),
+                };
+                vec![TextEdit { range: whole, new_text: formatted }]
+            })
+        })
+    }
+}

@@ -1,0 +1,119 @@
+//! The server in process, through its tower service with a fake client:
+//! diagnostics on open and change (incremental), formatting, `koalja/graph`
+//! while the document has errors, handlers that survive bad requests.
+
+mod support;
+
+use serde_json::json;
+use support::{fresh_check, summary, Client, URI};
+
+const BROKEN: &str =
+    "[demo/p]\n(in) clean (cleaned)\n(cleand) sumarize (out)\ntask clean { image: \"i\" command: [\"c\"] }\n";
+
+#[tokio::test]
+async fn diagnostics_on_open_equal_a_fresh_check() {
+    let mut client = Client::start().await;
+    let published = client.open(BROKEN).await;
+    assert_eq!(published["uri"], URI);
+    assert_eq!(published["version"], 1);
+    let expected = fresh_check(BROKEN);
+    assert!(!expected.is_empty());
+    assert_eq!(summary(&published), expected);
+    let first = &published["diagnostics"][0];
+    assert_eq!(first["source"], "koalja");
+    assert_eq!(first["severity"], 1);
+}
+
+#[tokio::test]
+async fn incremental_changes_are_applied_in_utf16() {
+    let mut client = Client::start().await;
+    let text = "# ü😀\n(in) a (out)\ntask a { image: \"i\" command: [\"c\", in, out] }\n";
+    assert_eq!(summary(&client.open(text).await), fresh_check(text));
+    // Rename the output `out` on line 1 (after the non-ASCII comment line) to `result`.
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({
+                "textDocument": { "uri": URI, "version": 2 },
+                "contentChanges": [
+                    { "range": { "start": { "line": 1, "character": 8 }, "end": { "line": 1, "character": 11 } }, "text": "result" },
+                    { "range": { "start": { "line": 0, "character": 2 }, "end": { "line": 0, "character": 5 } }, "text": "é" }
+                ]
+            }),
+        )
+        .await;
+    let published = client.diagnostics().await;
+    assert_eq!(published["version"], 2);
+    let edited = "# é\n(in) a (result)\ntask a { image: \"i\" command: [\"c\", in, out] }\n";
+    assert_eq!(summary(&published), fresh_check(edited));
+    let codes: Vec<String> = summary(&published).into_iter().map(|(code, ..)| code).collect();
+    assert_eq!(codes, ["K0052", "K0033"], "`result` is unused and `out` is gone");
+    // Positions after the edit count UTF-16 units: the error is on line 2.
+    assert_eq!(published["diagnostics"][1]["range"]["start"]["line"], 2);
+}
+
+#[tokio::test]
+async fn graph_is_answered_while_the_document_has_errors() {
+    let mut client = Client::start().await;
+    client.open("(in) a (x)\n)) stray\n(x) c (out)\n").await;
+    let graph = client.request("koalja/graph", json!({ "textDocument": { "uri": URI } })).await;
+    let kinds: Vec<&str> = graph["nodes"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"error"), "{graph}");
+    assert!(kinds.contains(&"task") && kinds.contains(&"input"));
+    let error = graph["nodes"].as_array().unwrap().iter().find(|n| n["kind"] == "error").unwrap();
+    assert_eq!(error["range"]["start"]["line"], 1, "the broken statement: {graph}");
+    let edge = &graph["edges"][0];
+    for field in ["from", "to", "wire", "label", "implicit", "range"] {
+        assert!(edge.get(field).is_some(), "edge has {field}: {edge}");
+    }
+}
+
+#[tokio::test]
+async fn formatting_uses_the_formatter_and_refuses_broken_files() {
+    let mut client = Client::start().await;
+    let text =
+        "(in) a (x)\n(x)   bb (out)\ntask a {image: \"i\" command: [\"c\"]}\ntask bb {image: \"i\" command: [\"c\"]}\n";
+    client.open(text).await;
+    let edits = client
+        .request(
+            "textDocument/formatting",
+            json!({ "textDocument": { "uri": URI }, "options": { "tabSize": 2, "insertSpaces": true } }),
+        )
+        .await;
+    let analysis = koalja_compiler::analysis::analyze_text(text, "demo");
+    let expected = koalja_compiler::format::format(&analysis).unwrap();
+    assert_eq!(edits[0]["newText"], expected.as_str());
+    assert_eq!(edits[0]["range"]["end"]["line"], 4);
+
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": URI, "version": 2 }, "contentChanges": [{ "text": "(in a (x)\n" }] }),
+        )
+        .await;
+    client.diagnostics().await;
+    let edits = client
+        .request(
+            "textDocument/formatting",
+            json!({ "textDocument": { "uri": URI }, "options": { "tabSize": 2, "insertSpaces": true } }),
+        )
+        .await;
+    assert!(edits.is_null(), "a file with syntax errors is left alone: {edits}");
+}
+
+#[tokio::test]
+async fn bad_requests_get_errors_and_the_server_goes_on() {
+    let mut client = Client::start().await;
+    let unknown = client.try_request("koalja/graph", json!({ "textDocument": { "uri": "file:///nowhere.kja" } })).await;
+    assert!(unknown.unwrap_err()["message"].as_str().unwrap().contains("not open"));
+    let malformed = client.try_request("koalja/graph", json!({ "nope": 1 })).await;
+    assert!(malformed.is_err());
+    // A change to a document never opened is logged, not fatal.
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": URI, "version": 9 }, "contentChanges": [{ "text": "x" }] }),
+        )
+        .await;
+    assert_eq!(summary(&client.open("(in) a (out)\n").await), fresh_check("(in) a (out)\n"));
+}
