@@ -1,10 +1,13 @@
 //! `koalja-lsp`: the language server, a thin layer over the compiler crate.
 //! Positions convert in `position`, documents live in `document`, the
-//! compiler's results become protocol types in `convert`, and `server`
+//! compiler's results become protocol types in `convert`, `locate` finds
+//! the name under the cursor and `hover` what to say about it, and `server`
 //! answers the client. See `lsp/README.md` for what it offers.
 
 pub mod convert;
 pub mod document;
+pub mod hover;
+pub mod locate;
 pub mod position;
 pub mod server;
 

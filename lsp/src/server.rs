@@ -88,6 +88,8 @@ impl LanguageServer for Backend {
             capabilities: ServerCapabilities {
                 text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::INCREMENTAL)),
                 document_formatting_provider: Some(OneOf::Left(true)),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                definition_provider: Some(OneOf::Left(true)),
                 ..ServerCapabilities::default()
             },
             server_info: Some(ServerInfo {
@@ -127,6 +129,39 @@ impl LanguageServer for Backend {
         let uri = params.text_document.uri;
         self.lock().remove(&uri);
         self.client.publish_diagnostics(uri, Vec::new(), None).await;
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let at = params.text_document_position_params;
+        let document = self.document(&at.text_document.uri).ok_or_else(|| not_open(&at.text_document.uri))?;
+        isolate("hover", || {
+            let offset = document.lines.offset(&document.text, at.position);
+            let symbol = crate::locate::symbol_at(&document.analysis.parsed.file, offset)?;
+            let text = crate::hover::hover(&document.analysis, &symbol)?;
+            let name = match &symbol {
+                crate::locate::Symbol::Wire(name)
+                | crate::locate::Symbol::Task(name)
+                | crate::locate::Symbol::Type(name)
+                | crate::locate::Symbol::Key(name) => name,
+            };
+            Some(Hover {
+                contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: text }),
+                range: Some(document.lines.range(&document.text, name.span)),
+            })
+        })
+    }
+
+    async fn goto_definition(&self, params: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
+        let at = params.text_document_position_params;
+        let uri = at.text_document.uri;
+        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        isolate("definition", || {
+            let offset = document.lines.offset(&document.text, at.position);
+            let symbol = crate::locate::symbol_at(&document.analysis.parsed.file, offset)?;
+            let span = crate::hover::definition(&document.analysis, &symbol)?;
+            let range = document.lines.range(&document.text, span);
+            Some(GotoDefinitionResponse::Scalar(Location { uri: uri.clone(), range }))
+        })
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {

@@ -117,3 +117,46 @@ async fn bad_requests_get_errors_and_the_server_goes_on() {
         .await;
     assert_eq!(summary(&client.open("(in) a (out)\n").await), fresh_check("(in) a (out)\n"));
 }
+
+const WINDOWED: &str = "type table = file \"text/csv\" export\n(in_temp) clean (temps: table)\n(temps[10/2]) average (mean)\ntask clean { image: \"i\" command: [\"c\", in_temp, temps] }\ntask average { image: \"python:3.12\" shell: \"avg {temps} > {mean}\" }\n";
+
+fn at(line: u32, character: u32) -> serde_json::Value {
+    json!({ "textDocument": { "uri": URI }, "position": { "line": line, "character": character } })
+}
+
+#[tokio::test]
+async fn hover_tells_a_wires_type_producer_and_consumers_contract() {
+    let mut client = Client::start().await;
+    client.open(WINDOWED).await;
+    // `temps` in `(temps[10/2]) average (mean)`.
+    let hover = client.request("textDocument/hover", at(2, 3)).await;
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(text.contains("`temps`: `table`"), "{text}");
+    assert!(text.contains("produced by `clean`"), "{text}");
+    assert!(text.contains("consumed by `average`, which runs after every 2 new values on `temps`"), "{text}");
+    assert_eq!(hover["range"]["start"], json!({ "line": 2, "character": 1 }));
+    // On the task: its contract, image and expanded command.
+    let task = client.request("textDocument/hover", at(2, 16)).await;
+    let text = task["contents"]["value"].as_str().unwrap();
+    assert!(text.contains("python:3.12") && text.contains("avg "), "{text}");
+    // On a type and on nothing.
+    let ty = client.request("textDocument/hover", at(1, 27)).await;
+    assert!(ty["contents"]["value"].as_str().unwrap().contains("text/csv"), "{ty}");
+    assert!(client.request("textDocument/hover", at(0, 0)).await.is_null());
+}
+
+#[tokio::test]
+async fn definition_goes_to_producer_block_and_declaration() {
+    let mut client = Client::start().await;
+    client.open(WINDOWED).await;
+    let line_of = |answer: &serde_json::Value| answer["range"]["start"]["line"].as_u64().unwrap();
+    // The wire `temps` → the statement that produces it.
+    assert_eq!(line_of(&client.request("textDocument/definition", at(2, 3)).await), 1);
+    // The task `average` → its task block.
+    assert_eq!(line_of(&client.request("textDocument/definition", at(2, 16)).await), 4);
+    // The type `table` → its declaration.
+    assert_eq!(line_of(&client.request("textDocument/definition", at(1, 27)).await), 0);
+    // A pipeline input has no producer: its first mention.
+    let input = client.request("textDocument/definition", at(1, 3)).await;
+    assert_eq!((line_of(&input), input["range"]["start"]["character"].as_u64().unwrap()), (1, 1));
+}

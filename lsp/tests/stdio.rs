@@ -1,7 +1,7 @@
 //! End to end: the real `koalja-lsp` binary over stdio, as an editor runs it:
-//! initialize → didOpen → diagnostics → koalja/graph → formatting →
+//! initialize → didOpen → diagnostics → hover → definition → koalja/graph →
 //! didChange → diagnostics → shutdown → exit (status 0).
-//! (Hover, definition and rename join this walk as they are implemented.)
+//! (Rename joins this walk when it is implemented.)
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -93,6 +93,16 @@ fn an_editor_session_over_stdio() {
     let unproduced =
         published["diagnostics"].as_array().unwrap().iter().find(|d| d["message"].as_str().unwrap().contains("cleand"));
     assert!(unproduced.is_some(), "the misspelt wire is reported: {published}");
+
+    // Hover and definition on `cleaned` in the first statement (line 0, character 13).
+    let position = json!({ "textDocument": { "uri": uri }, "position": { "line": 0, "character": 13 } });
+    server.send(json!({ "jsonrpc": "2.0", "id": 10, "method": "textDocument/hover", "params": position }));
+    let hover = server.answer(10);
+    assert!(hover["result"]["contents"]["value"].as_str().unwrap().contains("produced by `clean`"), "{hover}");
+    server.send(json!({ "jsonrpc": "2.0", "id": 11, "method": "textDocument/definition", "params": position }));
+    let definition = server.answer(11);
+    assert_eq!(definition["result"]["uri"], uri);
+    assert_eq!(definition["result"]["range"]["start"], json!({ "line": 0, "character": 0 }));
 
     server.send(
         json!({ "jsonrpc": "2.0", "id": 2, "method": "koalja/graph", "params": { "textDocument": { "uri": uri } } }),

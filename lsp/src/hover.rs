@@ -1,0 +1,71 @@
+//! Hover text and go-to-definition targets for the symbol under the cursor.
+
+use koalja_compiler::analysis::Analysis;
+use koalja_compiler::ir::{Ir, Node};
+use koalja_compiler::span::Span;
+
+use crate::locate::Symbol;
+
+/// Markdown for the symbol, or `None` when there is nothing to say.
+pub fn hover(analysis: &Analysis, symbol: &Symbol) -> Option<String> {
+    let pipeline = &analysis.pipeline;
+    match symbol {
+        Symbol::Wire(name) => {
+            let wire = pipeline.wire(&name.text)?;
+            let mut text = format!("**wire** `{}`: `{}`\n\n", wire.name, wire.ty);
+            match wire.producer.and_then(|id| pipeline.tasks.get(id)) {
+                Some(task) => text.push_str(&format!("produced by `{}`\n\n", task.name)),
+                None => text.push_str("a pipeline input (dropped in through the gateway)\n\n"),
+            }
+            if wire.consumers.is_empty() {
+                text.push_str("consumed by no task: a pipeline output\n");
+            }
+            let ir = Ir::from_analysis(analysis);
+            for id in &wire.consumers {
+                let Some(task) = pipeline.tasks.get(*id) else { continue };
+                let sentence =
+                    task_node(&ir, &task.name).map(|node| node.contract.sentence.clone()).unwrap_or_default();
+                text.push_str(&format!("- consumed by `{}`, which {}\n", task.name, sentence));
+            }
+            Some(text)
+        }
+        Symbol::Task(name) => {
+            let ir = Ir::from_analysis(analysis);
+            let described = koalja_compiler::render::describe::describe(&ir, Some(&name.text))?;
+            Some(format!("**task** `{}`\n\n```text\n{}```\n", name.text, described))
+        }
+        Symbol::Type(name) => {
+            let ty = pipeline.types.iter().find(|ty| ty.name == name.text)?;
+            let mime = ty.mime.as_deref().map(|mime| format!(", `{mime}`")).unwrap_or_default();
+            let export = if ty.export { ", exported (may cross regions)" } else { "" };
+            let kind = format!("{:?}", ty.kind).to_lowercase();
+            Some(format!("**type** `{}`: {kind}{mime}{export}", ty.name))
+        }
+        Symbol::Key(_) => None,
+    }
+}
+
+fn task_node<'i>(ir: &'i Ir, name: &str) -> Option<&'i koalja_compiler::ir::TaskNode> {
+    ir.graph.node_weights().find_map(|node| match node {
+        Node::Task(task) if task.name == name => Some(&**task),
+        _ => None,
+    })
+}
+
+/// Where the symbol is defined: a wire's producing statement, a task's
+/// `task` block (or its statement when it has none), a type's declaration.
+pub fn definition(analysis: &Analysis, symbol: &Symbol) -> Option<Span> {
+    let pipeline = &analysis.pipeline;
+    match symbol {
+        Symbol::Wire(name) => {
+            let wire = pipeline.wire(&name.text)?;
+            Some(wire.producer.and_then(|id| pipeline.tasks.get(id)).map_or(wire.span, |task| task.span))
+        }
+        Symbol::Task(name) => {
+            let task = pipeline.task(&name.text)?;
+            Some(task.block_span.unwrap_or(task.span))
+        }
+        Symbol::Type(name) => pipeline.types.iter().find(|ty| ty.name == name.text).map(|ty| ty.span),
+        Symbol::Key(_) => None,
+    }
+}
