@@ -1,7 +1,8 @@
 //! `koalja-lsp`: the language server, a thin layer over the compiler crate.
 //! Positions convert in `position`, documents live in `document`, the
 //! compiler's results become protocol types in `convert`, `locate` finds
-//! the name under the cursor and `hover` what to say about it, and `server`
+//! the name under the cursor and `hover` what to say about it, `rename`
+//! checks and plans renames, and `server`
 //! answers the client. See `lsp/README.md` for what it offers.
 
 pub mod convert;
@@ -9,6 +10,7 @@ pub mod document;
 pub mod hover;
 pub mod locate;
 pub mod position;
+pub mod rename;
 pub mod server;
 
 pub use server::service;

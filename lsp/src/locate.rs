@@ -65,3 +65,76 @@ fn in_block(block: &Block, hit: &impl Fn(&Name, fn(Name) -> Symbol) -> Option<Sy
         })
     })
 }
+
+impl Symbol {
+    pub fn name(&self) -> &Name {
+        match self {
+            Symbol::Wire(name) | Symbol::Task(name) | Symbol::Type(name) | Symbol::Key(name) => name,
+        }
+    }
+}
+
+/// Every place the symbol's name is written: for a wire its mentions in
+/// statements, bare names in `command` lists and `{wire}` placeholders in
+/// strings; for a task its statement and block; for a type its declaration
+/// and annotations. Keys have no occurrences to rename. In source order.
+pub fn occurrences(text: &str, file: &SourceFile, symbol: &Symbol) -> Vec<Span> {
+    let target = symbol.name().text.as_str();
+    let mut spans = Vec::new();
+    let add = |spans: &mut Vec<Span>, name: &Name| {
+        if name.text == target {
+            spans.push(name.span);
+        }
+    };
+    for item in &file.items {
+        match (item, symbol) {
+            (Item::Wiring(wiring), Symbol::Wire(_)) => {
+                for member in wiring.inputs.items.iter().flat_map(|input| &input.members) {
+                    add(&mut spans, &member.wire);
+                }
+                for output in &wiring.outputs.items {
+                    add(&mut spans, &output.wire);
+                }
+            }
+            (Item::Wiring(wiring), Symbol::Task(_)) => add(&mut spans, &wiring.task),
+            (Item::Wiring(wiring), Symbol::Type(_)) => {
+                let inputs = wiring.inputs.items.iter().filter_map(|input| input.ty.as_ref());
+                let outputs = wiring.outputs.items.iter().filter_map(|output| output.ty.as_ref());
+                for ty in inputs.chain(outputs) {
+                    add(&mut spans, ty);
+                }
+            }
+            (Item::Task(block), Symbol::Task(_)) => add(&mut spans, &block.name),
+            (Item::Task(block), Symbol::Wire(_)) => wire_uses(text, &block.body, target, &mut spans),
+            (Item::Defaults(block), Symbol::Wire(_)) => wire_uses(text, &block.body, target, &mut spans),
+            (Item::Type(decl), Symbol::Type(_)) => add(&mut spans, &decl.name),
+            _ => {}
+        }
+    }
+    spans.sort_by_key(|span| span.start);
+    spans
+}
+
+/// A wire's uses in a block: bare names in lists, `{wire}` in strings.
+fn wire_uses(text: &str, block: &Block, wire: &str, spans: &mut Vec<Span>) {
+    let placeholder = format!("{{{wire}}}");
+    let mut visit = |value: &Value| match value {
+        Value::Name(name) if name.text == wire => spans.push(name.span),
+        Value::Str(string) => {
+            // Search the source, not the unescaped value, so spans are exact.
+            let start = string.span.start as usize;
+            let Some(source) = text.get(start..string.span.end as usize) else { return };
+            for (at, _) in source.match_indices(&placeholder) {
+                let name_start = (start + at + 1) as u32;
+                spans.push(Span::new(name_start, name_start + wire.len() as u32));
+            }
+        }
+        _ => {}
+    };
+    for entry in &block.entries {
+        match &entry.value {
+            Value::List { items, .. } => items.iter().for_each(&mut visit),
+            value => visit(value),
+        }
+    }
+}

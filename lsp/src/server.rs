@@ -78,6 +78,12 @@ impl Backend {
     }
 }
 
+/// LSP's RequestFailed: the request was valid but is refused, with a reason
+/// the editor shows (a rename to a keyword, say).
+fn refused(reason: String) -> Error {
+    Error { message: reason.into(), ..Error::new(tower_lsp_server::jsonrpc::ErrorCode::ServerError(-32803)) }
+}
+
 fn not_open(uri: &Uri) -> Error {
     Error::invalid_params(format!("{} is not open", uri.as_str()))
 }
@@ -90,6 +96,11 @@ impl LanguageServer for Backend {
                 document_formatting_provider: Some(OneOf::Left(true)),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 definition_provider: Some(OneOf::Left(true)),
+                references_provider: Some(OneOf::Left(true)),
+                rename_provider: Some(OneOf::Right(RenameOptions {
+                    prepare_provider: Some(true),
+                    work_done_progress_options: WorkDoneProgressOptions::default(),
+                })),
                 ..ServerCapabilities::default()
             },
             server_info: Some(ServerInfo {
@@ -162,6 +173,58 @@ impl LanguageServer for Backend {
             let range = document.lines.range(&document.text, span);
             Some(GotoDefinitionResponse::Scalar(Location { uri: uri.clone(), range }))
         })
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let at = params.text_document_position;
+        let uri = at.text_document.uri;
+        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        isolate("references", || {
+            let offset = document.lines.offset(&document.text, at.position);
+            let symbol = crate::locate::symbol_at(&document.analysis.parsed.file, offset)?;
+            let spans = crate::locate::occurrences(&document.text, &document.analysis.parsed.file, &symbol);
+            let in_definition = crate::hover::definition(&document.analysis, &symbol);
+            let locations = spans
+                .into_iter()
+                // Without includeDeclaration, leave out the defining mention.
+                .filter(|span| {
+                    params.context.include_declaration || !in_definition.is_some_and(|d| d.contains(span.start))
+                })
+                .map(|span| Location { uri: uri.clone(), range: document.lines.range(&document.text, span) })
+                .collect();
+            Some(locations)
+        })
+    }
+
+    async fn prepare_rename(&self, params: TextDocumentPositionParams) -> Result<Option<PrepareRenameResponse>> {
+        let uri = params.text_document.uri;
+        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        let prepared = isolate("prepareRename", || {
+            let offset = document.lines.offset(&document.text, params.position);
+            crate::rename::prepare(&document.analysis, offset)
+        })?;
+        let symbol = prepared.map_err(refused)?;
+        Ok(Some(PrepareRenameResponse::Range(document.lines.range(&document.text, symbol.name().span))))
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let at = params.text_document_position;
+        let uri = at.text_document.uri;
+        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        let spans = isolate("rename", || {
+            let offset = document.lines.offset(&document.text, at.position);
+            let symbol = crate::rename::prepare(&document.analysis, offset)?;
+            crate::rename::edits(&document.analysis, &symbol, &params.new_name)
+        })?
+        .map_err(refused)?;
+        let edits = spans
+            .into_iter()
+            .map(|span| TextEdit {
+                range: document.lines.range(&document.text, span),
+                new_text: params.new_name.clone(),
+            })
+            .collect();
+        Ok(Some(WorkspaceEdit { changes: Some(HashMap::from([(uri, edits)])), ..WorkspaceEdit::default() }))
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {

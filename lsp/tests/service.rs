@@ -160,3 +160,100 @@ async fn definition_goes_to_producer_block_and_declaration() {
     let input = client.request("textDocument/definition", at(1, 3)).await;
     assert_eq!((line_of(&input), input["range"]["start"]["character"].as_u64().unwrap()), (1, 1));
 }
+
+/// The text after applying a rename's edits (last first, so offsets hold).
+fn apply_rename(text: &str, answer: &serde_json::Value) -> String {
+    let lines = koalja_lsp::position::LineStarts::new(text);
+    let mut edits: Vec<(std::ops::Range<usize>, String)> = answer["changes"][URI]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edit| {
+            let range: tower_lsp_server::ls_types::Range = serde_json::from_value(edit["range"].clone()).unwrap();
+            (lines.offsets(text, range), edit["newText"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    edits.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
+    let mut renamed = text.to_owned();
+    for (range, new_text) in edits {
+        renamed.replace_range(range, &new_text);
+    }
+    renamed
+}
+
+#[tokio::test]
+async fn rename_a_wire_everywhere_it_is_written() {
+    let mut client = Client::start().await;
+    client.open(WINDOWED).await;
+    let prepared = client.request("textDocument/prepareRename", at(2, 3)).await;
+    assert_eq!(prepared["start"], json!({ "line": 2, "character": 1 }));
+    let mut params = at(2, 3);
+    params["newName"] = json!("readings");
+    let answer = client.request("textDocument/rename", params).await;
+    let renamed = apply_rename(WINDOWED, &answer);
+    assert_eq!(renamed, WINDOWED.replace("temps", "readings"), "statements, command list and `{{temps}}`");
+    // Meaning kept: the same diagnostics (by code) before and after.
+    let codes = |text: &str| fresh_check(text).into_iter().map(|(code, ..)| code).collect::<Vec<_>>();
+    assert_eq!(codes(&renamed), codes(WINDOWED));
+}
+
+#[tokio::test]
+async fn rename_a_task_and_a_type() {
+    let mut client = Client::start().await;
+    client.open(WINDOWED).await;
+    let mut params = at(2, 16);
+    params["newName"] = json!("mean-of-10");
+    let renamed = apply_rename(WINDOWED, &client.request("textDocument/rename", params).await);
+    assert_eq!(renamed, WINDOWED.replace(" average ", " mean-of-10 ").replace("task average", "task mean-of-10"));
+    let mut params = at(0, 6);
+    params["newName"] = json!("csv_table");
+    let renamed = apply_rename(WINDOWED, &client.request("textDocument/rename", params).await);
+    assert_eq!(renamed, WINDOWED.replace("table", "csv_table"));
+}
+
+#[tokio::test]
+async fn rename_refuses_keys_keywords_bad_names_and_collisions() {
+    let mut client = Client::start().await;
+    client.open(WINDOWED).await;
+    let message = |answer: Result<serde_json::Value, serde_json::Value>| {
+        answer.expect_err("refused")["message"].as_str().unwrap().to_owned()
+    };
+    // `image` in `task clean { image: … }`.
+    assert!(message(client.try_request("textDocument/prepareRename", at(3, 14)).await).contains("key"));
+    // The keyword `task` itself.
+    assert!(message(client.try_request("textDocument/prepareRename", at(3, 1)).await).contains("no wire, task or type"));
+    for (new_name, reason) in [
+        ("task", "keyword"),
+        ("mean", "already exists"),
+        ("9lives", "not a name"),
+        ("a b", "not a name"),
+        ("", "not a name"),
+    ] {
+        let mut params = at(2, 3);
+        params["newName"] = json!(new_name);
+        let refused = message(client.try_request("textDocument/rename", params).await);
+        assert!(refused.contains(reason), "{new_name}: {refused}");
+    }
+    // A built-in type has no declaration to rename.
+    client.open("(in: csv) a (out)\n").await;
+    assert!(message(client.try_request("textDocument/prepareRename", at(0, 6)).await).contains("not declared"));
+}
+
+#[tokio::test]
+async fn references_list_every_mention() {
+    let mut client = Client::start().await;
+    client.open(WINDOWED).await;
+    let mut params = at(2, 16);
+    params["context"] = json!({ "includeDeclaration": true });
+    let all = client.request("textDocument/references", params.clone()).await;
+    let lines: Vec<u64> =
+        all.as_array().unwrap().iter().map(|l| l["range"]["start"]["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [2, 4], "the statement and the task block");
+    params["context"] = json!({ "includeDeclaration": false });
+    let uses = client.request("textDocument/references", params).await;
+    assert_eq!(uses.as_array().unwrap().len(), 1);
+    let mut params = at(1, 18);
+    params["context"] = json!({ "includeDeclaration": true });
+    let wire = client.request("textDocument/references", params).await;
+    assert_eq!(wire.as_array().unwrap().len(), 4, "{wire}");
+}

@@ -1,7 +1,6 @@
 //! End to end: the real `koalja-lsp` binary over stdio, as an editor runs it:
-//! initialize → didOpen → diagnostics → hover → definition → koalja/graph →
-//! didChange → diagnostics → shutdown → exit (status 0).
-//! (Rename joins this walk when it is implemented.)
+//! initialize → didOpen → diagnostics → hover → definition → rename →
+//! koalja/graph → didChange → diagnostics → shutdown → exit (status 0).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -103,6 +102,11 @@ fn an_editor_session_over_stdio() {
     let definition = server.answer(11);
     assert_eq!(definition["result"]["uri"], uri);
     assert_eq!(definition["result"]["range"]["start"], json!({ "line": 0, "character": 0 }));
+    let mut rename = position.clone();
+    rename["newName"] = json!("washed");
+    server.send(json!({ "jsonrpc": "2.0", "id": 12, "method": "textDocument/rename", "params": rename }));
+    let edits = server.answer(12);
+    assert_eq!(edits["result"]["changes"][uri].as_array().unwrap().len(), 1, "`cleaned` is written once: {edits}");
 
     server.send(
         json!({ "jsonrpc": "2.0", "id": 2, "method": "koalja/graph", "params": { "textDocument": { "uri": uri } } }),

@@ -20,6 +20,7 @@ mod regions;
 mod settings;
 pub mod suggest;
 mod types;
+pub use types::BUILTIN_TYPES;
 mod wires;
 
 use crate::diagnostic::Diagnostics;
