@@ -2,13 +2,16 @@
 //! Positions convert in `position`, documents live in `document`, the
 //! compiler's results become protocol types in `convert`, `locate` finds
 //! the name under the cursor and `hover` what to say about it, `rename`
-//! checks and plans renames, and `server`
+//! checks and plans renames, `outline` gives symbols and folding,
+//! `highlight` semantic tokens, and `server`
 //! answers the client. See `lsp/README.md` for what it offers.
 
 pub mod convert;
 pub mod document;
+pub mod highlight;
 pub mod hover;
 pub mod locate;
+pub mod outline;
 pub mod position;
 pub mod rename;
 pub mod server;

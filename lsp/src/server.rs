@@ -97,6 +97,16 @@ impl LanguageServer for Backend {
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 definition_provider: Some(OneOf::Left(true)),
                 references_provider: Some(OneOf::Left(true)),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+                semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
+                    SemanticTokensOptions {
+                        legend: crate::highlight::legend(),
+                        full: Some(SemanticTokensFullOptions::Bool(true)),
+                        ..SemanticTokensOptions::default()
+                    },
+                )),
                 rename_provider: Some(OneOf::Right(RenameOptions {
                     prepare_provider: Some(true),
                     work_done_progress_options: WorkDoneProgressOptions::default(),
@@ -225,6 +235,53 @@ impl LanguageServer for Backend {
             })
             .collect();
         Ok(Some(WorkspaceEdit { changes: Some(HashMap::from([(uri, edits)])), ..WorkspaceEdit::default() }))
+    }
+
+    async fn document_symbol(&self, params: DocumentSymbolParams) -> Result<Option<DocumentSymbolResponse>> {
+        let uri = params.text_document.uri;
+        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        isolate("documentSymbol", || Some(DocumentSymbolResponse::Nested(crate::outline::document_symbols(&document))))
+    }
+
+    async fn symbol(&self, params: WorkspaceSymbolParams) -> Result<Option<WorkspaceSymbolResponse>> {
+        let documents: Vec<(Uri, Document)> = self.lock().iter().map(|(uri, d)| (uri.clone(), d.clone())).collect();
+        isolate("workspace/symbol", || {
+            let query = params.query.to_lowercase();
+            let mut found: Vec<WorkspaceSymbol> = documents
+                .iter()
+                .flat_map(|(uri, document)| {
+                    let file = uri.as_str().rsplit('/').next().unwrap_or_default().to_owned();
+                    crate::outline::document_symbols(document).into_iter().map(move |symbol| WorkspaceSymbol {
+                        name: symbol.name,
+                        kind: symbol.kind,
+                        tags: None,
+                        container_name: Some(file.clone()),
+                        location: OneOf::Left(Location { uri: uri.clone(), range: symbol.selection_range }),
+                        data: None,
+                    })
+                })
+                .filter(|symbol| symbol.name.to_lowercase().contains(&query))
+                .collect();
+            found.sort_by(|a, b| (&a.name, a.container_name.as_deref()).cmp(&(&b.name, b.container_name.as_deref())));
+            Some(WorkspaceSymbolResponse::Nested(found))
+        })
+    }
+
+    async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        let uri = params.text_document.uri;
+        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        isolate("foldingRange", || Some(crate::outline::folding_ranges(&document)))
+    }
+
+    async fn semantic_tokens_full(&self, params: SemanticTokensParams) -> Result<Option<SemanticTokensResult>> {
+        let uri = params.text_document.uri;
+        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        isolate("semanticTokens", || {
+            Some(SemanticTokensResult::Tokens(SemanticTokens {
+                result_id: None,
+                data: crate::highlight::tokens(&document),
+            }))
+        })
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {

@@ -76,10 +76,24 @@ proptest! {
                     )
                     .await;
                 published = client.diagnostics().await;
-                // The graph is answered whatever the text.
-                client.request("koalja/graph", json!({ "textDocument": { "uri": URI } })).await;
+                // Every handler answers whatever the text (errors only for
+                // refusals, never for a crash).
+                let document = json!({ "textDocument": { "uri": URI } });
+                for method in ["koalja/graph", "textDocument/documentSymbol", "textDocument/foldingRange", "textDocument/semanticTokens/full"] {
+                    client.request(method, document.clone()).await;
+                }
+                let at = json!({ "textDocument": { "uri": URI }, "position": { "line": edit.0, "character": edit.1 } });
+                client.request("textDocument/hover", at.clone()).await;
+                client.request("textDocument/definition", at.clone()).await;
+                let mut references = at.clone();
+                references["context"] = json!({ "includeDeclaration": true });
+                client.request("textDocument/references", references).await;
+                if let Err(error) = client.try_request("textDocument/prepareRename", at).await {
+                    prop_assert_eq!(&error["code"], -32803, "a refusal, not a failure: {}", error);
+                }
             }
-            assert_eq!(summary(&published), fresh_check(&text), "final text:\n{text}");
-        });
+            prop_assert_eq!(summary(&published), fresh_check(&text), "final text:\n{}", text);
+            Ok(())
+        })?;
     }
 }

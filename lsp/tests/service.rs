@@ -257,3 +257,82 @@ async fn references_list_every_mention() {
     let wire = client.request("textDocument/references", params).await;
     assert_eq!(wire.as_array().unwrap().len(), 4, "{wire}");
 }
+
+#[tokio::test]
+async fn document_and_workspace_symbols() {
+    let mut client = Client::start().await;
+    client.open(WINDOWED).await;
+    let symbols = client.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": URI } })).await;
+    let names: Vec<&str> = symbols.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["table", "clean", "average", "task clean", "task average"]);
+    assert_eq!(symbols[2]["detail"], "(temps) → (mean)");
+    let keys: Vec<&str> =
+        symbols[4]["children"].as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["image", "shell"]);
+
+    let other = "file:///work/other.kja";
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": other, "languageId": "koalja", "version": 1, "text": "(in) averager (out)\n" } }),
+        )
+        .await;
+    client.diagnostics().await;
+    let found = client.request("workspace/symbol", json!({ "query": "AVER" })).await;
+    let hits: Vec<(&str, &str)> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["containerName"].as_str().unwrap()))
+        .collect();
+    assert_eq!(hits, [("average", "demo.kja"), ("averager", "other.kja"), ("task average", "demo.kja")]);
+}
+
+#[tokio::test]
+async fn folding_ranges_cover_blocks_and_comment_runs() {
+    let mut client = Client::start().await;
+    let text = "# one\n# two\n# three\n(in) a (out)\ntask a {\n  image: \"i\"\n  command: [\"c\"]\n}\n# alone\n";
+    client.open(text).await;
+    let ranges = client.request("textDocument/foldingRange", json!({ "textDocument": { "uri": URI } })).await;
+    let folds: Vec<(u64, u64, Option<&str>)> = ranges
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["startLine"].as_u64().unwrap(), r["endLine"].as_u64().unwrap(), r["kind"].as_str()))
+        .collect();
+    assert_eq!(folds, [(0, 2, Some("comment")), (4, 7, None)]);
+}
+
+#[tokio::test]
+async fn semantic_tokens_colour_names_by_role() {
+    let mut client = Client::start().await;
+    // Names after `é😀` sit at UTF-16 columns, not byte or char columns.
+    let text = "# c\ntype t = file \"x/y\"\n(in: t) a (out)\ntask a { image: \"é😀\" command: [\"c\", in, out] }\n";
+    client.open(text).await;
+    let answer = client.request("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": URI } })).await;
+    let data: Vec<u64> = answer["data"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).collect();
+    // Decode (line, character, length, type, modifiers).
+    let legend = ["namespace", "type", "function", "variable", "property", "keyword", "string", "number", "comment"];
+    let (mut line, mut character) = (0, 0);
+    let mut tokens = Vec::new();
+    for chunk in data.chunks(5) {
+        line += chunk[0];
+        character = if chunk[0] == 0 { character + chunk[1] } else { chunk[1] };
+        let slice = &text.lines().nth(line as usize).unwrap().encode_utf16().collect::<Vec<u16>>()
+            [character as usize..(character + chunk[2]) as usize];
+        tokens.push((String::from_utf16(slice).unwrap(), legend[chunk[3] as usize], chunk[4]));
+    }
+    eprintln!("{tokens:?}");
+    let find =
+        |word: &str| tokens.iter().filter(|(w, ..)| w == word).map(|(_, kind, m)| (*kind, *m)).collect::<Vec<_>>();
+    assert_eq!(find("# c"), [("comment", 0)]);
+    assert_eq!(find("type"), [("keyword", 0)]);
+    assert_eq!(find("t"), [("type", 1), ("type", 0)], "declared, then used");
+    assert_eq!(find("a"), [("function", 0), ("function", 1)]);
+    assert_eq!(find("\"é😀\""), [("string", 0)], "UTF-16 length");
+    assert_eq!(find("command"), [("property", 0)], "UTF-16 column after the string");
+    assert_eq!(find("in"), [("variable", 0), ("variable", 0)]);
+    assert_eq!(find("out"), [("variable", 1), ("variable", 0)]);
+    assert_eq!(find("image"), [("property", 0)]);
+    assert_eq!(find("\"x/y\""), [("string", 0)]);
+}
