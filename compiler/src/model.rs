@@ -96,6 +96,19 @@ impl Policy {
     pub fn as_str(self) -> &'static str {
         Policy::ALL.iter().find(|(_, policy)| *policy == self).map(|(name, _)| *name).unwrap_or("all-new")
     }
+
+    /// What the policy does, in a sentence (LANGUAGE.md §3; for hover and completion).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Policy::AllNew => "a run fires when every triggering input has enough unused values; each value is used once",
+            Policy::SwapNewForOld => {
+                "make-like: once every input has a value, any new value fires a run with the newest of every input"
+            }
+            Policy::SlidingWindow => {
+                "each input keeps a window of N values; a run fires when an input has S new values to slide in, the others reused"
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -112,6 +125,15 @@ impl Launch {
 
     pub fn as_str(self) -> &'static str {
         Launch::ALL.iter().find(|(_, launch)| *launch == self).map(|(name, _)| *name).unwrap_or("auto")
+    }
+
+    /// What the launch mode does, in a sentence (LANGUAGE.md §2; for hover and completion).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Launch::Auto => "run the code once per snapshot",
+            Launch::Restart => "a new snapshot stops a still-running run and starts anew (services)",
+            Launch::Custom => "the code asks the agent for snapshots itself",
+        }
     }
 }
 

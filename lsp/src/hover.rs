@@ -1,7 +1,9 @@
 //! Hover text and go-to-definition targets for the symbol under the cursor.
 
 use koalja_compiler::analysis::Analysis;
+use koalja_compiler::check::KEYS;
 use koalja_compiler::ir::{Ir, Node};
+use koalja_compiler::model::{Launch, Policy};
 use koalja_compiler::span::Span;
 
 use crate::locate::Symbol;
@@ -41,7 +43,22 @@ pub fn hover(analysis: &Analysis, symbol: &Symbol) -> Option<String> {
             let kind = format!("{:?}", ty.kind).to_lowercase();
             Some(format!("**type** `{}`: {kind}{mime}{export}", ty.name))
         }
-        Symbol::Key(_) => None,
+        Symbol::Key(key) => {
+            let (_, takes) = KEYS.iter().find(|(known, _)| *known == key.text)?;
+            Some(format!("**key** `{}`: {takes}", key.text))
+        }
+        Symbol::Option(key, value) => {
+            option_meaning(&key.text, &value.text).map(|meaning| format!("`{}`: {meaning}", value.text))
+        }
+    }
+}
+
+/// What a `policy` or `launch` value means.
+pub fn option_meaning(key: &str, value: &str) -> Option<&'static str> {
+    match key {
+        "policy" => Policy::ALL.iter().find(|(name, _)| *name == value).map(|(_, policy)| policy.meaning()),
+        "launch" => Launch::ALL.iter().find(|(name, _)| *name == value).map(|(_, launch)| launch.meaning()),
+        _ => None,
     }
 }
 
@@ -66,6 +83,6 @@ pub fn definition(analysis: &Analysis, symbol: &Symbol) -> Option<Span> {
             Some(task.block_span.unwrap_or(task.span))
         }
         Symbol::Type(name) => pipeline.types.iter().find(|ty| ty.name == name.text).map(|ty| ty.span),
-        Symbol::Key(_) => None,
+        Symbol::Key(_) | Symbol::Option(..) => None,
     }
 }

@@ -1,11 +1,13 @@
 //! `koalja-lsp`: the language server, a thin layer over the compiler crate.
 //! Positions convert in `position`, documents live in `document`, the
 //! compiler's results become protocol types in `convert`, `locate` finds
-//! the name under the cursor and `hover` what to say about it, `rename`
+//! the name under the cursor and `hover` what to say about it, `complete`
+//! what may be written there, `rename`
 //! checks and plans renames, `outline` gives symbols and folding,
 //! `highlight` semantic tokens, and `server`
 //! answers the client. See `lsp/README.md` for what it offers.
 
+pub mod complete;
 pub mod convert;
 pub mod document;
 pub mod highlight;

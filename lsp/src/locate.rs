@@ -11,6 +11,8 @@ pub enum Symbol {
     Type(Name),
     /// A key in a `task` or `defaults` block.
     Key(Name),
+    /// A name given as a key's value (`policy: all-new`): key, then value.
+    Option(Name, Name),
 }
 
 /// The symbol whose name covers byte `offset` (its end included, so a
@@ -53,7 +55,7 @@ pub fn symbol_at(file: &SourceFile, offset: usize) -> Option<Symbol> {
     None
 }
 
-/// Keys, and bare names in `command` lists (wire references).
+/// Keys, option values, and bare names in `command` lists (wire references).
 fn in_block(block: &Block, hit: &impl Fn(&Name, fn(Name) -> Symbol) -> Option<Symbol>) -> Option<Symbol> {
     block.entries.iter().find_map(|entry| {
         hit(&entry.key, Symbol::Key).or_else(|| match &entry.value {
@@ -61,6 +63,7 @@ fn in_block(block: &Block, hit: &impl Fn(&Name, fn(Name) -> Symbol) -> Option<Sy
                 Value::Name(name) => hit(name, Symbol::Wire),
                 _ => None,
             }),
+            Value::Name(value) => hit(value, Symbol::Key).map(|_| Symbol::Option(entry.key.clone(), value.clone())),
             _ => None,
         })
     })
@@ -70,6 +73,7 @@ impl Symbol {
     pub fn name(&self) -> &Name {
         match self {
             Symbol::Wire(name) | Symbol::Task(name) | Symbol::Type(name) | Symbol::Key(name) => name,
+            Symbol::Option(_, value) => value,
         }
     }
 }

@@ -13,6 +13,9 @@ use crate::locate::{occurrences, symbol_at, Symbol};
 pub fn prepare(analysis: &Analysis, offset: usize) -> Result<Symbol, String> {
     match symbol_at(&analysis.parsed.file, offset) {
         Some(Symbol::Key(key)) => Err(format!("`{}` is a key of the language; it cannot be renamed", key.text)),
+        Some(Symbol::Option(_, value)) => {
+            Err(format!("`{}` is a value of the language; it cannot be renamed", value.text))
+        }
         Some(symbol) if known(analysis, &symbol) => Ok(symbol),
         Some(symbol) => Err(format!("`{}` is not declared in this file", symbol.name().text)),
         None => Err("there is no wire, task or type name here".to_owned()),
@@ -27,7 +30,7 @@ pub fn edits(analysis: &Analysis, symbol: &Symbol, new_name: &str) -> Result<Vec
         let kind = match symbol {
             Symbol::Wire(_) => "wire",
             Symbol::Task(_) => "task",
-            Symbol::Type(_) | Symbol::Key(_) => "type",
+            Symbol::Type(_) | Symbol::Key(_) | Symbol::Option(..) => "type",
         };
         return Err(format!("a {kind} named `{new_name}` already exists"));
     }
@@ -60,7 +63,7 @@ fn known(analysis: &Analysis, symbol: &Symbol) -> bool {
         Symbol::Task(_) => pipeline.task(name).is_some(),
         // Built-in types are not declared anywhere to rename.
         Symbol::Type(_) => pipeline.types.iter().any(|ty| ty.name == *name && ty.span != Span::default()),
-        Symbol::Key(_) => false,
+        Symbol::Key(_) | Symbol::Option(..) => false,
     }
 }
 
@@ -69,7 +72,7 @@ fn taken(analysis: &Analysis, symbol: &Symbol, new_name: &str) -> bool {
     match symbol {
         Symbol::Wire(_) => pipeline.wire(new_name).is_some(),
         Symbol::Task(_) => pipeline.task(new_name).is_some(),
-        Symbol::Type(_) | Symbol::Key(_) => {
+        Symbol::Type(_) | Symbol::Key(_) | Symbol::Option(..) => {
             pipeline.types.iter().any(|ty| ty.name == new_name)
                 || BUILTIN_TYPES.iter().any(|(builtin, ..)| *builtin == new_name)
         }

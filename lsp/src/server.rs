@@ -97,6 +97,10 @@ impl LanguageServer for Backend {
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 definition_provider: Some(OneOf::Left(true)),
                 references_provider: Some(OneOf::Left(true)),
+                completion_provider: Some(CompletionOptions {
+                    trigger_characters: Some(vec!["(".to_owned(), ":".to_owned(), " ".to_owned(), "[".to_owned()]),
+                    ..CompletionOptions::default()
+                }),
                 document_symbol_provider: Some(OneOf::Left(true)),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
@@ -159,12 +163,7 @@ impl LanguageServer for Backend {
             let offset = document.lines.offset(&document.text, at.position);
             let symbol = crate::locate::symbol_at(&document.analysis.parsed.file, offset)?;
             let text = crate::hover::hover(&document.analysis, &symbol)?;
-            let name = match &symbol {
-                crate::locate::Symbol::Wire(name)
-                | crate::locate::Symbol::Task(name)
-                | crate::locate::Symbol::Type(name)
-                | crate::locate::Symbol::Key(name) => name,
-            };
+            let name = symbol.name();
             Some(Hover {
                 contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: text }),
                 range: Some(document.lines.range(&document.text, name.span)),
@@ -281,6 +280,16 @@ impl LanguageServer for Backend {
                 result_id: None,
                 data: crate::highlight::tokens(&document),
             }))
+        })
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        let at = params.text_document_position;
+        let uri = at.text_document.uri;
+        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        isolate("completion", || {
+            let offset = document.lines.offset(&document.text, at.position);
+            Some(CompletionResponse::Array(crate::complete::complete(&document.analysis, offset)))
         })
     }
 

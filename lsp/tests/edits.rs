@@ -85,6 +85,7 @@ proptest! {
                 let at = json!({ "textDocument": { "uri": URI }, "position": { "line": edit.0, "character": edit.1 } });
                 client.request("textDocument/hover", at.clone()).await;
                 client.request("textDocument/definition", at.clone()).await;
+                client.request("textDocument/completion", at.clone()).await;
                 let mut references = at.clone();
                 references["context"] = json!({ "includeDeclaration": true });
                 client.request("textDocument/references", references).await;

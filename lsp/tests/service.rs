@@ -336,3 +336,53 @@ async fn semantic_tokens_colour_names_by_role() {
     assert_eq!(find("image"), [("property", 0)]);
     assert_eq!(find("\"x/y\""), [("string", 0)]);
 }
+
+/// Labels offered at the end of `text` (the cursor where typing stopped).
+async fn offered(text: &str) -> Vec<String> {
+    let mut client = Client::start().await;
+    client.open(text).await;
+    let lines = koalja_lsp::position::LineStarts::new(text);
+    let end = lines.position(text, text.len());
+    let answer =
+        client.request("textDocument/completion", json!({ "textDocument": { "uri": URI }, "position": end })).await;
+    let items = answer.as_array().unwrap();
+    assert!(items.iter().all(|item| item["detail"].as_str().is_some_and(|d| !d.is_empty())), "a detail each");
+    items.iter().map(|item| item["label"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn completion_offers_what_fits_where_the_cursor_is() {
+    let clean = "(in) clean (cleaned)\n";
+    assert_eq!(offered(&format!("{clean}(cl")).await, ["cleaned", "in"], "wires in an input list");
+    let types = offered(&format!("type t = file \"a/b\"\n{clean}(cleaned: ")).await;
+    assert!(types.contains(&"csv".to_owned()) && types.contains(&"t".to_owned()), "{types:?}");
+    assert_eq!(offered(&format!("{clean}(cleaned) ")).await, ["clean"], "task names");
+    assert_eq!(
+        offered(&format!("{clean}(cleaned) sum (out)\ntask clean {{ }}\ntask ")).await,
+        ["sum"],
+        "tasks lacking a block"
+    );
+    let keys = offered(&format!("{clean}task clean {{\n  ")).await;
+    assert!(keys.contains(&"image".to_owned()) && keys.contains(&"policy".to_owned()) && keys.len() == 11, "{keys:?}");
+    assert_eq!(
+        offered(&format!("{clean}task clean {{\n  policy: ")).await,
+        ["all-new", "sliding-window", "swap-new-for-old"]
+    );
+    assert_eq!(offered(&format!("{clean}task clean {{ launch: ")).await, ["auto", "custom", "restart"]);
+    assert_eq!(
+        offered(&format!("(x) other (y)\n{clean}task clean {{ command: [\"c\", ")).await,
+        ["cleaned", "in"],
+        "this task's wires"
+    );
+    assert_eq!(offered(&format!("{clean}\n")).await, ["defaults", "task", "type"]);
+}
+
+#[tokio::test]
+async fn hover_on_keys_and_policy_values() {
+    let mut client = Client::start().await;
+    client.open("(in) a (out)\ntask a { image: \"i\" policy: swap-new-for-old command: [\"c\"] }\n").await;
+    let key = client.request("textDocument/hover", at(1, 10)).await;
+    assert!(key["contents"]["value"].as_str().unwrap().contains("container image"), "{key}");
+    let value = client.request("textDocument/hover", at(1, 30)).await;
+    assert!(value["contents"]["value"].as_str().unwrap().contains("make-like"), "{value}");
+}

@@ -18,6 +18,7 @@ pub mod names;
 mod policy;
 mod regions;
 mod settings;
+pub use settings::{KEYS, RESOURCE_KEYS};
 pub mod suggest;
 mod types;
 pub use types::BUILTIN_TYPES;
