@@ -4,9 +4,11 @@
 //! the name under the cursor and `hover` what to say about it, `complete`
 //! what may be written there, `rename`
 //! checks and plans renames, `outline` gives symbols and folding,
-//! `highlight` semantic tokens, and `server`
+//! `highlight` semantic tokens, `actions` quick fixes and inlay hints, and
+//! `server`
 //! answers the client. See `lsp/README.md` for what it offers.
 
+pub mod actions;
 pub mod complete;
 pub mod convert;
 pub mod document;

@@ -97,6 +97,11 @@ impl LanguageServer for Backend {
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 definition_provider: Some(OneOf::Left(true)),
                 references_provider: Some(OneOf::Left(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+                    code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                    ..CodeActionOptions::default()
+                })),
+                inlay_hint_provider: Some(OneOf::Left(true)),
                 completion_provider: Some(CompletionOptions {
                     trigger_characters: Some(vec!["(".to_owned(), ":".to_owned(), " ".to_owned(), "[".to_owned()]),
                     ..CompletionOptions::default()
@@ -291,6 +296,18 @@ impl LanguageServer for Backend {
             let offset = document.lines.offset(&document.text, at.position);
             Some(CompletionResponse::Array(crate::complete::complete(&document.analysis, offset)))
         })
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let uri = params.text_document.uri;
+        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        isolate("codeAction", || Some(crate::actions::code_actions(&uri, &document, params.range)))
+    }
+
+    async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+        let uri = params.text_document.uri;
+        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        isolate("inlayHint", || Some(crate::actions::inlay_hints(&document, params.range)))
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {

@@ -86,6 +86,14 @@ proptest! {
                 client.request("textDocument/hover", at.clone()).await;
                 client.request("textDocument/definition", at.clone()).await;
                 client.request("textDocument/completion", at.clone()).await;
+                let everything = json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 99, "character": 0 } });
+                client.request("textDocument/inlayHint", json!({ "textDocument": { "uri": URI }, "range": everything })).await;
+                client
+                    .request(
+                        "textDocument/codeAction",
+                        json!({ "textDocument": { "uri": URI }, "range": everything, "context": { "diagnostics": [] } }),
+                    )
+                    .await;
                 let mut references = at.clone();
                 references["context"] = json!({ "includeDeclaration": true });
                 client.request("textDocument/references", references).await;

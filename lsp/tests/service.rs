@@ -386,3 +386,57 @@ async fn hover_on_keys_and_policy_values() {
     let value = client.request("textDocument/hover", at(1, 30)).await;
     assert!(value["contents"]["value"].as_str().unwrap().contains("make-like"), "{value}");
 }
+
+/// The quick fixes offered for `range` of the open document.
+async fn quick_fixes(client: &mut Client, range: serde_json::Value) -> Vec<serde_json::Value> {
+    let params = json!({ "textDocument": { "uri": URI }, "range": range, "context": { "diagnostics": [] } });
+    client.request("textDocument/codeAction", params).await.as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn code_actions_apply_the_compilers_fixes() {
+    let mut client = Client::start().await;
+    client.open(BROKEN).await;
+    let whole = json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 9, "character": 0 } });
+    let actions = quick_fixes(&mut client, whole).await;
+    let titles: Vec<&str> = actions.iter().map(|a| a["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["rename to `cleaned`", "add a `task sumarize` block"]);
+    assert!(actions.iter().all(|a| a["kind"] == "quickfix" && a["diagnostics"].as_array().unwrap().len() == 1));
+    // Applying both fixes leaves neither diagnostic.
+    let mut text = BROKEN.to_owned();
+    for action in &actions {
+        text = apply_rename(&text, &action["edit"]);
+    }
+    let codes = |text: &str| fresh_check(text).into_iter().map(|(code, ..)| code).collect::<Vec<_>>();
+    assert!(codes(&text).len() < codes(BROKEN).len(), "{text}");
+    assert!(!text.contains("cleand") && text.contains("task sumarize"), "{text}");
+    // Only the diagnostics the range touches: line 1 has none with a fix.
+    let line_one = json!({ "start": { "line": 1, "character": 0 }, "end": { "line": 1, "character": 3 } });
+    assert!(quick_fixes(&mut client, line_one).await.is_empty());
+}
+
+#[tokio::test]
+async fn inlay_hints_show_inferred_types_and_policies() {
+    let mut client = Client::start().await;
+    client.open(WINDOWED).await;
+    let whole = json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 9, "character": 0 } });
+    let hints =
+        client.request("textDocument/inlayHint", json!({ "textDocument": { "uri": URI }, "range": whole })).await;
+    let shown: Vec<(u64, u64, &str)> = hints
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["position"]["line"].as_u64().unwrap(),
+                h["position"]["character"].as_u64().unwrap(),
+                h["label"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // `(in_temp) clean (temps: table)` / `(temps[10/2]) average (mean)`.
+    assert_eq!(
+        shown,
+        [(1, 8, ": file"), (1, 15, "all-new"), (2, 12, ": table"), (2, 21, "sliding-window"), (2, 27, ": file")]
+    );
+}
