@@ -148,3 +148,14 @@ fn snapshots_of_ir_and_describe_for_every_example() {
         );
     });
 }
+
+#[test]
+fn task_lookup_by_id_matches_the_pipeline() {
+    let text = "(in) a (x)\n(x) b (y)\n)) broken\n(y + in_more) c (out)\ndefaults { image: \"i\" command: [\"c\"] }\n";
+    let analysis = koalja_compiler::analysis::analyze_text(text, "p");
+    let ir = koalja_compiler::ir::Ir::from_analysis(&analysis);
+    for (id, task) in analysis.pipeline.tasks.iter().enumerate() {
+        assert_eq!(ir.task(id).map(|node| node.name.as_str()), Some(task.name.as_str()));
+    }
+    assert!(ir.task(analysis.pipeline.tasks.len()).is_none(), "past the tasks: an input, output or error node");
+}

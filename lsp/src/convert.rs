@@ -73,7 +73,7 @@ pub struct GraphEdge {
 }
 
 pub fn graph(document: &Document) -> Graph {
-    let view = GraphView::from_ir(&koalja_compiler::ir::Ir::from_analysis(&document.analysis));
+    let view = GraphView::from_ir(document.ir());
     let range = |span| document.lines.range(&document.text, span);
     Graph {
         nodes: view

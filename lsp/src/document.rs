@@ -1,9 +1,10 @@
 //! One open document: its text, kept in step with the client's edits, and
 //! the compiler's analysis of the latest version.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use koalja_compiler::analysis::{analyze_text, pipeline_name_for_path, Analysis};
+use koalja_compiler::ir::Ir;
 use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 
 use crate::position::LineStarts;
@@ -15,6 +16,9 @@ pub struct Document {
     pub lines: LineStarts,
     /// Shared with requests in flight while a newer version is analysed.
     pub analysis: Arc<Analysis>,
+    /// The IR of this version, built by the first request that needs it
+    /// (hover, the graph) and shared by the rest.
+    ir: Arc<OnceLock<Ir>>,
     /// The pipeline name when the file has no header: the file's stem, as
     /// `koaljac check` uses, so both report the same.
     default_name: String,
@@ -25,7 +29,11 @@ impl Document {
         let default_name =
             uri.to_file_path().map_or_else(|| "pipeline".to_owned(), |path| pipeline_name_for_path(&path));
         let analysis = Arc::new(analyze_text(&text, &default_name));
-        Document { lines: LineStarts::new(&text), text, version, analysis, default_name }
+        Document { lines: LineStarts::new(&text), text, version, analysis, ir: Arc::default(), default_name }
+    }
+
+    pub fn ir(&self) -> &Ir {
+        self.ir.get_or_init(|| Ir::from_analysis(&self.analysis))
     }
 
     /// Applies the client's changes in order (ranged ones splice, one without
@@ -43,5 +51,6 @@ impl Document {
         }
         self.version = version;
         self.analysis = Arc::new(analyze_text(&self.text, &self.default_name));
+        self.ir = Arc::default();
     }
 }

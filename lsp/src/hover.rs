@@ -2,14 +2,14 @@
 
 use koalja_compiler::analysis::Analysis;
 use koalja_compiler::check::KEYS;
-use koalja_compiler::ir::{Ir, Node};
+use koalja_compiler::ir::Ir;
 use koalja_compiler::model::{Launch, Policy};
 use koalja_compiler::span::Span;
 
 use crate::locate::Symbol;
 
 /// Markdown for the symbol, or `None` when there is nothing to say.
-pub fn hover(analysis: &Analysis, symbol: &Symbol) -> Option<String> {
+pub fn hover(analysis: &Analysis, ir: &Ir, symbol: &Symbol) -> Option<String> {
     let pipeline = &analysis.pipeline;
     match symbol {
         Symbol::Wire(name) => {
@@ -22,18 +22,15 @@ pub fn hover(analysis: &Analysis, symbol: &Symbol) -> Option<String> {
             if wire.consumers.is_empty() {
                 text.push_str("consumed by no task: a pipeline output\n");
             }
-            let ir = Ir::from_analysis(analysis);
             for id in &wire.consumers {
                 let Some(task) = pipeline.tasks.get(*id) else { continue };
-                let sentence =
-                    task_node(&ir, &task.name).map(|node| node.contract.sentence.clone()).unwrap_or_default();
+                let sentence = ir.task(*id).map(|node| node.contract.sentence.clone()).unwrap_or_default();
                 text.push_str(&format!("- consumed by `{}`, which {}\n", task.name, sentence));
             }
             Some(text)
         }
         Symbol::Task(name) => {
-            let ir = Ir::from_analysis(analysis);
-            let described = koalja_compiler::render::describe::describe(&ir, Some(&name.text))?;
+            let described = koalja_compiler::render::describe::describe(ir, Some(&name.text))?;
             Some(format!("**task** `{}`\n\n```text\n{}```\n", name.text, described))
         }
         Symbol::Type(name) => {
@@ -60,13 +57,6 @@ pub fn option_meaning(key: &str, value: &str) -> Option<&'static str> {
         "launch" => Launch::ALL.iter().find(|(name, _)| *name == value).map(|(_, launch)| launch.meaning()),
         _ => None,
     }
-}
-
-fn task_node<'i>(ir: &'i Ir, name: &str) -> Option<&'i koalja_compiler::ir::TaskNode> {
-    ir.graph.node_weights().find_map(|node| match node {
-        Node::Task(task) if task.name == name => Some(&**task),
-        _ => None,
-    })
 }
 
 /// Where the symbol is defined: a wire's producing statement, a task's

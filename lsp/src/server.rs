@@ -68,7 +68,11 @@ impl Backend {
         })
         .unwrap_or_default();
         let version = document.version;
-        self.lock().insert(uri.clone(), document);
+        if let Some(replaced) = self.lock().insert(uri.clone(), document) {
+            // Freeing a large analysis node by node takes milliseconds that
+            // the editor would wait for: do it off the request path.
+            std::thread::spawn(move || drop(replaced));
+        }
         self.client.publish_diagnostics(uri, diagnostics, Some(version)).await;
     }
 
@@ -167,7 +171,7 @@ impl LanguageServer for Backend {
         isolate("hover", || {
             let offset = document.lines.offset(&document.text, at.position);
             let symbol = crate::locate::symbol_at(&document.analysis.parsed.file, offset)?;
-            let text = crate::hover::hover(&document.analysis, &symbol)?;
+            let text = crate::hover::hover(&document.analysis, document.ir(), &symbol)?;
             let name = symbol.name();
             Some(Hover {
                 contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: text }),

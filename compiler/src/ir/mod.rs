@@ -156,6 +156,15 @@ impl Ir {
         }
     }
 
+    /// The node of the pipeline's task `id`. Tasks are added first and in
+    /// the pipeline's order, so task `id` is node `id`: no search.
+    pub fn task(&self, id: crate::model::TaskId) -> Option<&TaskNode> {
+        match self.graph.node_weight(NodeIndex::new(id))? {
+            Node::Task(task) => Some(task),
+            _ => None,
+        }
+    }
+
     /// The IR as pretty JSON, ending in a newline; deterministic.
     pub fn to_json(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
