@@ -7,8 +7,10 @@
 # Suites so far (later parts add theirs here): formatting and lints; the
 # Rust tests of every crate (unit, fixtures, corpora, snapshots, CLI,
 # properties, the IR, graphs checked by Graphviz, SVG drawn in headless
-# Chromium, manifests checked by kubernetes-validate --strict); the main job on the
-# examples; a short fuzzing run (KOALJA_FUZZ_SECONDS, default 60; 0 skips it).
+# Chromium, manifests checked by kubernetes-validate --strict, the language
+# server in process and over stdio); the TextMate and tree-sitter grammars;
+# the main job on the examples; a short fuzzing run (KOALJA_FUZZ_SECONDS,
+# default 60; 0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +41,12 @@ export KOALJA_KUBERNETES_VALIDATE="$PWD/$validator_env/bin/kubernetes-validate"
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked --quiet
 fi
+# The tree-sitter CLI from crates.io (its npm package downloads a binary).
+if ! command -v tree-sitter >/dev/null 2>&1; then
+  cargo install tree-sitter-cli --version 0.27.1 --locked --quiet
+fi
+# vscode-tmgrammar-test, pinned by grammar/package-lock.json.
+(cd grammar && npm ci --no-audit --no-fund --loglevel=error)
 # Tests that need an outside tool fail, rather than skip, when it is missing.
 export KOALJA_REQUIRE_TOOLS=1
 
@@ -52,6 +60,9 @@ step "Rust tests (cargo test --workspace)"
 # insta must not write snapshots in a test run: a changed snapshot fails.
 mkdir -p target
 INSTA_UPDATE=no cargo test --workspace --quiet 2>&1 | tee target/cargo-test.log
+
+step "grammars (TextMate and tree-sitter)"
+scripts/grammar-test.sh
 
 step "main job: koaljac check examples/"
 cargo run --quiet --release -p koalja-compiler --bin koaljac -- check --deny warnings examples/

@@ -1,0 +1,2 @@
+; Fold task and defaults blocks.
+(block) @fold
