@@ -9,6 +9,8 @@
 # properties, the IR, graphs checked by Graphviz, SVG drawn in headless
 # Chromium, manifests checked by kubernetes-validate --strict, the language
 # server in process and over stdio); the TextMate and tree-sitter grammars;
+# the VS Code extension (activation, the graph webview in headless chromium,
+# the packaged .vsix);
 # the main job on the examples; a short fuzzing run (KOALJA_FUZZ_SECONDS,
 # default 60; 0 skips it).
 set -euo pipefail
@@ -45,8 +47,11 @@ fi
 if ! command -v tree-sitter >/dev/null 2>&1; then
   cargo install tree-sitter-cli --version 0.27.1 --locked --quiet
 fi
-# vscode-tmgrammar-test, pinned by grammar/package-lock.json.
+# vscode-tmgrammar-test, pinned by grammar/package-lock.json; the extension's
+# client, layout library, playwright-core (driving Debian's chromium, never a
+# browser download) and vsce, pinned by editors/vscode/package-lock.json.
 (cd grammar && npm ci --no-audit --no-fund --loglevel=error)
+(cd editors/vscode && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 # Tests that need an outside tool fail, rather than skip, when it is missing.
 export KOALJA_REQUIRE_TOOLS=1
 
@@ -63,6 +68,14 @@ INSTA_UPDATE=no cargo test --workspace --quiet 2>&1 | tee target/cargo-test.log
 
 step "grammars (TextMate and tree-sitter)"
 scripts/grammar-test.sh
+
+step "VS Code extension (activation, graph webview in chromium, .vsix)"
+(
+  cd editors/vscode
+  KOALJA_LSP="$PWD/../../target/debug/koalja-lsp" npm test --silent
+  npm run package --silent > /dev/null
+  node test/package.test.js
+)
 
 step "main job: koaljac check examples/"
 cargo run --quiet --release -p koalja-compiler --bin koaljac -- check --deny warnings examples/
