@@ -331,3 +331,16 @@ impl LanguageServer for Backend {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::isolate;
+
+    #[test]
+    fn a_panic_becomes_an_internal_error_naming_the_handler() {
+        let failed = isolate("hover", || -> u32 { panic!("index out of bounds") }).unwrap_err();
+        assert_eq!(failed.code, tower_lsp_server::jsonrpc::ErrorCode::InternalError);
+        assert_eq!(failed.message, "koalja-lsp failed in hover: index out of bounds");
+        assert_eq!(isolate("hover", || 7).unwrap(), 7);
+    }
+}
