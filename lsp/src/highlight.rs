@@ -4,13 +4,14 @@
 
 use koalja_compiler::diagnostic::Diagnostics;
 use koalja_compiler::span::Span;
-use koalja_compiler::syntax::ast::{Block, Item, Name, Value};
+use koalja_compiler::syntax::ast::Item;
 use koalja_compiler::syntax::lexer::lex;
 use koalja_compiler::syntax::token::TokenKind;
 use rustc_hash::FxHashMap;
 use tower_lsp_server::ls_types::{SemanticToken, SemanticTokenModifier, SemanticTokenType, SemanticTokensLegend};
 
 use crate::document::Document;
+use crate::locate::{item_names, Symbol};
 
 /// The legend; a token's type is its index here.
 const TYPES: [SemanticTokenType; 9] = [
@@ -88,57 +89,24 @@ pub fn tokens(document: &Document) -> Vec<SemanticToken> {
 /// What each name in the tree is, by its start offset.
 fn name_roles(document: &Document) -> FxHashMap<u32, (u32, u32)> {
     let mut roles = FxHashMap::default();
-    let mut mark = |name: &Name, kind: u32, modifiers: u32| {
-        roles.insert(name.span.start, (kind, modifiers));
-    };
     for item in &document.analysis.parsed.file.items {
-        match item {
-            Item::Header(header) => {
-                if let Some(namespace) = &header.namespace {
-                    mark(namespace, PIPELINE, 0);
-                }
-                mark(&header.name, PIPELINE, DECLARATION);
+        if let Item::Header(header) = item {
+            if let Some(namespace) = &header.namespace {
+                roles.insert(namespace.span.start, (PIPELINE, 0));
             }
-            Item::Wiring(wiring) => {
-                for input in &wiring.inputs.items {
-                    input.members.iter().for_each(|member| mark(&member.wire, WIRE, 0));
-                    if let Some(ty) = &input.ty {
-                        mark(ty, TYPE, 0);
-                    }
-                }
-                mark(&wiring.task, TASK, 0);
-                for output in &wiring.outputs.items {
-                    mark(&output.wire, WIRE, DECLARATION);
-                    if let Some(ty) = &output.ty {
-                        mark(ty, TYPE, 0);
-                    }
-                }
-            }
-            Item::Task(block) => {
-                mark(&block.name, TASK, DECLARATION);
-                block_roles(&block.body, &mut mark);
-            }
-            Item::Defaults(block) => block_roles(&block.body, &mut mark),
-            Item::Type(decl) => {
-                mark(&decl.name, TYPE, DECLARATION);
-                mark(&decl.base, TYPE, 0);
-            }
-            Item::Error(_) => {}
+            roles.insert(header.name.span.start, (PIPELINE, DECLARATION));
         }
+        item_names(item, &mut |symbol, defines| {
+            let kind = match symbol {
+                Symbol::Wire(_) => WIRE,
+                Symbol::Task(_) => TASK,
+                Symbol::Type(_) => TYPE,
+                Symbol::Key(_) => KEY,
+                // Option values are left to the grammar.
+                Symbol::Option(..) => return,
+            };
+            roles.insert(symbol.name().span.start, (kind, if defines { DECLARATION } else { 0 }));
+        });
     }
     roles
-}
-
-/// Keys; bare names in lists are wires (`command: ["c", in, out]`).
-fn block_roles(block: &Block, mark: &mut impl FnMut(&Name, u32, u32)) {
-    for entry in &block.entries {
-        mark(&entry.key, KEY, 0);
-        if let Value::List { items, .. } = &entry.value {
-            for value in items {
-                if let Value::Name(name) = value {
-                    mark(name, WIRE, 0);
-                }
-            }
-        }
-    }
 }

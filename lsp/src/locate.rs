@@ -2,7 +2,7 @@
 //! file has errors elsewhere).
 
 use koalja_compiler::span::Span;
-use koalja_compiler::syntax::ast::{Block, Item, Name, SourceFile, Value};
+use koalja_compiler::syntax::ast::{Block, DefaultsBlock, Item, Name, SourceFile, TaskBlock, Value};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Symbol {
@@ -15,58 +15,77 @@ pub enum Symbol {
     Option(Name, Name),
 }
 
+/// Calls `visit` with every wire, task, type, key and option name written in
+/// `item`, in source order, and whether the name is defined there (an
+/// output wire, a task block's name, a declared type). The one walk over
+/// names: finding, renaming and colouring all go through it.
+pub fn item_names(item: &Item, visit: &mut impl FnMut(Symbol, bool)) {
+    match item {
+        Item::Wiring(wiring) => {
+            for input in &wiring.inputs.items {
+                for member in &input.members {
+                    visit(Symbol::Wire(member.wire.clone()), false);
+                }
+                if let Some(ty) = &input.ty {
+                    visit(Symbol::Type(ty.clone()), false);
+                }
+            }
+            visit(Symbol::Task(wiring.task.clone()), false);
+            for output in &wiring.outputs.items {
+                visit(Symbol::Wire(output.wire.clone()), true);
+                if let Some(ty) = &output.ty {
+                    visit(Symbol::Type(ty.clone()), false);
+                }
+            }
+        }
+        Item::Task(block) => {
+            visit(Symbol::Task(block.name.clone()), true);
+            block_names(&block.body, visit);
+        }
+        Item::Defaults(block) => block_names(&block.body, visit),
+        Item::Type(decl) => {
+            visit(Symbol::Type(decl.name.clone()), true);
+            visit(Symbol::Type(decl.base.clone()), false);
+        }
+        Item::Header(_) | Item::Error(_) => {}
+    }
+}
+
+/// Keys, option values (`policy: all-new`), and bare names in lists, which
+/// are wires (`command: ["c", in, out]`).
+fn block_names(block: &Block, visit: &mut impl FnMut(Symbol, bool)) {
+    for entry in &block.entries {
+        visit(Symbol::Key(entry.key.clone()), false);
+        match &entry.value {
+            Value::List { items, .. } => {
+                for value in items {
+                    if let Value::Name(name) = value {
+                        visit(Symbol::Wire(name.clone()), false);
+                    }
+                }
+            }
+            Value::Name(value) => visit(Symbol::Option(entry.key.clone(), value.clone()), false),
+            _ => {}
+        }
+    }
+}
+
 /// The symbol whose name covers byte `offset` (its end included, so a
 /// cursor just after a name finds it).
 pub fn symbol_at(file: &SourceFile, offset: usize) -> Option<Symbol> {
     let covers = |span: Span| (span.start as usize) <= offset && offset <= span.end as usize;
-    let hit = |name: &Name, make: fn(Name) -> Symbol| covers(name.span).then(|| make(name.clone()));
-    for item in &file.items {
-        if !covers(item.span()) {
-            continue;
-        }
-        let found = match item {
-            Item::Wiring(wiring) => wiring
-                .inputs
-                .items
-                .iter()
-                .find_map(|input| {
-                    input
-                        .members
-                        .iter()
-                        .find_map(|member| hit(&member.wire, Symbol::Wire))
-                        .or_else(|| input.ty.as_ref().and_then(|ty| hit(ty, Symbol::Type)))
-                })
-                .or_else(|| hit(&wiring.task, Symbol::Task))
-                .or_else(|| {
-                    wiring.outputs.items.iter().find_map(|output| {
-                        hit(&output.wire, Symbol::Wire)
-                            .or_else(|| output.ty.as_ref().and_then(|ty| hit(ty, Symbol::Type)))
-                    })
-                }),
-            Item::Task(block) => hit(&block.name, Symbol::Task).or_else(|| in_block(&block.body, &hit)),
-            Item::Defaults(block) => in_block(&block.body, &hit),
-            Item::Type(decl) => hit(&decl.name, Symbol::Type),
-            Item::Header(_) | Item::Error(_) => None,
-        };
+    let mut found = None;
+    for item in file.items.iter().filter(|item| covers(item.span())) {
+        item_names(item, &mut |symbol, _| {
+            if found.is_none() && covers(symbol.name().span) {
+                found = Some(symbol);
+            }
+        });
         if found.is_some() {
-            return found;
+            break;
         }
     }
-    None
-}
-
-/// Keys, option values, and bare names in `command` lists (wire references).
-fn in_block(block: &Block, hit: &impl Fn(&Name, fn(Name) -> Symbol) -> Option<Symbol>) -> Option<Symbol> {
-    block.entries.iter().find_map(|entry| {
-        hit(&entry.key, Symbol::Key).or_else(|| match &entry.value {
-            Value::List { items, .. } => items.iter().find_map(|value| match value {
-                Value::Name(name) => hit(name, Symbol::Wire),
-                _ => None,
-            }),
-            Value::Name(value) => hit(value, Symbol::Key).map(|_| Symbol::Option(entry.key.clone(), value.clone())),
-            _ => None,
-        })
-    })
+    found
 }
 
 impl Symbol {
@@ -81,50 +100,35 @@ impl Symbol {
 /// Every place the symbol's name is written: for a wire its mentions in
 /// statements, bare names in `command` lists and `{wire}` placeholders in
 /// strings; for a task its statement and block; for a type its declaration
-/// and annotations. Keys have no occurrences to rename. In source order.
+/// and annotations. Keys and option values have no occurrences to rename.
+/// In source order.
 pub fn occurrences(text: &str, file: &SourceFile, symbol: &Symbol) -> Vec<Span> {
+    if matches!(symbol, Symbol::Key(_) | Symbol::Option(..)) {
+        return Vec::new();
+    }
     let target = symbol.name().text.as_str();
     let mut spans = Vec::new();
-    let add = |spans: &mut Vec<Span>, name: &Name| {
-        if name.text == target {
-            spans.push(name.span);
-        }
-    };
     for item in &file.items {
-        match (item, symbol) {
-            (Item::Wiring(wiring), Symbol::Wire(_)) => {
-                for member in wiring.inputs.items.iter().flat_map(|input| &input.members) {
-                    add(&mut spans, &member.wire);
-                }
-                for output in &wiring.outputs.items {
-                    add(&mut spans, &output.wire);
-                }
+        item_names(item, &mut |named, _| {
+            if std::mem::discriminant(&named) == std::mem::discriminant(symbol) && named.name().text == target {
+                spans.push(named.name().span);
             }
-            (Item::Wiring(wiring), Symbol::Task(_)) => add(&mut spans, &wiring.task),
-            (Item::Wiring(wiring), Symbol::Type(_)) => {
-                let inputs = wiring.inputs.items.iter().filter_map(|input| input.ty.as_ref());
-                let outputs = wiring.outputs.items.iter().filter_map(|output| output.ty.as_ref());
-                for ty in inputs.chain(outputs) {
-                    add(&mut spans, ty);
-                }
-            }
-            (Item::Task(block), Symbol::Task(_)) => add(&mut spans, &block.name),
-            (Item::Task(block), Symbol::Wire(_)) => wire_uses(text, &block.body, target, &mut spans),
-            (Item::Defaults(block), Symbol::Wire(_)) => wire_uses(text, &block.body, target, &mut spans),
-            (Item::Type(decl), Symbol::Type(_)) => add(&mut spans, &decl.name),
-            _ => {}
+        });
+        if let (Symbol::Wire(_), Item::Task(TaskBlock { body, .. }) | Item::Defaults(DefaultsBlock { body, .. })) =
+            (symbol, item)
+        {
+            placeholders(text, body, target, &mut spans);
         }
     }
     spans.sort_by_key(|span| span.start);
     spans
 }
 
-/// A wire's uses in a block: bare names in lists, `{wire}` in strings.
-fn wire_uses(text: &str, block: &Block, wire: &str, spans: &mut Vec<Span>) {
+/// The `{wire}` placeholders in a block's strings.
+fn placeholders(text: &str, block: &Block, wire: &str, spans: &mut Vec<Span>) {
     let placeholder = format!("{{{wire}}}");
-    let mut visit = |value: &Value| match value {
-        Value::Name(name) if name.text == wire => spans.push(name.span),
-        Value::Str(string) => {
+    let mut visit = |value: &Value| {
+        if let Value::Str(string) = value {
             // Search the source, not the unescaped value, so spans are exact.
             let start = string.span.start as usize;
             let Some(source) = text.get(start..string.span.end as usize) else { return };
@@ -133,7 +137,6 @@ fn wire_uses(text: &str, block: &Block, wire: &str, spans: &mut Vec<Span>) {
                 spans.push(Span::new(name_start, name_start + wire.len() as u32));
             }
         }
-        _ => {}
     };
     for entry in &block.entries {
         match &entry.value {

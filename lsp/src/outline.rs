@@ -3,7 +3,7 @@
 //! work while the file has errors.
 
 use koalja_compiler::span::Span;
-use koalja_compiler::syntax::ast::{Block, Item};
+use koalja_compiler::syntax::ast::{Block, DefaultsBlock, Item, TaskBlock};
 use tower_lsp_server::ls_types::{DocumentSymbol, FoldingRange, FoldingRangeKind, SymbolKind};
 
 use crate::document::Document;
@@ -107,8 +107,8 @@ pub fn document_symbols(document: &Document) -> Vec<DocumentSymbol> {
 /// Blocks that span lines, and runs of two or more comment lines.
 pub fn folding_ranges(document: &Document) -> Vec<FoldingRange> {
     let line = |offset: u32| document.lines.position(&document.text, offset as usize).line;
-    let fold = |span: Span, kind: Option<FoldingRangeKind>| {
-        let (start, end) = (line(span.start), line(span.end));
+    // Lines `start..=end` as a fold, when that is more than one line.
+    let fold = |start: u32, end: u32, kind: Option<FoldingRangeKind>| {
         (end > start).then_some(FoldingRange { start_line: start, end_line: end, kind, ..FoldingRange::default() })
     };
     let mut ranges: Vec<FoldingRange> = document
@@ -118,32 +118,28 @@ pub fn folding_ranges(document: &Document) -> Vec<FoldingRange> {
         .items
         .iter()
         .filter_map(|item| match item {
-            Item::Task(block) => fold(block.body.span, None),
-            Item::Defaults(block) => fold(block.body.span, None),
+            Item::Task(TaskBlock { body, .. }) | Item::Defaults(DefaultsBlock { body, .. }) => {
+                fold(line(body.span.start), line(body.span.end), None)
+            }
             _ => None,
         })
         .collect();
+    // Runs of comments on consecutive lines.
     let mut run: Option<(u32, u32)> = None;
     for comment in &document.analysis.parsed.comments {
         let at = line(comment.start);
         run = match run {
             Some((start, end)) if at == end + 1 => Some((start, at)),
             Some((start, end)) => {
-                if end > start {
-                    ranges.push(comment_fold(start, end));
-                }
+                ranges.extend(fold(start, end, Some(FoldingRangeKind::Comment)));
                 Some((at, at))
             }
             None => Some((at, at)),
         };
     }
-    if let Some((start, end)) = run.filter(|(start, end)| end > start) {
-        ranges.push(comment_fold(start, end));
+    if let Some((start, end)) = run {
+        ranges.extend(fold(start, end, Some(FoldingRangeKind::Comment)));
     }
     ranges.sort_by_key(|range| range.start_line);
     ranges
-}
-
-fn comment_fold(start: u32, end: u32) -> FoldingRange {
-    FoldingRange { start_line: start, end_line: end, kind: Some(FoldingRangeKind::Comment), ..FoldingRange::default() }
 }

@@ -49,6 +49,11 @@ impl Backend {
         self.lock().get(uri).cloned()
     }
 
+    /// The open document a request names, or the error for one not open.
+    fn open_document(&self, uri: &Uri) -> Result<Document> {
+        self.document(uri).ok_or_else(|| Error::invalid_params(format!("{} is not open", uri.as_str())))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uri, Document>> {
         // A handler that panicked held no lock (work runs outside it).
         self.documents.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -77,7 +82,7 @@ impl Backend {
     }
 
     async fn graph(&self, params: GraphParams) -> Result<convert::Graph> {
-        let document = self.document(&params.text_document.uri).ok_or_else(|| not_open(&params.text_document.uri))?;
+        let document = self.open_document(&params.text_document.uri)?;
         isolate("koalja/graph", || convert::graph(&document))
     }
 }
@@ -86,10 +91,6 @@ impl Backend {
 /// the editor shows (a rename to a keyword, say).
 fn refused(reason: String) -> Error {
     Error { message: reason.into(), ..Error::new(tower_lsp_server::jsonrpc::ErrorCode::ServerError(-32803)) }
-}
-
-fn not_open(uri: &Uri) -> Error {
-    Error::invalid_params(format!("{} is not open", uri.as_str()))
 }
 
 impl LanguageServer for Backend {
@@ -167,7 +168,7 @@ impl LanguageServer for Backend {
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let at = params.text_document_position_params;
-        let document = self.document(&at.text_document.uri).ok_or_else(|| not_open(&at.text_document.uri))?;
+        let document = self.open_document(&at.text_document.uri)?;
         isolate("hover", || {
             let offset = document.lines.offset(&document.text, at.position);
             let symbol = crate::locate::symbol_at(&document.analysis.parsed.file, offset)?;
@@ -183,7 +184,7 @@ impl LanguageServer for Backend {
     async fn goto_definition(&self, params: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
         let at = params.text_document_position_params;
         let uri = at.text_document.uri;
-        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        let document = self.open_document(&uri)?;
         isolate("definition", || {
             let offset = document.lines.offset(&document.text, at.position);
             let symbol = crate::locate::symbol_at(&document.analysis.parsed.file, offset)?;
@@ -196,7 +197,7 @@ impl LanguageServer for Backend {
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
         let at = params.text_document_position;
         let uri = at.text_document.uri;
-        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        let document = self.open_document(&uri)?;
         isolate("references", || {
             let offset = document.lines.offset(&document.text, at.position);
             let symbol = crate::locate::symbol_at(&document.analysis.parsed.file, offset)?;
@@ -216,7 +217,7 @@ impl LanguageServer for Backend {
 
     async fn prepare_rename(&self, params: TextDocumentPositionParams) -> Result<Option<PrepareRenameResponse>> {
         let uri = params.text_document.uri;
-        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        let document = self.open_document(&uri)?;
         let prepared = isolate("prepareRename", || {
             let offset = document.lines.offset(&document.text, params.position);
             crate::rename::prepare(&document.analysis, offset)
@@ -228,7 +229,7 @@ impl LanguageServer for Backend {
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
         let at = params.text_document_position;
         let uri = at.text_document.uri;
-        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        let document = self.open_document(&uri)?;
         let spans = isolate("rename", || {
             let offset = document.lines.offset(&document.text, at.position);
             let symbol = crate::rename::prepare(&document.analysis, offset)?;
@@ -247,7 +248,7 @@ impl LanguageServer for Backend {
 
     async fn document_symbol(&self, params: DocumentSymbolParams) -> Result<Option<DocumentSymbolResponse>> {
         let uri = params.text_document.uri;
-        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        let document = self.open_document(&uri)?;
         isolate("documentSymbol", || Some(DocumentSymbolResponse::Nested(crate::outline::document_symbols(&document))))
     }
 
@@ -277,13 +278,13 @@ impl LanguageServer for Backend {
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
         let uri = params.text_document.uri;
-        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        let document = self.open_document(&uri)?;
         isolate("foldingRange", || Some(crate::outline::folding_ranges(&document)))
     }
 
     async fn semantic_tokens_full(&self, params: SemanticTokensParams) -> Result<Option<SemanticTokensResult>> {
         let uri = params.text_document.uri;
-        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        let document = self.open_document(&uri)?;
         isolate("semanticTokens", || {
             Some(SemanticTokensResult::Tokens(SemanticTokens {
                 result_id: None,
@@ -295,7 +296,7 @@ impl LanguageServer for Backend {
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let at = params.text_document_position;
         let uri = at.text_document.uri;
-        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        let document = self.open_document(&uri)?;
         isolate("completion", || {
             let offset = document.lines.offset(&document.text, at.position);
             Some(CompletionResponse::Array(crate::complete::complete(&document.analysis, offset)))
@@ -304,19 +305,19 @@ impl LanguageServer for Backend {
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         let uri = params.text_document.uri;
-        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        let document = self.open_document(&uri)?;
         isolate("codeAction", || Some(crate::actions::code_actions(&uri, &document, params.range)))
     }
 
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
         let uri = params.text_document.uri;
-        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        let document = self.open_document(&uri)?;
         isolate("inlayHint", || Some(crate::actions::inlay_hints(&document, params.range)))
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
         let uri = params.text_document.uri;
-        let document = self.document(&uri).ok_or_else(|| not_open(&uri))?;
+        let document = self.open_document(&uri)?;
         isolate("formatting", || {
             // `None` when the file has syntax errors: like `koaljac fmt`,
             // never reformat what did not parse.
