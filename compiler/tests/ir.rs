@@ -159,3 +159,44 @@ fn task_lookup_by_id_matches_the_pipeline() {
     }
     assert!(ir.task(analysis.pipeline.tasks.len()).is_none(), "past the tasks: an input, output or error node");
 }
+
+/// The runtime reads the IR through its own serde view
+/// (`koalja_agent::plan`); every example must read back with the same
+/// tasks, inputs and outputs, so the two sides cannot drift apart.
+#[test]
+fn every_example_reads_back_as_a_runtime_plan() {
+    use koalja_agent::plan::{Plan, Run};
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
+    let mut read = 0;
+    for entry in std::fs::read_dir(examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "kja") {
+            continue;
+        }
+        let analysis = analyze_text(&std::fs::read_to_string(&path).unwrap(), "p");
+        let ir = Ir::from_analysis(&analysis);
+        let plan = Plan::from_ir_json(ir.to_json().as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(plan.name, ir.name);
+        assert_eq!(plan.tasks.len(), analysis.pipeline.tasks.len());
+        for (planned, task) in plan.tasks.iter().zip(&analysis.pipeline.tasks) {
+            assert_eq!(planned.name, task.name.as_str());
+            let inputs: Vec<&str> = planned.inputs.iter().map(|i| i.name.as_str()).collect();
+            let expected: Vec<&str> = task.inputs.iter().map(|i| i.name.as_str()).collect();
+            assert_eq!(inputs, expected, "{}", task.name);
+            let outputs: Vec<&str> = planned.outputs.iter().map(|o| o.wire.as_str()).collect();
+            let expected: Vec<&str> =
+                task.outputs.iter().map(|o| analysis.pipeline.wires[o.wire].name.as_str()).collect();
+            assert_eq!(outputs, expected, "{}", task.name);
+            assert!(matches!(planned.run, Run::Command { .. } | Run::Shell(_)));
+        }
+        read += 1;
+    }
+    assert!(read >= 6, "examples read: {read}");
+}
+
+#[test]
+fn the_runtime_refuses_an_ir_with_errors() {
+    let ir = ir("(in) a (x)\n(x, y) b (out)\n");
+    let error = koalja_agent::plan::Plan::from_ir_json(ir.to_json().as_bytes()).unwrap_err();
+    assert!(error.0.contains("errors"), "{error}");
+}

@@ -13,6 +13,9 @@ use crate::model::{Firing, Pipeline, Policy, Task, TaskInput};
 pub struct Contract {
     pub policy: Policy,
     pub inputs: Vec<InputContract>,
+    /// What each run writes, in wiring order (the order paths are appended
+    /// to a `command` that names no wire).
+    pub outputs: Vec<OutputContract>,
     /// The whole contract in words.
     pub sentence: String,
 }
@@ -36,10 +39,26 @@ pub struct InputContract {
     shown: String,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OutputContract {
+    pub wire: SmolStr,
+    /// The wire's resolved type (`service` for an implicit output).
+    #[serde(rename = "type")]
+    pub ty: SmolStr,
+}
+
 pub fn contract(pipeline: &Pipeline, task: &Task) -> Contract {
     let inputs: Vec<InputContract> = task.inputs.iter().map(|input| input_contract(pipeline, input)).collect();
+    let outputs = task
+        .outputs
+        .iter()
+        .map(|output| {
+            let wire = &pipeline.wires[output.wire];
+            OutputContract { wire: wire.name.clone(), ty: wire.ty.clone() }
+        })
+        .collect();
     let sentence = sentence(task.settings.policy, &inputs);
-    Contract { policy: task.settings.policy, inputs, sentence }
+    Contract { policy: task.settings.policy, inputs, outputs, sentence }
 }
 
 fn input_contract(pipeline: &Pipeline, input: &TaskInput) -> InputContract {

@@ -1,0 +1,8 @@
+//! `koalja-agent`: the runtime of Koalja pipelines (LANGUAGE.md §3).
+//!
+//! One library behind three uses: a task's agent inside a pod, the gateway,
+//! and the local engine of `koaljac run`. See `runtime/README.md` for the
+//! link protocol and ARCHITECTURE.md for the module map.
+
+pub mod plan;
+pub mod snapshot;

@@ -1,0 +1,288 @@
+//! The agent's view of the graph IR: the parts of `koaljac`'s IR JSON that a
+//! run needs, read with serde. The compiler's `Ir` is the one definition of
+//! that JSON; this module only reads it (the agent does not link the
+//! compiler, which keeps the static binary small), and a compiler test reads
+//! every example's IR through `Plan::from_ir_json` so the two cannot drift.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The IR versions this agent understands.
+pub const IR_VERSION: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    AllNew,
+    SwapNewForOld,
+    SlidingWindow,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Launch {
+    Auto,
+    Restart,
+    Custom,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "form", rename_all = "kebab-case")]
+pub enum Firing {
+    Count { min: u64, max: u64 },
+    Window { size: u64, slide: u64 },
+    Service,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arg {
+    Literal(String),
+    Wire(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Run {
+    Command { args: Vec<Arg>, append_wire_paths: bool },
+    Shell(String),
+}
+
+/// What a wire's payload is on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PayloadKind {
+    File,
+    Dir,
+    Service,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub namespace: String,
+    pub name: String,
+    pub tasks: Vec<TaskPlan>,
+    /// Wires fed by file drops (through the gateway), in IR order.
+    pub pipeline_inputs: Vec<String>,
+    /// Wires that leave the pipeline (collected by the gateway), in IR order.
+    pub pipeline_outputs: Vec<String>,
+    pub wire_kinds: BTreeMap<String, PayloadKind>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskPlan {
+    pub name: String,
+    pub image: Option<String>,
+    pub run: Run,
+    pub policy: Policy,
+    pub launch: Launch,
+    pub service_port: Option<u16>,
+    pub env: BTreeMap<String, String>,
+    pub timeout_ms: Option<u64>,
+    pub retries: u32,
+    /// `sha256:…` of image, run and environment (recorded with every run).
+    pub digest: String,
+    pub inputs: Vec<InputPlan>,
+    pub outputs: Vec<OutputPlan>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputPlan {
+    /// The name in commands (a merge's first member).
+    pub name: String,
+    /// One wire, or a merge's members.
+    pub wires: Vec<String>,
+    pub firing: Firing,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputPlan {
+    pub wire: String,
+    pub kind: PayloadKind,
+}
+
+impl InputPlan {
+    pub fn is_service(&self) -> bool {
+        self.firing == Firing::Service
+    }
+}
+
+impl TaskPlan {
+    /// The task is long-running: it offers a service or asks to be restarted
+    /// by each new snapshot.
+    pub fn is_long_running(&self) -> bool {
+        self.service_port.is_some() || self.launch == Launch::Restart
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct PlanError(pub String);
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+// The IR JSON as written by the compiler (only the fields read here).
+
+#[derive(Deserialize)]
+struct IrJson {
+    ir_version: u32,
+    namespace: String,
+    name: String,
+    has_errors: bool,
+    #[serde(default)]
+    types: Vec<TypeJson>,
+    nodes: Vec<NodeJson>,
+    edges: Vec<EdgeJson>,
+}
+
+#[derive(Deserialize)]
+struct TypeJson {
+    name: String,
+    kind: PayloadKind,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+enum NodeJson {
+    Task(Box<TaskJson>),
+    Input { wire: String },
+    Output { wire: String },
+    Error {},
+}
+
+#[derive(Deserialize)]
+struct TaskJson {
+    name: String,
+    image: Option<String>,
+    run: Option<Run>,
+    policy: Policy,
+    launch: Launch,
+    service_port: Option<u16>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    timeout_ms: Option<u64>,
+    #[serde(default)]
+    retries: u32,
+    digest: String,
+    contract: ContractJson,
+}
+
+#[derive(Deserialize)]
+struct ContractJson {
+    inputs: Vec<InputJson>,
+    outputs: Vec<OutputJson>,
+}
+
+#[derive(Deserialize)]
+struct InputJson {
+    name: String,
+    wires: Vec<String>,
+    firing: Firing,
+}
+
+#[derive(Deserialize)]
+struct OutputJson {
+    wire: String,
+    #[serde(rename = "type")]
+    ty: String,
+}
+
+#[derive(Deserialize)]
+struct EdgeJson {
+    wire: String,
+    #[serde(rename = "type")]
+    ty: String,
+}
+
+impl Plan {
+    /// Reads the IR JSON that `koaljac check --emit ir` prints and the
+    /// manifests carry. Refuses an IR with errors or of another version.
+    pub fn from_ir_json(text: &[u8]) -> Result<Plan, PlanError> {
+        let ir: IrJson =
+            serde_json::from_slice(text).map_err(|error| PlanError(format!("the IR is not valid IR JSON: {error}")))?;
+        if ir.ir_version != IR_VERSION {
+            return Err(PlanError(format!(
+                "the IR has version {}, this agent reads version {IR_VERSION}; use a matching koaljac and agent",
+                ir.ir_version
+            )));
+        }
+        if ir.has_errors {
+            return Err(PlanError("the pipeline has errors; run `koaljac check` on it".to_owned()));
+        }
+        let declared: BTreeMap<&str, PayloadKind> = ir.types.iter().map(|t| (t.name.as_str(), t.kind)).collect();
+        let kind_of = |ty: &str| match declared.get(ty) {
+            Some(kind) => *kind,
+            None if ty == "dir" => PayloadKind::Dir,
+            None if ty == "service" => PayloadKind::Service,
+            None => PayloadKind::File,
+        };
+        let wire_kinds = ir.edges.iter().map(|edge| (edge.wire.clone(), kind_of(&edge.ty))).collect();
+        let mut plan = Plan {
+            namespace: ir.namespace,
+            name: ir.name,
+            tasks: Vec::new(),
+            pipeline_inputs: Vec::new(),
+            pipeline_outputs: Vec::new(),
+            wire_kinds,
+        };
+        for node in ir.nodes {
+            match node {
+                NodeJson::Task(task) => {
+                    let task = *task;
+                    let Some(run) = task.run else {
+                        return Err(PlanError(format!("task `{}` has neither `command` nor `shell`", task.name)));
+                    };
+                    let outputs = task
+                        .contract
+                        .outputs
+                        .into_iter()
+                        .map(|output| OutputPlan { kind: kind_of(&output.ty), wire: output.wire })
+                        .collect();
+                    let inputs = task
+                        .contract
+                        .inputs
+                        .into_iter()
+                        .map(|input| InputPlan { name: input.name, wires: input.wires, firing: input.firing })
+                        .collect();
+                    plan.tasks.push(TaskPlan {
+                        name: task.name,
+                        image: task.image,
+                        run,
+                        policy: task.policy,
+                        launch: task.launch,
+                        service_port: task.service_port,
+                        env: task.env,
+                        timeout_ms: task.timeout_ms,
+                        retries: task.retries,
+                        digest: task.digest,
+                        inputs,
+                        outputs,
+                    });
+                }
+                NodeJson::Input { wire } => plan.pipeline_inputs.push(wire),
+                NodeJson::Output { wire } => plan.pipeline_outputs.push(wire),
+                NodeJson::Error {} => {}
+            }
+        }
+        Ok(plan)
+    }
+
+    pub fn task(&self, name: &str) -> Option<&TaskPlan> {
+        self.tasks.iter().find(|task| task.name == name)
+    }
+
+    /// The task that produces `wire`, or `None` for a pipeline input.
+    pub fn producer(&self, wire: &str) -> Option<&TaskPlan> {
+        self.tasks.iter().find(|task| task.outputs.iter().any(|output| output.wire == wire))
+    }
+
+    pub fn kind(&self, wire: &str) -> PayloadKind {
+        self.wire_kinds.get(wire).copied().unwrap_or(PayloadKind::File)
+    }
+}
