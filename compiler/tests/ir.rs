@@ -200,3 +200,15 @@ fn the_runtime_refuses_an_ir_with_errors() {
     let error = koalja_agent::plan::Plan::from_ir_json(ir.to_json().as_bytes()).unwrap_err();
     assert!(error.0.contains("errors"), "{error}");
 }
+
+#[test]
+fn a_shell_run_is_split_at_its_placeholders() {
+    use koalja_compiler::model::Arg;
+    let ir = ir("(in) t (out)\ntask t { shell: \"awk '{print $1}' {in} | sed 's/{{x}/y/' > {out}\" }\n");
+    let lit = |text: &str| Arg::Literal(text.into());
+    let wire = |name: &str| Arg::Wire(name.into());
+    assert_eq!(
+        task(&ir, "t").contract.shell,
+        Some(vec![lit("awk '{print $1}' "), wire("in"), lit(" | sed 's/{x}/y/' > "), wire("out")])
+    );
+}

@@ -4,5 +4,8 @@
 //! and the local engine of `koaljac run`. See `runtime/README.md` for the
 //! link protocol and ARCHITECTURE.md for the module map.
 
+pub mod exec;
 pub mod plan;
+pub mod record;
 pub mod snapshot;
+pub mod store;

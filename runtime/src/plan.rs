@@ -75,6 +75,8 @@ pub struct TaskPlan {
     pub name: String,
     pub image: Option<String>,
     pub run: Run,
+    /// A `shell` run split at its `{wire}` placeholders (by the compiler).
+    pub shell_template: Option<Vec<Arg>>,
     pub policy: Policy,
     pub launch: Launch,
     pub service_port: Option<u16>,
@@ -177,6 +179,7 @@ struct TaskJson {
 struct ContractJson {
     inputs: Vec<InputJson>,
     outputs: Vec<OutputJson>,
+    shell: Option<Vec<Arg>>,
 }
 
 #[derive(Deserialize)]
@@ -254,6 +257,7 @@ impl Plan {
                         name: task.name,
                         image: task.image,
                         run,
+                        shell_template: task.contract.shell,
                         policy: task.policy,
                         launch: task.launch,
                         service_port: task.service_port,

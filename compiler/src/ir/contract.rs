@@ -7,7 +7,7 @@
 use serde::Serialize;
 use smol_str::SmolStr;
 
-use crate::model::{Firing, Pipeline, Policy, Task, TaskInput};
+use crate::model::{shell_placeholders, Arg, Firing, Pipeline, Policy, Run, Task, TaskInput};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Contract {
@@ -16,6 +16,9 @@ pub struct Contract {
     /// What each run writes, in wiring order (the order paths are appended
     /// to a `command` that names no wire).
     pub outputs: Vec<OutputContract>,
+    /// A `shell` run split at its `{wire}` placeholders, so the runtime
+    /// substitutes quoted paths without parsing the string again.
+    pub shell: Option<Vec<Arg>>,
     /// The whole contract in words.
     pub sentence: String,
 }
@@ -57,8 +60,31 @@ pub fn contract(pipeline: &Pipeline, task: &Task) -> Contract {
             OutputContract { wire: wire.name.clone(), ty: wire.ty.clone() }
         })
         .collect();
+    let shell = match &task.settings.run {
+        Some(Run::Shell(script)) => Some(shell_template(script)),
+        _ => None,
+    };
     let sentence = sentence(task.settings.policy, &inputs);
-    Contract { policy: task.settings.policy, inputs, outputs, sentence }
+    Contract { policy: task.settings.policy, inputs, outputs, shell, sentence }
+}
+
+/// `sort {in} > {out}` as literal, wire, literal, wire; `{{` in a literal
+/// part becomes the `{` it stands for (grammar/reference.md).
+fn shell_template(script: &str) -> Vec<Arg> {
+    let mut parts = Vec::new();
+    let mut literal_start = 0;
+    let mut literal = |text: &str, parts: &mut Vec<Arg>| {
+        if !text.is_empty() {
+            parts.push(Arg::Literal(text.replace("{{", "{").into()));
+        }
+    };
+    for (range, name) in shell_placeholders(script) {
+        literal(&script[literal_start..range.start], &mut parts);
+        parts.push(Arg::Wire(name.into()));
+        literal_start = range.end;
+    }
+    literal(&script[literal_start..], &mut parts);
+    parts
 }
 
 fn input_contract(pipeline: &Pipeline, input: &TaskInput) -> InputContract {

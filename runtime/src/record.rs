@@ -1,0 +1,194 @@
+//! Provenance records: what every annotated value (AV) and every run carries
+//! (LANGUAGE.md §3, end). These are the JSON objects the link protocol
+//! sends, the store keeps and `koaljac log` / `trace` print.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Who produced AVs that enter the pipeline from outside.
+pub const GATEWAY: &str = "gateway";
+
+/// One annotated value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Av {
+    /// `<task>.<run>.<wire>` for a run's output, `gateway.<drop>.<wire>` for
+    /// a file dropped into a pipeline input: unique, stable across restarts
+    /// (run and drop numbers are durable), and safe as a file name.
+    pub id: String,
+    pub wire: String,
+    /// The producing task (`gateway` for a drop).
+    pub task: String,
+    /// The run that produced it (the drop number for the gateway).
+    pub run: u64,
+    /// The AVs of the snapshot it was computed from.
+    pub inputs: Vec<String>,
+    /// The producing task's definition digest (empty for a drop).
+    pub definition: String,
+    /// `sha256:` of the payload's bytes (of a directory: of its files'
+    /// relative paths and bytes, in name order).
+    pub content: String,
+    pub size: u64,
+    /// The payload's file name as the consumer sees it.
+    pub name: String,
+    /// Producer's clock, RFC 3339 in UTC.
+    pub created: String,
+    /// Where the payload is kept, as a path on the producer's machine.
+    pub stored: String,
+}
+
+impl Av {
+    pub fn output_id(task: &str, run: u64, wire: &str) -> String {
+        format!("{task}.{run}.{wire}")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Assembled and committed, not yet finished (re-run after a restart).
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+/// One input of a run's snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotInput {
+    /// The input's name in commands (a merge's first member).
+    pub input: String,
+    pub avs: Vec<String>,
+    /// New values arrived on this input for this run (else it was reused).
+    pub advanced: bool,
+}
+
+/// One run of a task's code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub task: String,
+    pub run: u64,
+    pub status: RunStatus,
+    pub snapshot: Vec<SnapshotInput>,
+    /// Values that arrived and were replaced before any run saw them
+    /// (swap-new-for-old).
+    pub superseded: Vec<String>,
+    pub definition: String,
+    /// Output AV ids, in output order.
+    pub outputs: Vec<String>,
+    /// Outputs the code did not write (nothing published for them).
+    pub missing_outputs: Vec<String>,
+    pub attempts: u32,
+    pub exit_status: Option<i32>,
+    /// The last lines of standard error of a failed run.
+    pub stderr_tail: Option<String>,
+    pub assembled: String,
+    pub started: Option<String>,
+    pub finished: Option<String>,
+}
+
+/// Now, RFC 3339 in UTC with milliseconds.
+pub fn now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// Milliseconds since the epoch (for durations in records and displays).
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `sha256:` and the size of a file, or of a directory's files in name order.
+pub fn content_digest(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut hash = Sha256::new();
+    let mut size = 0;
+    if path.is_dir() {
+        let mut files = Vec::new();
+        collect_files(path, path, &mut files)?;
+        files.sort();
+        for relative in files {
+            hash.update(relative.to_string_lossy().as_bytes());
+            hash.update([0]);
+            size += hash_file(&path.join(&relative), &mut hash)?;
+        }
+    } else {
+        size = hash_file(path, &mut hash)?;
+    }
+    let digest: String = hash.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
+    Ok((format!("sha256:{digest}"), size))
+}
+
+fn hash_file(path: &Path, hash: &mut Sha256) -> std::io::Result<u64> {
+    let mut file = std::fs::File::open(path)?;
+    let mut buffer = vec![0; 64 * 1024];
+    let mut size = 0;
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(size);
+        }
+        hash.update(&buffer[..n]);
+        size += n as u64;
+    }
+}
+
+fn collect_files(root: &Path, dir: &Path, files: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(root, &path, files)?;
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            files.push(relative.to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+/// A name from outside (a dropped file's name) made safe to use as one path
+/// component inside the state directory: no separators, no `.`/`..`, no NUL,
+/// no leading dot, at most 200 bytes. `None` when nothing usable is left.
+pub fn safe_file_name(name: &str) -> Option<String> {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last.chars().filter(|c| !c.is_control()).collect();
+    let cleaned = cleaned.trim_start_matches('.');
+    if cleaned.is_empty() {
+        return None;
+    }
+    let mut end = cleaned.len().min(200);
+    while !cleaned.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(cleaned[..end].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outside_names_stay_one_component() {
+        assert_eq!(safe_file_name("data.csv").as_deref(), Some("data.csv"));
+        assert_eq!(safe_file_name("../../etc/passwd").as_deref(), Some("passwd"));
+        assert_eq!(safe_file_name("..").as_deref(), None);
+        assert_eq!(safe_file_name("a/..").as_deref(), None);
+        assert_eq!(safe_file_name(".hidden").as_deref(), Some("hidden"));
+        assert_eq!(safe_file_name("x\0y\n").as_deref(), Some("xy"));
+        assert_eq!(safe_file_name("C:\\temp\\f.txt").as_deref(), Some("f.txt"));
+        assert_eq!(safe_file_name(&"é".repeat(300)).map(|n| n.len()), Some(200));
+    }
+
+    #[test]
+    fn directory_digests_cover_names_and_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("m")).unwrap();
+        std::fs::write(dir.path().join("m/a"), "1").unwrap();
+        let (first, size) = content_digest(&dir.path().join("m")).unwrap();
+        assert_eq!(size, 1);
+        std::fs::rename(dir.path().join("m/a"), dir.path().join("m/b")).unwrap();
+        let (renamed, _) = content_digest(&dir.path().join("m")).unwrap();
+        assert_ne!(first, renamed);
+        std::fs::write(dir.path().join("f"), "1").unwrap();
+        assert!(content_digest(&dir.path().join("f")).unwrap().0.starts_with("sha256:"));
+    }
+}
