@@ -56,7 +56,7 @@ impl Invocation<'_> {
                     }
                 }
                 if *append_wire_paths {
-                    argv.extend(self.inputs.iter().flat_map(|(_, paths)| paths.iter().map(path_text)));
+                    argv.extend(self.inputs.iter().flat_map(|(_, paths)| paths.iter().map(|path| path_text(path))));
                     argv.extend(self.outputs.iter().map(|(_, path)| path_text(path)));
                 }
                 argv
@@ -83,7 +83,7 @@ impl Invocation<'_> {
     /// service's address.
     fn expand(&self, name: &str) -> Vec<String> {
         if let Some((_, paths)) = self.inputs.iter().find(|(input, _)| input == name) {
-            return paths.iter().map(path_text).collect();
+            return paths.iter().map(|path| path_text(path)).collect();
         }
         if let Some((_, path)) = self.outputs.iter().find(|(wire, _)| wire == name) {
             return vec![path_text(path)];
@@ -198,7 +198,7 @@ fn remove_any(path: &Path) {
     }
 }
 
-fn path_text(path: &PathBuf) -> String {
+fn path_text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
