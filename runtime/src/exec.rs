@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::link::remove_any;
 use crate::plan::{Arg, Run, TaskPlan};
 
 /// What one run sees, with paths already on this machine.
@@ -188,14 +189,6 @@ fn stderr_tail(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap_or_default();
     let start = bytes.len().saturating_sub(STDERR_TAIL_BYTES);
     String::from_utf8_lossy(&bytes[start..]).trim_end().to_owned()
-}
-
-fn remove_any(path: &Path) {
-    if path.is_dir() {
-        let _ = std::fs::remove_dir_all(path);
-    } else {
-        let _ = std::fs::remove_file(path);
-    }
 }
 
 fn path_text(path: &Path) -> String {

@@ -4,8 +4,12 @@
 //! and the local engine of `koaljac run`. See `runtime/README.md` for the
 //! link protocol and ARCHITECTURE.md for the module map.
 
+pub mod agent;
 pub mod exec;
+pub mod link;
+pub mod local;
 pub mod plan;
+pub mod provenance;
 pub mod record;
 pub mod snapshot;
 pub mod store;

@@ -1,5 +1,5 @@
 //! The snapshot engine: LANGUAGE.md §3 as a pure state machine. Values go in
-//! (`push`), snapshots come out (`next`); no clock, no I/O, no threads, so
+//! (`push`), snapshots come out (`fire`); no clock, no I/O, no threads, so
 //! every rule is a unit test and the invariants are property tests.
 //!
 //! A value is a `ValueId`: the consumer's own sequence number of an AV it
@@ -77,6 +77,14 @@ impl Engine {
         let inputs =
             rules.iter().map(|&rule| InputState { rule, waiting: VecDeque::new(), current: VecDeque::new() }).collect();
         Engine { policy, inputs, started: false }
+    }
+
+    /// Whether a saved engine belongs to the same task definition as a
+    /// fresh one (same policy and rules), so its state can be resumed.
+    pub fn same_shape(&self, other: &Engine) -> bool {
+        self.policy == other.policy
+            && self.inputs.len() == other.inputs.len()
+            && self.inputs.iter().zip(&other.inputs).all(|(a, b)| a.rule == b.rule)
     }
 
     pub fn input_count(&self) -> usize {

@@ -110,15 +110,24 @@ impl Store {
         Ok(self.connection.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
     }
 
-    /// The AV and local payload path of an engine value.
-    pub fn value(&self, value: ValueId) -> Result<Option<(Av, String)>> {
+    /// The AV and local payload path of a received AV, by id.
+    pub fn received(&self, id: &str) -> Result<Option<(Av, String)>> {
         let row: Option<(String, String)> = self
             .connection
-            .query_row("SELECT av, path FROM inbox WHERE value = ?1", [value as i64], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
+            .query_row("SELECT av, path FROM inbox WHERE id = ?1", [id], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?;
         row.map(|(av, path)| Ok((serde_json::from_str(&av)?, path))).transpose()
+    }
+
+    /// Every received AV with its local path, in arrival order.
+    pub fn received_all(&self) -> Result<Vec<(Av, String)>> {
+        let mut statement = self.connection.prepare("SELECT av, path FROM inbox ORDER BY value")?;
+        let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
+        rows.map(|row| {
+            let (av, path) = row?;
+            Ok((serde_json::from_str(&av)?, path))
+        })
+        .collect()
     }
 
     pub fn pending_runs(&self) -> Result<Vec<RunRecord>> {
@@ -184,6 +193,15 @@ impl Tx<'_> {
             params![av.id, input as i64, serde_json::to_string(av)?, path],
         )?;
         Ok(self.0.last_insert_rowid() as ValueId)
+    }
+
+    /// The AV id of an engine value received earlier (in this transaction too).
+    pub fn value_id(&self, value: ValueId) -> Result<String> {
+        Ok(self.0.query_row("SELECT id FROM inbox WHERE value = ?1", [value as i64], |row| row.get(0))?)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.0.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
     }
 
     pub fn set_cursor(&self, wire: &str, seq: u64) -> Result<()> {
@@ -297,11 +315,9 @@ mod tests {
         tx.save_engine(&engine).unwrap();
         tx.commit().unwrap();
         assert_eq!(store.engine().unwrap(), Some(engine));
-        assert_eq!(
-            store.value(value).unwrap().map(|(av, path)| (av.id, path)),
-            Some(("p.1.in".into(), "/cache/p.1.in".into()))
-        );
+        assert_eq!(store.received("p.1.in").unwrap().map(|(_, path)| path), Some("/cache/p.1.in".into()));
         let tx = store.transaction().unwrap();
+        assert_eq!(tx.value_id(value).unwrap(), "p.1.in");
         assert_eq!(tx.next_run_number().unwrap(), 1);
     }
 }

@@ -73,7 +73,7 @@ pub fn contract(pipeline: &Pipeline, task: &Task) -> Contract {
 fn shell_template(script: &str) -> Vec<Arg> {
     let mut parts = Vec::new();
     let mut literal_start = 0;
-    let mut literal = |text: &str, parts: &mut Vec<Arg>| {
+    let literal = |text: &str, parts: &mut Vec<Arg>| {
         if !text.is_empty() {
             parts.push(Arg::Literal(text.replace("{{", "{").into()));
         }

@@ -6,6 +6,8 @@
 mod files;
 mod heap;
 mod panic;
+#[cfg(feature = "local-run")]
+mod run;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -84,6 +86,49 @@ enum Command {
         /// A code such as K0016.
         code: Option<String>,
     },
+    /// Run the pipeline on this machine: no cluster, no daemon.
+    #[cfg(feature = "local-run")]
+    Run {
+        file: PathBuf,
+        /// The state directory (default: `.koalja/` beside the file). Running
+        /// again on the same state continues where the last run stopped.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Feed a file, or every file of a directory in name order, into a
+        /// pipeline input: `--drop in=data/`.
+        #[arg(long = "drop", value_name = "WIRE=PATH")]
+        drops: Vec<String>,
+        /// At most this many user processes at once (default: the cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Keep running and feed files put into `STATE/in/<wire>/`.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// List the runs of a local run (every task's, or one task's).
+    #[cfg(feature = "local-run")]
+    Log {
+        /// Only this task.
+        task: Option<String>,
+        #[arg(long, default_value = ".koalja")]
+        state: PathBuf,
+        /// One JSON object per run, per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Walk an artifact back to the pipeline inputs it came from.
+    #[cfg(feature = "local-run")]
+    Trace {
+        /// An AV id, or the path of an output file.
+        artifact: String,
+        #[arg(long, default_value = ".koalja")]
+        state: PathBuf,
+        /// One JSON object per artifact, per line.
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+        #[arg(long, value_enum, default_value_t = run::TraceFormat::Text)]
+        format: run::TraceFormat,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -147,6 +192,14 @@ fn main() -> ExitCode {
         Command::Build { paths, format, output, agent_image } => build(&paths, format, output.as_deref(), agent_image),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Explain { code } => explain(code.as_deref()),
+        #[cfg(feature = "local-run")]
+        Command::Run { file, state, drops, jobs, watch } => run::run(&file, state, &drops, jobs, watch),
+        #[cfg(feature = "local-run")]
+        Command::Log { task, state, json } => run::log(&state, task.as_deref(), json),
+        #[cfg(feature = "local-run")]
+        Command::Trace { artifact, state, json, format } => {
+            run::trace(&state, &artifact, if json { run::TraceFormat::Json } else { format })
+        }
     }
 }
 

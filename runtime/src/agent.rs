@@ -1,0 +1,627 @@
+//! One agent: a task's (pull inputs, assemble snapshots, run the code,
+//! publish outputs) or the gateway's (take file drops into pipeline inputs,
+//! collect pipeline outputs). The same type runs in a pod and, one per task,
+//! inside `koaljac run`.
+//!
+//! Three kinds of tokio task work for an agent: a *puller* per input wire
+//! (long-polls the producer, downloads payloads, commits cursor + engine +
+//! new runs in one transaction), the *runner* (executes pending runs one at a
+//! time, in order, and commits outputs + the run's record in one
+//! transaction), and the HTTP server (`link::router`) that serves the outbox.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{watch, Notify, Semaphore};
+
+use crate::exec::Invocation;
+use crate::link::{remove_any, Link, Peers, LONG_POLL};
+use crate::plan::{PayloadKind, Plan, TaskPlan};
+use crate::record::{content_digest, now, Av, RunRecord, RunStatus, SnapshotInput, GATEWAY};
+use crate::snapshot::{Engine, Rule};
+use crate::store::{Store, StoreError};
+
+/// A fault of the agent itself (not of the user's code): the agent binary
+/// exits 64 on one.
+#[derive(Debug)]
+pub struct AgentError(pub String);
+
+impl std::fmt::Display for AgentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AgentError {}
+
+impl From<StoreError> for AgentError {
+    fn from(error: StoreError) -> AgentError {
+        AgentError(error.0)
+    }
+}
+
+fn io_error<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> AgentError + 'a {
+    move |error| AgentError(format!("{what} {}: {error}", path.display()))
+}
+
+/// Shared by every agent of one process: the job slots, and the counters a
+/// local run watches to tell when nothing can happen any more.
+pub struct Progress {
+    /// Bumped after every commit that changes what could happen next.
+    pub changes: AtomicU64,
+    pub succeeded: AtomicU64,
+    pub failed: AtomicU64,
+    /// The failed runs' records, for the summary.
+    pub failures: Mutex<Vec<RunRecord>>,
+    /// At most this many user processes at once, across agents.
+    jobs: Semaphore,
+}
+
+impl Progress {
+    pub fn new(jobs: usize) -> Arc<Progress> {
+        Arc::new(Progress {
+            changes: AtomicU64::new(0),
+            succeeded: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            failures: Mutex::new(Vec::new()),
+            jobs: Semaphore::new(jobs.max(1)),
+        })
+    }
+
+    fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+enum Role {
+    /// The task's index in the plan.
+    Task(usize),
+    /// Pipeline outputs are copied to `out/<wire>/<av id>` here.
+    Gateway { out_dir: PathBuf },
+}
+
+struct State {
+    store: Store,
+    /// The snapshot engine (tasks only).
+    engine: Option<Engine>,
+}
+
+pub struct Agent {
+    /// The task's name, or `gateway`.
+    pub name: String,
+    pub plan: Arc<Plan>,
+    /// This agent's state directory.
+    pub dir: PathBuf,
+    role: Role,
+    state: Mutex<State>,
+    /// The newest outbox position, for long-polls to wait on.
+    published: watch::Sender<u64>,
+    wake_runner: Notify,
+    progress: Arc<Progress>,
+    /// Runs assembled and not yet finished.
+    busy: AtomicUsize,
+    /// Newest outbox position per produced wire.
+    heads: Mutex<BTreeMap<String, u64>>,
+    /// Last producer position taken per input wire.
+    cursors: Mutex<BTreeMap<String, u64>>,
+}
+
+/// What `drop_file` did.
+pub struct Fed {
+    pub av: String,
+    /// False when the same content under the same name was fed before.
+    pub new: bool,
+}
+
+#[derive(Serialize)]
+pub struct Status {
+    pub agent: String,
+    pub busy: usize,
+    pub heads: BTreeMap<String, u64>,
+    pub cursors: BTreeMap<String, u64>,
+}
+
+impl Agent {
+    pub fn task(plan: Arc<Plan>, task: &str, dir: PathBuf, progress: Arc<Progress>) -> Result<Arc<Agent>, AgentError> {
+        let index = plan
+            .tasks
+            .iter()
+            .position(|t| t.name == task)
+            .ok_or_else(|| AgentError(format!("the pipeline has no task `{task}`")))?;
+        Agent::open(plan, task.to_owned(), Role::Task(index), dir, progress)
+    }
+
+    pub fn gateway(
+        plan: Arc<Plan>,
+        dir: PathBuf,
+        out_dir: PathBuf,
+        progress: Arc<Progress>,
+    ) -> Result<Arc<Agent>, AgentError> {
+        Agent::open(plan, GATEWAY.to_owned(), Role::Gateway { out_dir }, dir, progress)
+    }
+
+    fn open(
+        plan: Arc<Plan>,
+        name: String,
+        role: Role,
+        dir: PathBuf,
+        progress: Arc<Progress>,
+    ) -> Result<Arc<Agent>, AgentError> {
+        std::fs::create_dir_all(&dir).map_err(io_error("cannot create the state directory", &dir))?;
+        let store = Store::open(&dir.join("state.db"))?;
+        let engine = match &role {
+            Role::Task(index) => {
+                let task = &plan.tasks[*index];
+                let rules: Vec<Rule> =
+                    task.inputs.iter().filter_map(|input| Rule::for_input(task.policy, input.firing)).collect();
+                let fresh = Engine::new(task.policy, &rules);
+                match store.engine()? {
+                    Some(saved) if saved.same_shape(&fresh) => Some(saved),
+                    Some(_) => {
+                        return Err(AgentError(format!(
+                            "the state in {} was made for a different definition of task `{}` (its inputs or policy changed); use a new state directory",
+                            dir.display(),
+                            task.name
+                        )))
+                    }
+                    None => Some(fresh),
+                }
+            }
+            Role::Gateway { .. } => None,
+        };
+        let produced: Vec<String> = match &role {
+            Role::Task(index) => plan.tasks[*index].outputs.iter().map(|o| o.wire.clone()).collect(),
+            Role::Gateway { .. } => plan.pipeline_inputs.clone(),
+        };
+        let mut heads = BTreeMap::new();
+        for wire in produced {
+            heads.insert(wire.clone(), store.head(&wire)?);
+        }
+        let mut cursors = BTreeMap::new();
+        let agent_inputs = input_wires(&plan, &role);
+        for (wire, _) in &agent_inputs {
+            cursors.insert(wire.clone(), store.cursor(wire)?);
+        }
+        let busy = store.pending_runs()?.len();
+        let newest = heads.values().copied().max().unwrap_or(0);
+        Ok(Arc::new(Agent {
+            name,
+            plan,
+            dir,
+            role,
+            state: Mutex::new(State { store, engine }),
+            published: watch::channel(newest).0,
+            wake_runner: Notify::new(),
+            progress,
+            busy: AtomicUsize::new(busy),
+            heads: Mutex::new(heads),
+            cursors: Mutex::new(cursors),
+        }))
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the database half
+        // written (transactions roll back), so a poisoned lock is usable.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn task_plan(&self) -> Option<&TaskPlan> {
+        match self.role {
+            Role::Task(index) => self.plan.tasks.get(index),
+            Role::Gateway { .. } => None,
+        }
+    }
+
+    pub fn produces(&self, wire: &str) -> bool {
+        self.heads.lock().map(|heads| heads.contains_key(wire)).unwrap_or(false)
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.published.subscribe()
+    }
+
+    pub fn outbox_after(&self, wire: &str, after: u64, limit: usize) -> Result<Vec<(u64, Av)>, StoreError> {
+        self.state().store.outbox_after(wire, after, limit)
+    }
+
+    pub fn published_av(&self, id: &str) -> Result<Option<Av>, StoreError> {
+        self.state().store.published_av(id)
+    }
+
+    pub fn runs(&self, after: u64) -> Result<Vec<RunRecord>, StoreError> {
+        self.state().store.runs(after)
+    }
+
+    pub fn status(&self) -> Status {
+        Status {
+            agent: self.name.clone(),
+            busy: self.busy.load(Ordering::SeqCst),
+            heads: self.heads.lock().map(|h| h.clone()).unwrap_or_default(),
+            cursors: self.cursors.lock().map(|c| c.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// The wires this agent pulls, each with the agent that produces it.
+    pub fn pulls(&self) -> Vec<(String, String)> {
+        input_wires(&self.plan, &self.role)
+            .into_iter()
+            .map(|(wire, _)| {
+                let producer = self.plan.producer(&wire).map_or_else(|| GATEWAY.to_owned(), |task| task.name.clone());
+                (wire, producer)
+            })
+            .collect()
+    }
+
+    /// Starts the pullers and the runner on the current tokio runtime.
+    /// They run until aborted, or until a fault of the agent, which the
+    /// returned set reports.
+    pub fn start(self: &Arc<Self>, peers: Arc<dyn Peers>, link: Link) -> tokio::task::JoinSet<Result<(), AgentError>> {
+        let mut set = tokio::task::JoinSet::new();
+        for (wire, index) in input_wires(&self.plan, &self.role) {
+            let producer = self.plan.producer(&wire).map_or_else(|| GATEWAY.to_owned(), |task| task.name.clone());
+            let agent = Arc::clone(self);
+            let (peers, link) = (Arc::clone(&peers), link.clone());
+            set.spawn(async move { agent.pull(wire, index, producer, peers, link).await });
+        }
+        if self.task_plan().is_some() {
+            let agent = Arc::clone(self);
+            set.spawn(async move { agent.run_pending().await });
+        }
+        set
+    }
+
+    async fn pull(
+        self: Arc<Self>,
+        wire: String,
+        index: usize,
+        producer: String,
+        peers: Arc<dyn Peers>,
+        link: Link,
+    ) -> Result<(), AgentError> {
+        let kind = self.plan.kind(&wire);
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let after = self.cursors.lock().map(|c| c.get(&wire).copied().unwrap_or(0)).unwrap_or(0);
+            let base = peers
+                .base_url(&producer)
+                .ok_or_else(|| AgentError(format!("no address for `{producer}`, the producer of `{wire}`")))?;
+            let entries = match link.poll(&base, &wire, after, LONG_POLL).await {
+                Ok(entries) => entries,
+                Err(_) => {
+                    // The producer is not up yet or restarting: try again.
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    continue;
+                }
+            };
+            let mut received = Vec::with_capacity(entries.len());
+            for entry in entries {
+                let target = self.payload_target(&entry.av);
+                if let Err(_error) = link.download(&base, &entry.av, kind, &target).await {
+                    break; // Commit what arrived; the rest comes on the next poll.
+                }
+                received.push((entry.seq, entry.av, target));
+            }
+            if received.is_empty() {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                continue;
+            }
+            backoff = Duration::from_millis(50);
+            self.receive(&wire, index, received)?;
+        }
+    }
+
+    fn payload_target(&self, av: &Av) -> PathBuf {
+        match &self.role {
+            Role::Task(_) => self.dir.join("cache").join(&av.id).join(&av.name),
+            Role::Gateway { out_dir } => out_dir.join(&av.wire).join(&av.id),
+        }
+    }
+
+    /// One transaction: the received AVs, the cursor past them, the engine
+    /// after them and every snapshot that fired, as pending runs.
+    fn receive(&self, wire: &str, index: usize, received: Vec<(u64, Av, PathBuf)>) -> Result<(), AgentError> {
+        let Some((last_seq, _, _)) = received.last() else { return Ok(()) };
+        let last_seq = *last_seq;
+        let mut new_runs = 0;
+        {
+            let mut state = self.state();
+            let State { store, engine } = &mut *state;
+            let mut staged = engine.clone();
+            let tx = store.transaction()?;
+            // A task's input index counts triggering inputs; the gateway
+            // keeps its pipeline outputs as inputs too (no engine).
+            let engine_input = self.engine_input(wire);
+            for (_, av, path) in &received {
+                let value = tx.receive(index, av, &path.to_string_lossy())?;
+                if let (Some(engine), Some(input)) = (staged.as_mut(), engine_input) {
+                    engine.push(input, value);
+                }
+            }
+            tx.set_cursor(wire, last_seq)?;
+            if let (Some(engine), Some(task)) = (staged.as_mut(), self.task_plan()) {
+                let mut run = tx.next_run_number()?;
+                while let Some(snapshot) = engine.fire() {
+                    let record = self.assembled(task, run, &snapshot, &tx)?;
+                    tx.put_run(&record)?;
+                    run += 1;
+                    new_runs += 1;
+                }
+                tx.save_engine(engine)?;
+            }
+            tx.commit()?;
+            *engine = staged;
+        }
+        // Order matters for `quiet`: busy first, then the cursor.
+        self.busy.fetch_add(new_runs, Ordering::SeqCst);
+        if let Ok(mut cursors) = self.cursors.lock() {
+            cursors.insert(wire.to_owned(), last_seq);
+        }
+        self.progress.changed();
+        if new_runs > 0 {
+            self.wake_runner.notify_one();
+        }
+        Ok(())
+    }
+
+    /// The engine input that `wire` feeds: the position of its input among
+    /// the triggering ones (a merge's members share one).
+    fn engine_input(&self, wire: &str) -> Option<usize> {
+        let task = self.task_plan()?;
+        task.inputs.iter().filter(|input| !input.is_service()).position(|input| input.wires.iter().any(|w| w == wire))
+    }
+
+    fn assembled(
+        &self,
+        task: &TaskPlan,
+        run: u64,
+        snapshot: &crate::snapshot::Snapshot,
+        tx: &crate::store::Tx<'_>,
+    ) -> Result<RunRecord, AgentError> {
+        let triggering = task.inputs.iter().filter(|input| !input.is_service());
+        let mut inputs = Vec::new();
+        for ((input, values), advanced) in triggering.zip(&snapshot.inputs).zip(&snapshot.advanced) {
+            let avs = values.iter().map(|&value| tx.value_id(value)).collect::<Result<Vec<_>, _>>()?;
+            inputs.push(SnapshotInput { input: input.name.clone(), avs, advanced: *advanced });
+        }
+        let superseded = snapshot.superseded.iter().map(|&value| tx.value_id(value)).collect::<Result<Vec<_>, _>>()?;
+        Ok(RunRecord {
+            task: task.name.clone(),
+            run,
+            status: RunStatus::Pending,
+            snapshot: inputs,
+            superseded,
+            definition: task.digest.clone(),
+            outputs: Vec::new(),
+            missing_outputs: Vec::new(),
+            attempts: 0,
+            exit_status: None,
+            stderr_tail: None,
+            assembled: now(),
+            started: None,
+            finished: None,
+        })
+    }
+
+    /// Executes pending runs in order, forever.
+    async fn run_pending(self: Arc<Self>) -> Result<(), AgentError> {
+        loop {
+            let pending = self.state().store.pending_runs()?;
+            if pending.is_empty() {
+                self.wake_runner.notified().await;
+                continue;
+            }
+            for record in pending {
+                self.execute(record).await?;
+            }
+        }
+    }
+
+    async fn execute(&self, mut record: RunRecord) -> Result<(), AgentError> {
+        let Some(task) = self.task_plan() else { return Ok(()) };
+        let run_dir = self.dir.join("runs").join(record.run.to_string());
+        remove_any(&run_dir);
+        let out_dir = run_dir.join("out");
+        std::fs::create_dir_all(&out_dir).map_err(io_error("cannot create the run directory", &out_dir))?;
+        let mut inputs = Vec::new();
+        {
+            let state = self.state();
+            for input in &record.snapshot {
+                let mut paths = Vec::new();
+                for id in &input.avs {
+                    let (_, path) = state.store.received(id)?.ok_or_else(|| {
+                        AgentError(format!("run {} names AV `{id}`, which was never received", record.run))
+                    })?;
+                    paths.push(PathBuf::from(path));
+                }
+                inputs.push((input.input.clone(), paths));
+            }
+        }
+        let outputs: Vec<(String, PathBuf)> =
+            task.outputs.iter().map(|output| (output.wire.clone(), out_dir.join(&output.wire))).collect();
+        for output in &task.outputs {
+            if output.kind == PayloadKind::Dir {
+                let path = out_dir.join(&output.wire);
+                std::fs::create_dir_all(&path).map_err(io_error("cannot create the output directory", &path))?;
+            }
+        }
+        let env = vec![
+            ("KOALJA_NAMESPACE".to_owned(), self.plan.namespace.clone()),
+            ("KOALJA_PIPELINE".to_owned(), self.plan.name.clone()),
+            ("KOALJA_TASK".to_owned(), task.name.clone()),
+            ("KOALJA_RUN".to_owned(), record.run.to_string()),
+        ];
+        let invocation = Invocation { task, inputs, services: Vec::new(), outputs, env, dir: run_dir.clone() };
+        let outcome = {
+            let _slot = self.progress.jobs.acquire().await.map_err(|_| AgentError("job slots closed".into()))?;
+            record.started = Some(now());
+            invocation.run().await
+        };
+        record.finished = Some(now());
+        record.attempts = outcome.attempts;
+        record.exit_status = outcome.exit_status;
+        record.stderr_tail = outcome.stderr_tail;
+        let mut avs = Vec::new();
+        if outcome.succeeded {
+            record.status = RunStatus::Succeeded;
+            let sources: Vec<String> = record.snapshot.iter().flat_map(|input| input.avs.iter().cloned()).collect();
+            for (wire, written) in &invocation.outputs {
+                if !written.exists() {
+                    record.missing_outputs.push(wire.clone());
+                    continue;
+                }
+                let id = Av::output_id(&task.name, record.run, wire);
+                let stored = self.dir.join("payloads").join(&id).join(wire);
+                remove_any(&stored);
+                if let Some(parent) = stored.parent() {
+                    std::fs::create_dir_all(parent).map_err(io_error("cannot create", parent))?;
+                }
+                std::fs::rename(written, &stored).map_err(io_error("cannot keep the output", written))?;
+                let (content, size) = content_digest(&stored).map_err(io_error("cannot read the output", &stored))?;
+                avs.push(Av {
+                    id: id.clone(),
+                    wire: wire.clone(),
+                    task: task.name.clone(),
+                    run: record.run,
+                    inputs: sources.clone(),
+                    definition: task.digest.clone(),
+                    content,
+                    size,
+                    name: wire.clone(),
+                    created: now(),
+                    stored: stored.to_string_lossy().into_owned(),
+                });
+                record.outputs.push(id);
+            }
+        } else {
+            record.status = RunStatus::Failed;
+        }
+        self.finish(&record, &avs)?;
+        if outcome.succeeded {
+            self.progress.succeeded.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.progress.failed.fetch_add(1, Ordering::SeqCst);
+            if let Ok(mut failures) = self.progress.failures.lock() {
+                failures.push(record.clone());
+            }
+        }
+        self.progress.changed();
+        Ok(())
+    }
+
+    /// One transaction: the outputs published and the run's final record.
+    fn finish(&self, record: &RunRecord, avs: &[Av]) -> Result<(), AgentError> {
+        let mut published = Vec::new();
+        {
+            let mut state = self.state();
+            let tx = state.store.transaction()?;
+            for av in avs {
+                published.push((av.wire.clone(), tx.publish(av)?));
+            }
+            tx.put_run(record)?;
+            tx.commit()?;
+        }
+        self.announce(&published);
+        // Order matters for `quiet`: heads first, then busy.
+        self.busy.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// After a commit: the new heads, and long-polls woken.
+    fn announce(&self, published: &[(String, u64)]) {
+        let Some(newest) = published.iter().map(|(_, seq)| *seq).max() else { return };
+        if let Ok(mut heads) = self.heads.lock() {
+            for (wire, seq) in published {
+                heads.insert(wire.clone(), *seq);
+            }
+        }
+        self.published.send_replace(newest);
+    }
+
+    /// Feeds a file into pipeline input `wire` (gateway only). Feeding the
+    /// same content under the same name into the same wire again is a
+    /// no-op, so re-running a command with the same `--drop` never feeds a
+    /// file twice.
+    pub async fn drop_file(&self, wire: &str, name: &str, source: &Path) -> Result<Fed, AgentError> {
+        if !matches!(self.role, Role::Gateway { .. }) {
+            return Err(AgentError("only the gateway takes file drops".into()));
+        }
+        if !self.plan.pipeline_inputs.iter().any(|input| input == wire) {
+            return Err(AgentError(format!(
+                "`{wire}` is not a pipeline input; the inputs are {}",
+                self.plan.pipeline_inputs.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let name = crate::record::safe_file_name(name)
+            .ok_or_else(|| AgentError(format!("`{name}` cannot be used as a file name")))?;
+        let source_owned = source.to_path_buf();
+        let (content, size) = tokio::task::spawn_blocking(move || content_digest(&source_owned))
+            .await
+            .map_err(|e| AgentError(e.to_string()))?
+            .map_err(io_error("cannot read", source))?;
+        let key = format!("drop:{wire}:{name}:{content}");
+        if let Some(id) = self.state().store.meta(&key)? {
+            return Ok(Fed { av: id, new: false });
+        }
+        // Copy under a temporary name first; the rename and the commit
+        // happen under the lock, so drop numbers are dense and unique.
+        let staging = self.dir.join("staging");
+        std::fs::create_dir_all(&staging).map_err(io_error("cannot create", &staging))?;
+        let staged = staging.join(content.trim_start_matches("sha256:"));
+        std::fs::copy(source, &staged).map_err(io_error("cannot copy", source))?;
+        let (id, seq) = {
+            let mut state = self.state();
+            let tx = state.store.transaction()?;
+            let number = tx.meta("drops")?.and_then(|n| n.parse::<u64>().ok()).unwrap_or(0) + 1;
+            let id = format!("{GATEWAY}.{number}.{wire}");
+            let stored = self.dir.join("payloads").join(&id).join(&name);
+            remove_any(&stored);
+            if let Some(parent) = stored.parent() {
+                std::fs::create_dir_all(parent).map_err(io_error("cannot create", parent))?;
+            }
+            std::fs::rename(&staged, &stored).map_err(io_error("cannot keep", &staged))?;
+            let av = Av {
+                id: id.clone(),
+                wire: wire.to_owned(),
+                task: GATEWAY.to_owned(),
+                run: number,
+                inputs: Vec::new(),
+                definition: String::new(),
+                content,
+                size,
+                name,
+                created: now(),
+                stored: stored.to_string_lossy().into_owned(),
+            };
+            let seq = tx.publish(&av)?;
+            tx.set_meta(&key, &id)?;
+            tx.set_meta("drops", &number.to_string())?;
+            tx.commit()?;
+            (id, seq)
+        };
+        self.announce(&[(wire.to_owned(), seq)]);
+        self.progress.changed();
+        Ok(Fed { av: id, new: true })
+    }
+}
+
+/// The wires an agent pulls, with the input index the store records:
+/// a task's triggering input wires (merge members each), or the gateway's
+/// pipeline outputs.
+fn input_wires(plan: &Plan, role: &Role) -> Vec<(String, usize)> {
+    match role {
+        Role::Task(index) => plan.tasks[*index]
+            .inputs
+            .iter()
+            .filter(|input| !input.is_service())
+            .enumerate()
+            .flat_map(|(position, input)| input.wires.iter().map(move |wire| (wire.clone(), position)))
+            .collect(),
+        Role::Gateway { .. } => plan.pipeline_outputs.iter().cloned().enumerate().map(|(i, wire)| (wire, i)).collect(),
+    }
+}

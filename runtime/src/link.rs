@@ -1,0 +1,276 @@
+//! The link protocol between agents: pull-based HTTP (documented in
+//! `runtime/README.md`). A producer serves its outbox and payloads; a
+//! consumer long-polls `GET /v1/outbox/{wire}?after=<seq>` and downloads
+//! each payload before committing its cursor. The server side is an axum
+//! router over an `Agent`; the client side is `Link`, one pooled reqwest
+//! client per agent.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use crate::agent::Agent;
+use crate::plan::PayloadKind;
+use crate::record::{safe_file_name, Av, RunRecord};
+
+/// Longest time a long-poll waits before answering with nothing new.
+pub const LONG_POLL: Duration = Duration::from_secs(20);
+/// Most AVs one outbox answer carries.
+const PAGE: usize = 256;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OutboxPage {
+    pub avs: Vec<OutboxEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub seq: u64,
+    pub av: Av,
+}
+
+#[derive(Deserialize)]
+struct OutboxQuery {
+    #[serde(default)]
+    after: u64,
+    /// How long to wait for something new, in ms (0: answer at once).
+    #[serde(default)]
+    wait_ms: u64,
+}
+
+#[derive(Deserialize)]
+struct RunsQuery {
+    #[serde(default)]
+    after: u64,
+}
+
+/// Where an agent's peers are: by task name (`gateway` for the gateway).
+pub trait Peers: Send + Sync {
+    fn base_url(&self, agent: &str) -> Option<String>;
+}
+
+/// In a cluster: each agent's Service is `<pipeline>-<task>` on the link
+/// port, names made Kubernetes names as `koaljac build` makes them.
+pub struct ClusterPeers {
+    pub pipeline: String,
+    pub port: u16,
+}
+
+impl Peers for ClusterPeers {
+    fn base_url(&self, agent: &str) -> Option<String> {
+        let name = |text: &str| text.to_ascii_lowercase().replace('_', "-");
+        Some(format!("http://{}-{}:{}", name(&self.pipeline), name(agent), self.port))
+    }
+}
+
+pub fn router(agent: Arc<Agent>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/outbox/{wire}", get(outbox))
+        .route("/v1/payload/{id}", get(payload))
+        .route("/v1/runs", get(runs))
+        .route("/v1/status", get(status))
+        .route("/v1/drop/{wire}/{name}", put(drop_file))
+        .with_state(agent)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
+}
+
+async fn outbox(
+    State(agent): State<Arc<Agent>>,
+    UrlPath(wire): UrlPath<String>,
+    Query(query): Query<OutboxQuery>,
+) -> Response {
+    if !agent.produces(&wire) {
+        return error(StatusCode::NOT_FOUND, format!("`{}` does not produce wire `{wire}`", agent.name));
+    }
+    let mut published = agent.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(query.wait_ms).min(LONG_POLL);
+    loop {
+        match agent.outbox_after(&wire, query.after, PAGE) {
+            Ok(avs) if !avs.is_empty() || tokio::time::Instant::now() >= deadline => {
+                let avs = avs.into_iter().map(|(seq, av)| OutboxEntry { seq, av }).collect();
+                return Json(OutboxPage { avs }).into_response();
+            }
+            Ok(_) => {}
+            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        }
+        // Wake on the next publication or at the deadline, whichever first.
+        let _ = tokio::time::timeout_at(deadline, published.changed()).await;
+    }
+}
+
+async fn payload(State(agent): State<Arc<Agent>>, UrlPath(id): UrlPath<String>) -> Response {
+    let av = match agent.published_av(&id) {
+        Ok(Some(av)) => av,
+        Ok(None) => return error(StatusCode::NOT_FOUND, format!("no AV `{id}` here")),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let path = PathBuf::from(&av.stored);
+    if agent.plan.kind(&av.wire) == PayloadKind::Dir {
+        // A directory travels as a tar archive, built off the async threads.
+        let archive = tokio::task::spawn_blocking(move || {
+            let mut builder = tar::Builder::new(Vec::new());
+            builder.append_dir_all(".", &path)?;
+            builder.into_inner()
+        })
+        .await;
+        return match archive {
+            Ok(Ok(bytes)) => ([(header::CONTENT_TYPE, "application/x-tar")], bytes).into_response(),
+            _ => error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read the payload of `{id}`")),
+        };
+    }
+    match tokio::fs::File::open(&path).await {
+        Ok(file) => {
+            let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+            ([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response()
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read the payload of `{id}`: {e}")),
+    }
+}
+
+async fn runs(State(agent): State<Arc<Agent>>, Query(query): Query<RunsQuery>) -> Response {
+    match agent.runs(query.after) {
+        Ok(runs) => Json::<Vec<RunRecord>>(runs).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn status(State(agent): State<Arc<Agent>>) -> Response {
+    Json(agent.status()).into_response()
+}
+
+/// A file dropped into a pipeline input (gateway only).
+async fn drop_file(
+    State(agent): State<Arc<Agent>>,
+    UrlPath((wire, name)): UrlPath<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(name) = safe_file_name(&name) else {
+        return error(StatusCode::BAD_REQUEST, "the file name is empty or not a plain name");
+    };
+    let staged = agent.dir.join("staging").join(format!("{}-{name}", crate::record::now_ms()));
+    let written = async {
+        tokio::fs::create_dir_all(agent.dir.join("staging")).await?;
+        tokio::fs::write(&staged, &body).await
+    };
+    if let Err(e) = written.await {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot stage the file: {e}"));
+    }
+    let result = agent.drop_file(&wire, &name, &staged).await;
+    let _ = tokio::fs::remove_file(&staged).await;
+    match result {
+        Ok(fed) => Json(serde_json::json!({ "av": fed.av, "new": fed.new })).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+/// The client side of links.
+#[derive(Clone)]
+pub struct Link {
+    client: reqwest::Client,
+}
+
+#[derive(Debug)]
+pub struct LinkError(pub String);
+
+impl std::fmt::Display for LinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Default for Link {
+    fn default() -> Link {
+        Link::new()
+    }
+}
+
+impl Link {
+    pub fn new() -> Link {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(LONG_POLL + Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .unwrap_or_default();
+        Link { client }
+    }
+
+    /// AVs of `wire` after `after`, waiting up to `wait` for one to appear.
+    pub async fn poll(
+        &self,
+        base: &str,
+        wire: &str,
+        after: u64,
+        wait: Duration,
+    ) -> Result<Vec<OutboxEntry>, LinkError> {
+        let url = format!("{base}/v1/outbox/{wire}?after={after}&wait_ms={}", wait.as_millis());
+        let response = self.client.get(&url).send().await.map_err(|e| LinkError(format!("{url}: {e}")))?;
+        if !response.status().is_success() {
+            return Err(LinkError(format!("{url}: {}", response.status())));
+        }
+        let page: OutboxPage = response.json().await.map_err(|e| LinkError(format!("{url}: {e}")))?;
+        Ok(page.avs)
+    }
+
+    /// Downloads an AV's payload to `target` (a file, or a directory for a
+    /// `dir` payload), through a temporary name so a crash never leaves a
+    /// half-written payload under the final name.
+    pub async fn download(&self, base: &str, av: &Av, kind: PayloadKind, target: &Path) -> Result<(), LinkError> {
+        let url = format!("{base}/v1/payload/{}", av.id);
+        let failed = |e: &dyn std::fmt::Display| LinkError(format!("{url}: {e}"));
+        let response = self.client.get(&url).send().await.map_err(|e| failed(&e))?;
+        if !response.status().is_success() {
+            return Err(LinkError(format!("{url}: {}", response.status())));
+        }
+        let partial = target.with_extension("partial");
+        remove_any(&partial);
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(|e| failed(&e))?;
+        }
+        if kind == PayloadKind::Dir {
+            let bytes = response.bytes().await.map_err(|e| failed(&e))?;
+            let unpack_to = partial.clone();
+            tokio::task::spawn_blocking(move || tar::Archive::new(&bytes[..]).unpack(&unpack_to))
+                .await
+                .map_err(|e| failed(&e))?
+                .map_err(|e| failed(&e))?;
+        } else {
+            use futures_util::StreamExt;
+            use tokio::io::AsyncWriteExt;
+            let mut file = tokio::fs::File::create(&partial).await.map_err(|e| failed(&e))?;
+            let mut stream = response.bytes_stream();
+            while let Some(chunk) = stream.next().await {
+                file.write_all(&chunk.map_err(|e| failed(&e))?).await.map_err(|e| failed(&e))?;
+            }
+            file.flush().await.map_err(|e| failed(&e))?;
+        }
+        remove_any(target);
+        tokio::fs::rename(&partial, target).await.map_err(|e| failed(&e))
+    }
+
+    pub async fn runs(&self, base: &str, after: u64) -> Result<Vec<RunRecord>, LinkError> {
+        let url = format!("{base}/v1/runs?after={after}");
+        let response = self.client.get(&url).send().await.map_err(|e| LinkError(format!("{url}: {e}")))?;
+        response.json().await.map_err(|e| LinkError(format!("{url}: {e}")))
+    }
+}
+
+pub fn remove_any(path: &Path) {
+    if path.is_dir() {
+        let _ = std::fs::remove_dir_all(path);
+    } else {
+        let _ = std::fs::remove_file(path);
+    }
+}

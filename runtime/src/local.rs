@@ -1,0 +1,236 @@
+//! The embedded default: a whole pipeline on one machine (`koaljac run`).
+//! Every task's agent and the gateway run in this process, each with its own
+//! store and its own HTTP server on loopback; links between them are real
+//! HTTP, exactly as between pods. Without `watch` the run ends when nothing
+//! can fire and nothing runs.
+//!
+//! State directory layout:
+//! ```text
+//! DIR/agents/<task>/   a task agent's store, payloads, input cache, runs
+//! DIR/gateway/         the gateway's store and dropped payloads
+//! DIR/in/<wire>/       files put here are fed (with `watch`)
+//! DIR/out/<wire>/      pipeline outputs, one file per AV, named by its id
+//! ```
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::agent::{Agent, AgentError, Progress};
+use crate::link::{router, Link, Peers};
+use crate::plan::Plan;
+use crate::record::RunRecord;
+
+pub struct Options {
+    pub state: PathBuf,
+    /// `(wire, path)`: a file, or every file of a directory in name order.
+    pub drops: Vec<(String, PathBuf)>,
+    pub jobs: usize,
+    pub watch: bool,
+    /// Report progress on standard error (a live line on a terminal).
+    pub progress: bool,
+}
+
+pub struct Summary {
+    pub succeeded: u64,
+    /// Runs that failed during this invocation.
+    pub failures: Vec<RunRecord>,
+    /// Files fed (new) and skipped (fed before).
+    pub fed: usize,
+    pub already_fed: usize,
+}
+
+struct LocalPeers(BTreeMap<String, String>);
+
+impl Peers for LocalPeers {
+    fn base_url(&self, agent: &str) -> Option<String> {
+        self.0.get(agent).cloned()
+    }
+}
+
+/// The agents' directories under a state directory.
+pub fn agent_dirs(state: &Path) -> Vec<PathBuf> {
+    let mut dirs = vec![state.join("gateway")];
+    if let Ok(entries) = std::fs::read_dir(state.join("agents")) {
+        let mut tasks: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        tasks.sort();
+        dirs.extend(tasks);
+    }
+    dirs.into_iter().filter(|dir| dir.join("state.db").exists()).collect()
+}
+
+pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError> {
+    if let Some(task) = plan.tasks.iter().find(|task| task.is_long_running()) {
+        return Err(AgentError(format!(
+            "task `{}` is a long-running service (`service:` or `launch: restart`); local runs do not start services yet",
+            task.name
+        )));
+    }
+    // Absolute, because each run's code works in its own run directory.
+    std::fs::create_dir_all(&options.state)
+        .and_then(|()| options.state.canonicalize())
+        .map(|absolute| options.state = absolute)
+        .map_err(|e| AgentError(format!("cannot use the state directory {}: {e}", options.state.display())))?;
+    let plan = Arc::new(plan);
+    let progress = Progress::new(options.jobs);
+    let gateway = Agent::gateway(
+        Arc::clone(&plan),
+        options.state.join("gateway"),
+        options.state.join("out"),
+        Arc::clone(&progress),
+    )?;
+    let mut agents = vec![Arc::clone(&gateway)];
+    for task in &plan.tasks {
+        agents.push(Agent::task(
+            Arc::clone(&plan),
+            &task.name,
+            options.state.join("agents").join(&task.name),
+            Arc::clone(&progress),
+        )?);
+    }
+    // Every agent listens on its own loopback port before any link starts.
+    let mut servers = tokio::task::JoinSet::new();
+    let mut addresses = BTreeMap::new();
+    for agent in &agents {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| AgentError(format!("cannot listen on loopback: {e}")))?;
+        let address = listener.local_addr().map_err(|e| AgentError(e.to_string()))?;
+        addresses.insert(agent.name.clone(), format!("http://{address}"));
+        let app = router(Arc::clone(agent));
+        servers.spawn(async move { axum::serve(listener, app).await });
+    }
+    let peers: Arc<dyn Peers> = Arc::new(LocalPeers(addresses));
+    let link = Link::new();
+    let mut workers = tokio::task::JoinSet::new();
+    for agent in &agents {
+        let mut set = agent.start(Arc::clone(&peers), link.clone());
+        workers.spawn(async move {
+            match set.join_next().await {
+                Some(Ok(result)) => result,
+                Some(Err(join)) => Err(AgentError(format!("an agent task stopped: {join}"))),
+                None => std::future::pending().await,
+            }
+        });
+    }
+
+    let mut summary = Summary { succeeded: 0, failures: Vec::new(), fed: 0, already_fed: 0 };
+    for (wire, path) in &options.drops {
+        for file in files_of(path)? {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let fed = gateway.drop_file(wire, &name, &file).await?;
+            if fed.new {
+                summary.fed += 1;
+            } else {
+                summary.already_fed += 1;
+            }
+        }
+    }
+
+    let display = Display::new(options.progress);
+    let result = loop {
+        tokio::select! {
+            Some(joined) = workers.join_next() => {
+                break match joined {
+                    Ok(Err(error)) => Err(error),
+                    Ok(Ok(())) => Err(AgentError("an agent stopped".into())),
+                    Err(join) => Err(AgentError(format!("an agent stopped: {join}"))),
+                };
+            }
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {
+                display.show(&progress);
+                if options.watch {
+                    feed_watched(&plan, &gateway, &options.state).await?;
+                } else if quiet(&agents, &progress) {
+                    break Ok(());
+                }
+            }
+        }
+    };
+    display.finish(&progress);
+    workers.abort_all();
+    servers.abort_all();
+    result?;
+    summary.succeeded = progress.succeeded.load(Ordering::SeqCst);
+    summary.failures = progress.failures.lock().map(|f| f.clone()).unwrap_or_default();
+    Ok(summary)
+}
+
+/// Nothing runs, nothing is assembled, and every link has taken everything
+/// its producer published: nothing can happen any more. Read between two
+/// reads of the change counter, so a commit in between is never missed.
+fn quiet(agents: &[Arc<Agent>], progress: &Progress) -> bool {
+    let before = progress.changes.load(Ordering::SeqCst);
+    let statuses: Vec<_> = agents.iter().map(|agent| agent.status()).collect();
+    let idle = statuses.iter().all(|status| status.busy == 0);
+    let heads: BTreeMap<&str, u64> =
+        statuses.iter().flat_map(|s| s.heads.iter().map(|(wire, head)| (wire.as_str(), *head))).collect();
+    let caught_up = statuses.iter().all(|status| {
+        status.cursors.iter().all(|(wire, cursor)| heads.get(wire.as_str()).is_none_or(|head| cursor >= head))
+    });
+    idle && caught_up && progress.changes.load(Ordering::SeqCst) == before
+}
+
+/// A file, or every regular file of a directory in name order.
+fn files_of(path: &Path) -> Result<Vec<PathBuf>, AgentError> {
+    let metadata = std::fs::metadata(path).map_err(|e| AgentError(format!("cannot read {}: {e}", path.display())))?;
+    if !metadata.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| AgentError(format!("cannot read {}: {e}", path.display())))?;
+    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect();
+    files.sort();
+    Ok(files)
+}
+
+/// `--watch`: files put into `DIR/in/<wire>/` are fed, then removed (a
+/// crash in between feeds nothing twice: drops are keyed by content).
+async fn feed_watched(plan: &Plan, gateway: &Agent, state: &Path) -> Result<(), AgentError> {
+    for wire in &plan.pipeline_inputs {
+        let dir = state.join("in").join(wire);
+        if std::fs::create_dir_all(&dir).is_err() {
+            continue;
+        }
+        for file in files_of(&dir)? {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if name.starts_with('.') {
+                continue; // Still being written by an editor or a copy tool.
+            }
+            gateway.drop_file(wire, &name, &file).await?;
+            let _ = std::fs::remove_file(&file);
+        }
+    }
+    Ok(())
+}
+
+/// Progress on standard error: one line redrawn in place on a terminal,
+/// nothing otherwise (the summary is printed at the end either way).
+struct Display {
+    live: bool,
+}
+
+impl Display {
+    fn new(enabled: bool) -> Display {
+        Display { live: enabled && std::io::stderr().is_terminal() }
+    }
+
+    fn show(&self, progress: &Progress) {
+        if self.live {
+            eprint!(
+                "\r\x1b[2Kruns: {} succeeded, {} failed",
+                progress.succeeded.load(Ordering::SeqCst),
+                progress.failed.load(Ordering::SeqCst)
+            );
+        }
+    }
+
+    fn finish(&self, progress: &Progress) {
+        if self.live {
+            self.show(progress);
+            eprintln!();
+        }
+    }
+}
