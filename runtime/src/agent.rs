@@ -424,7 +424,10 @@ impl Agent {
 
     async fn execute(&self, mut record: RunRecord) -> Result<(), AgentError> {
         let Some(task) = self.task_plan() else { return Ok(()) };
-        let run_dir = self.dir.join("runs").join(record.run.to_string());
+        // Named per process too: after a crash, the killed agent's children
+        // may still be writing into their run directory; the re-run must
+        // never share it.
+        let run_dir = self.dir.join("runs").join(format!("{}-{}", record.run, std::process::id()));
         remove_any(&run_dir);
         let out_dir = run_dir.join("out");
         std::fs::create_dir_all(&out_dir).map_err(io_error("cannot create the run directory", &out_dir))?;

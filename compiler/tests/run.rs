@@ -1,0 +1,228 @@
+//! `koaljac run`, `log` and `trace` end to end: the real binary, real
+//! processes, real loopback HTTP between the agents, a real state directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn koaljac(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_koaljac")).args(args).output().expect("koaljac runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A fresh directory under the target dir for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("run").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes `pipeline.kja` and the given data files; returns the directory.
+fn project(name: &str, pipeline: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = scratch(name);
+    std::fs::write(dir.join("pipeline.kja"), pipeline).unwrap();
+    for (path, content) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    dir
+}
+
+/// `koaljac run pipeline.kja EXTRA...` in the project directory (so drop
+/// paths are relative to it, as a user types them).
+fn run(dir: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_koaljac"))
+        .current_dir(dir)
+        .args(["run", "pipeline.kja"])
+        .args(extra)
+        .output()
+        .expect("koaljac runs")
+}
+
+fn state(dir: &Path) -> String {
+    dir.join(".koalja").to_string_lossy().into_owned()
+}
+
+/// The pipeline outputs of `wire`, as (file name, content), in name order.
+fn outputs(dir: &Path, wire: &str) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = std::fs::read_dir(dir.join(".koalja/out").join(wire))
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().path())
+                .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+fn json_lines(output: &Output) -> Vec<serde_json::Value> {
+    text(&output.stdout).lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+}
+
+const LINECOUNT: &str = r#"
+(in)        uniq-lines  (stripped)
+(stripped)  count-lines (out)
+
+task uniq-lines  { shell: "sort {in} | uniq > {stripped}" }
+task count-lines { shell: "wc -l < {stripped} | tr -d ' ' > {out}" }
+"#;
+
+#[test]
+fn a_run_flows_every_dropped_file_to_the_outputs_with_provenance() {
+    let dir = project("linecount", LINECOUNT, &[("data/a.txt", "x\ny\nx\n"), ("data/b.txt", "1\n2\n3\n4\n")]);
+    let output = run(&dir, &["--drop", "in=data"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("4 run(s) succeeded, 0 failed"), "{}", text(&output.stderr));
+    // Files are fed in name order, so a.txt is drop 1 and b.txt drop 2.
+    assert_eq!(
+        outputs(&dir, "out"),
+        vec![("count-lines.1.out".to_owned(), "2\n".to_owned()), ("count-lines.2.out".to_owned(), "4\n".to_owned())]
+    );
+
+    let log = koaljac(&["log", "--state", &state(&dir), "--json"]);
+    assert_eq!(log.status.code(), Some(0));
+    let runs = json_lines(&log);
+    assert_eq!(runs.len(), 4);
+    assert!(runs
+        .iter()
+        .all(|run| run["status"] == "succeeded" && run["definition"].as_str().unwrap().starts_with("sha256:")));
+    let only = json_lines(&koaljac(&["log", "count-lines", "--state", &state(&dir), "--json"]));
+    assert_eq!(only.len(), 2);
+    assert_eq!(only[0]["snapshot"][0]["avs"][0], "uniq-lines.1.stripped");
+
+    let out_file = dir.join(".koalja/out/out/count-lines.2.out");
+    let trace = koaljac(&["trace", "--state", &state(&dir), out_file.to_str().unwrap(), "--json"]);
+    assert_eq!(trace.status.code(), Some(0), "{}", text(&trace.stderr));
+    let steps = json_lines(&trace);
+    let walked: Vec<(&str, &str)> =
+        steps.iter().map(|s| (s["av"]["id"].as_str().unwrap(), s["av"]["task"].as_str().unwrap())).collect();
+    assert_eq!(
+        walked,
+        vec![
+            ("count-lines.2.out", "count-lines"),
+            ("uniq-lines.2.stripped", "uniq-lines"),
+            ("gateway.2.in", "gateway")
+        ]
+    );
+    assert_eq!(steps[2]["av"]["name"], "b.txt");
+    assert_eq!(steps[0]["run"]["definition"], steps[0]["av"]["definition"]);
+    let human = text(&koaljac(&["trace", "--state", &state(&dir), "count-lines.2.out"]).stdout);
+    assert!(human.contains("made by task `uniq-lines` run 2"), "{human}");
+    assert!(human.contains("pipeline input `b.txt`"), "{human}");
+}
+
+#[test]
+fn running_again_continues_and_never_feeds_a_file_twice() {
+    let dir = project("again", LINECOUNT, &[("data/a.txt", "x\n")]);
+    assert_eq!(run(&dir, &["--drop", "in=data"]).status.code(), Some(0));
+    let again = run(&dir, &["--drop", "in=data"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(text(&again.stderr).contains("1 dropped file(s) were fed before"), "{}", text(&again.stderr));
+    assert!(text(&again.stderr).contains("0 run(s) succeeded"));
+    std::fs::write(dir.join("data/b.txt"), "p\nq\n").unwrap();
+    assert_eq!(run(&dir, &["--drop", "in=data"]).status.code(), Some(0));
+    let names: Vec<String> = outputs(&dir, "out").into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names, vec!["count-lines.1.out", "count-lines.2.out"]);
+}
+
+#[test]
+fn a_failed_run_exits_one_naming_the_task_status_and_stderr() {
+    let pipeline = "(in) fail (out)\ntask fail { shell: \"echo 'no such column' >&2; exit 3\" retries: 1 }\n";
+    let dir = project("failure", pipeline, &[("x.csv", "a")]);
+    let output = run(&dir, &["--drop", "in=x.csv"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("failed: task `fail` run 1 (exit status 3, 2 attempt(s))"), "{stderr}");
+    assert!(stderr.contains("| no such column"), "{stderr}");
+    assert!(outputs(&dir, "out").is_empty(), "a failed run publishes nothing");
+    let runs = json_lines(&koaljac(&["log", "--state", &state(&dir), "--json"]));
+    assert_eq!(runs[0]["status"], "failed");
+    assert_eq!(runs[0]["exit_status"], 3);
+}
+
+#[test]
+fn a_merge_takes_both_inputs_first_come_first_served() {
+    let pipeline = "(in_a + in_b) tag (out)\ntask tag { shell: \"cat {in_a} > {out}\" }\n";
+    let dir = project("merge", pipeline, &[("a", "from a"), ("b", "from b")]);
+    let output = run(&dir, &["--drop", "in_a=a", "--drop", "in_b=b"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    // Arrival order between the two links is first come, first served.
+    let mut contents: Vec<String> = outputs(&dir, "out").into_iter().map(|(_, content)| content).collect();
+    contents.sort();
+    assert_eq!(contents, vec!["from a", "from b"]);
+}
+
+#[test]
+fn a_sliding_window_sees_every_window_in_order() {
+    let pipeline = "(in[3/1]) window (out)\ntask window { shell: \"cat {in} > {out}\" }\n";
+    let files: Vec<(String, String)> = (1..=5).map(|i| (format!("data/{i}"), format!("{i}\n"))).collect();
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let dir = project("window", pipeline, &files);
+    assert_eq!(run(&dir, &["--drop", "in=data"]).status.code(), Some(0));
+    let contents: Vec<String> = outputs(&dir, "out").into_iter().map(|(_, content)| content).collect();
+    assert_eq!(contents, vec!["1\n2\n3\n", "2\n3\n4\n", "3\n4\n5\n"]);
+}
+
+#[test]
+fn a_buffer_of_two_takes_values_in_pairs() {
+    let pipeline = "(in[2]) pair (out)\ntask pair { shell: \"cat {in} > {out}\" }\n";
+    let dir = project("pairs", pipeline, &[("d/1", "1"), ("d/2", "2"), ("d/3", "3"), ("d/4", "4"), ("d/5", "5")]);
+    assert_eq!(run(&dir, &["--drop", "in=d"]).status.code(), Some(0));
+    let contents: Vec<String> = outputs(&dir, "out").into_iter().map(|(_, content)| content).collect();
+    assert_eq!(contents, vec!["12", "34"], "the fifth value waits for a sixth");
+}
+
+#[test]
+fn directory_payloads_travel_between_agents() {
+    let pipeline = r#"
+type model = dir "application/x-model"
+(in) train (model: model)
+(model) use (out)
+task train { shell: "mkdir -p {model}/sub && cp {in} {model}/weights && echo v1 > {model}/sub/version" }
+task use { shell: "cat {model}/weights {model}/sub/version > {out}" }
+"#;
+    let dir = project("dirs", pipeline, &[("w", "0.5\n")]);
+    let output = run(&dir, &["--drop", "in=w"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(outputs(&dir, "out"), vec![("use.1.out".to_owned(), "0.5\nv1\n".to_owned())]);
+}
+
+#[test]
+fn a_file_with_errors_runs_nothing() {
+    let dir = project("errors", "(x) a (out)\ntask a { shell: \"true\" }\n", &[]);
+    let output = run(&dir, &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("nothing was run"), "{}", text(&output.stderr));
+    assert!(!dir.join(".koalja").exists());
+}
+
+#[test]
+fn dropping_into_a_wire_that_is_not_an_input_is_a_usage_error() {
+    let dir = project("bad-drop", LINECOUNT, &[("a", "x")]);
+    let output = run(&dir, &["--drop", "stripped=a"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("`stripped` is not a pipeline input; the inputs are `in`"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = run(&dir, &["--drop", "in"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("is not WIRE=PATH"));
+}
+
+#[test]
+fn outside_names_never_escape_the_state_directory() {
+    let dir = project("names", LINECOUNT, &[("data/..hidden", "a\n")]);
+    assert_eq!(run(&dir, &["--drop", "in=data"]).status.code(), Some(0));
+    let trace = json_lines(&koaljac(&["trace", "--state", &state(&dir), "gateway.1.in", "--json"]));
+    assert_eq!(trace[0]["av"]["name"], "hidden");
+    let stored = PathBuf::from(trace[0]["av"]["stored"].as_str().unwrap());
+    assert!(stored.starts_with(dir.join(".koalja").canonicalize().unwrap()), "{}", stored.display());
+}
