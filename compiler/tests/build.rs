@@ -288,3 +288,33 @@ fn a_large_ir_is_compressed_then_split_and_a_too_large_one_refused() {
     let ir = small_objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
     assert!(ir["data"]["ir.json"].as_str().unwrap().starts_with("{\"ir_version\":1"));
 }
+
+/// The contract with the agent (ARCHITECTURE.md): every command `build` puts
+/// into a pod is one the agent's own command line accepts.
+#[test]
+fn every_pod_command_is_one_the_agent_accepts() {
+    use clap::Parser;
+    use koalja_agent::cli::{Cli, Command as AgentCommand};
+    let mut checked = 0;
+    for path in example_paths() {
+        let objects = objects(&std::fs::read_to_string(&path).unwrap());
+        for object in &objects {
+            let pod = &object["spec"]["template"]["spec"];
+            let containers = [pod["initContainers"].as_array(), pod["containers"].as_array()];
+            for container in containers.into_iter().flatten().flatten() {
+                let argv: Vec<String> = container["command"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|word| word.as_str().unwrap().to_owned())
+                    .collect();
+                let parsed = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{}: {argv:?}: {e}", path.display()));
+                if let AgentCommand::Task { task, .. } = &parsed.command {
+                    assert_eq!(object["metadata"]["labels"]["koalja.dev/task"], task.as_str(), "{argv:?}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 20, "pod commands checked: {checked}");
+}

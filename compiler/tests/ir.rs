@@ -212,3 +212,19 @@ fn a_shell_run_is_split_at_its_placeholders() {
         Some(vec![lit("awk '{print $1}' "), wire("in"), lit(" | sed 's/{x}/y/' > "), wire("out")])
     );
 }
+
+/// The agent's tests run on a copy of this IR; keep the copy current.
+#[test]
+fn the_agents_test_ir_is_current() {
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/linecount.kja")).unwrap();
+    let current = Ir::from_analysis(&analyze_text(&example, "linecount")).to_json();
+    let copy = concat!(env!("CARGO_MANIFEST_DIR"), "/../runtime/tests/data/linecount.ir.json");
+    if std::env::var_os("KOALJA_UPDATE_FIXTURES").is_some() {
+        std::fs::write(copy, &current).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(copy).unwrap(),
+        current,
+        "runtime/tests/data/linecount.ir.json is stale: rerun with KOALJA_UPDATE_FIXTURES=1"
+    );
+}

@@ -58,14 +58,19 @@ pub trait Peers: Send + Sync {
 }
 
 /// In a cluster: each agent's Service is `<pipeline>-<task>` on the link
-/// port, names made Kubernetes names as `koaljac build` makes them.
+/// port, names made Kubernetes names as `koaljac build` makes them;
+/// `overrides` name other addresses (`--peer`).
 pub struct ClusterPeers {
     pub pipeline: String,
     pub port: u16,
+    pub overrides: std::collections::BTreeMap<String, String>,
 }
 
 impl Peers for ClusterPeers {
     fn base_url(&self, agent: &str) -> Option<String> {
+        if let Some(url) = self.overrides.get(agent) {
+            return Some(url.clone());
+        }
         let name = |text: &str| text.to_ascii_lowercase().replace('_', "-");
         Some(format!("http://{}-{}:{}", name(&self.pipeline), name(agent), self.port))
     }
@@ -258,6 +263,22 @@ impl Link {
         }
         remove_any(target);
         tokio::fs::rename(&partial, target).await.map_err(|e| failed(&e))
+    }
+
+    /// Drops a file into a pipeline input through the gateway.
+    pub async fn drop_file(&self, base: &str, wire: &str, name: &str, bytes: Vec<u8>) -> Result<String, LinkError> {
+        let mut url = reqwest::Url::parse(base).map_err(|e| LinkError(format!("{base}: {e}")))?;
+        url.path_segments_mut()
+            .map_err(|()| LinkError(format!("{base} cannot take a path")))?
+            .extend(["v1", "drop", wire, name]);
+        let response =
+            self.client.put(url.clone()).body(bytes).send().await.map_err(|e| LinkError(format!("{url}: {e}")))?;
+        let status = response.status();
+        let answer: serde_json::Value = response.json().await.map_err(|e| LinkError(format!("{url}: {e}")))?;
+        if !status.is_success() {
+            return Err(LinkError(format!("{url}: {status}: {}", answer["error"])));
+        }
+        Ok(answer["av"].as_str().unwrap_or_default().to_owned())
     }
 
     pub async fn runs(&self, base: &str, after: u64) -> Result<Vec<RunRecord>, LinkError> {

@@ -1,0 +1,152 @@
+//! The `koalja-agent` command line, in the library so that `koaljac build`'s
+//! tests can parse the exact commands it puts into pods (the contract in
+//! ARCHITECTURE.md). Exit codes: 0 stopped cleanly (SIGTERM), 64 a fault of
+//! the agent itself (unreadable IR, state it cannot write, a port it cannot
+//! bind); the user code's failures are recorded runs, never an agent exit.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::agent::{Agent, AgentError, Progress};
+use crate::link::{router, ClusterPeers, Link};
+use crate::plan::Plan;
+
+/// The link port of every agent and of the gateway.
+pub const LINK_PORT: u16 = 7400;
+pub const EXIT_AGENT_FAULT: u8 = 64;
+
+#[derive(Parser, Debug)]
+#[command(name = "koalja-agent", version, about = "The Koalja runtime agent")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Copy this binary to DEST (the init container of every task pod).
+    Install { dest: PathBuf },
+    /// Run one task's agent: pull inputs, run the code, serve outputs.
+    Task {
+        #[arg(long)]
+        ir: PathBuf,
+        #[arg(long)]
+        task: String,
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long, default_value_t = SocketAddr::from(([0, 0, 0, 0], LINK_PORT)))]
+        listen: SocketAddr,
+        /// Where another agent is, instead of its Service name:
+        /// `--peer uniq-lines=http://10.0.0.7:7400` (tests, debugging).
+        #[arg(long = "peer", value_name = "AGENT=URL", value_parser = parse_peer)]
+        peers: Vec<(String, String)>,
+    },
+    /// Run the gateway: file drops into pipeline inputs, outputs, provenance.
+    Gateway {
+        #[arg(long)]
+        ir: PathBuf,
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long, default_value_t = SocketAddr::from(([0, 0, 0, 0], LINK_PORT)))]
+        listen: SocketAddr,
+        /// Where another agent is, instead of its Service name:
+        /// `--peer uniq-lines=http://10.0.0.7:7400` (tests, debugging).
+        #[arg(long = "peer", value_name = "AGENT=URL", value_parser = parse_peer)]
+        peers: Vec<(String, String)>,
+    },
+}
+
+/// Reads the IR as pods mount it: `ir.json`, then `ir.json.1`, `ir.json.2`…
+/// while they exist (a large IR is split over ConfigMaps), gunzipped when
+/// the joined bytes start with gzip's magic number.
+pub fn read_ir(path: &Path) -> Result<Plan, AgentError> {
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|e| AgentError(format!("cannot read the IR {}: {e}", path.display())))
+    };
+    let mut bytes = read(path)?;
+    for part in 1.. {
+        let next = PathBuf::from(format!("{}.{part}", path.display()));
+        if !next.exists() {
+            break;
+        }
+        bytes.extend(read(&next)?);
+    }
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut text)
+            .map_err(|e| AgentError(format!("the IR {} is not valid gzip: {e}", path.display())))?;
+        bytes = text;
+    }
+    Plan::from_ir_json(&bytes).map_err(|e| AgentError(format!("{}: {e}", path.display())))
+}
+
+/// Runs a command to the end; `Err` is a fault of the agent.
+pub async fn execute(command: Command) -> Result<(), AgentError> {
+    match command {
+        Command::Install { dest } => install(&dest),
+        Command::Task { ir, task, state, listen, peers } => {
+            let plan = Arc::new(read_ir(&ir)?);
+            let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let agent = Agent::task(Arc::clone(&plan), &task, state, Progress::new(jobs))?;
+            serve(agent, &plan, listen, peers).await
+        }
+        Command::Gateway { ir, state, listen, peers } => {
+            let plan = Arc::new(read_ir(&ir)?);
+            let agent = Agent::gateway(Arc::clone(&plan), state.join("gateway"), state.join("out"), Progress::new(1))?;
+            serve(agent, &plan, listen, peers).await
+        }
+    }
+}
+
+fn parse_peer(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((agent, url)) if !agent.is_empty() && url.starts_with("http://") => {
+            Ok((agent.to_owned(), url.trim_end_matches('/').to_owned()))
+        }
+        _ => Err(format!("`{text}` is not AGENT=http://HOST:PORT")),
+    }
+}
+
+fn install(dest: &Path) -> Result<(), AgentError> {
+    let me = std::env::current_exe().map_err(|e| AgentError(format!("cannot find this binary: {e}")))?;
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| AgentError(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    std::fs::copy(&me, dest).map_err(|e| AgentError(format!("cannot copy the agent to {}: {e}", dest.display())))?;
+    Ok(())
+}
+
+/// Serves the link protocol and runs the agent until SIGTERM or a fault.
+async fn serve(
+    agent: Arc<Agent>,
+    plan: &Plan,
+    listen: SocketAddr,
+    overrides: Vec<(String, String)>,
+) -> Result<(), AgentError> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| AgentError(format!("cannot listen on {listen}: {e}")))?;
+    let peers = Arc::new(ClusterPeers {
+        pipeline: plan.name.clone(),
+        port: LINK_PORT,
+        overrides: overrides.into_iter().collect(),
+    });
+    let mut workers = agent.start(peers, Link::new());
+    let server = axum::serve(listener, router(Arc::clone(&agent)));
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| AgentError(format!("cannot watch for SIGTERM: {e}")))?;
+    tokio::select! {
+        served = server => served.map_err(|e| AgentError(format!("the link server stopped: {e}"))),
+        Some(joined) = workers.join_next() => match joined {
+            Ok(Err(error)) => Err(error),
+            _ => Err(AgentError("an agent task stopped".into())),
+        },
+        _ = terminate.recv() => Ok(()),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}

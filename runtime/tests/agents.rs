@@ -1,0 +1,146 @@
+//! The agent binary as pods run it: one process per task plus the gateway,
+//! talking real HTTP on loopback, reading the IR the way it is mounted
+//! (gzipped and split over `ir.json`, `ir.json.1`). The IR is
+//! `tests/data/linecount.ir.json`, which a compiler test keeps equal to
+//! `koaljac check --emit ir examples/linecount.kja`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use koalja_agent::link::Link;
+
+const AGENT: &str = env!("CARGO_BIN_EXE_koalja-agent");
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("agents").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Writes the IR gzipped and split in two, as `koaljac build` does for a
+/// large IR; returns the path of the first part.
+fn mount_ir(dir: &Path) -> PathBuf {
+    let json = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/linecount.ir.json")).unwrap();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&json).unwrap();
+    let gz = encoder.finish().unwrap();
+    let (first, second) = gz.split_at(gz.len() / 2);
+    std::fs::write(dir.join("ir.json"), first).unwrap();
+    std::fs::write(dir.join("ir.json.1"), second).unwrap();
+    dir.join("ir.json")
+}
+
+struct Agents(Vec<Child>);
+
+impl Drop for Agents {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn terminate(child: &mut Child) -> Option<i32> {
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    child.wait().unwrap().code()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_agents_and_the_gateway_run_a_pipeline_as_separate_processes() {
+    let dir = scratch("linecount");
+    let ir = mount_ir(&dir);
+    let names = ["gateway", "uniq-lines", "count-lines"];
+    let ports: Vec<u16> = names.iter().map(|_| free_port()).collect();
+    let peers: Vec<String> =
+        names.iter().zip(&ports).map(|(name, port)| format!("{name}=http://127.0.0.1:{port}")).collect();
+    let mut agents = Agents(Vec::new());
+    for (name, port) in names.iter().zip(&ports) {
+        let mut command = Command::new(AGENT);
+        match *name {
+            "gateway" => command.arg("gateway"),
+            task => command.args(["task", "--task", task]),
+        };
+        command
+            .arg("--ir")
+            .arg(&ir)
+            .arg("--state")
+            .arg(dir.join("state").join(name))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(peers.iter().flat_map(|peer| ["--peer", peer.as_str()]))
+            .stderr(Stdio::inherit());
+        agents.0.push(command.spawn().unwrap());
+    }
+
+    let gateway = format!("http://127.0.0.1:{}", ports[0]);
+    let link = Link::new();
+    let started = Instant::now();
+    let av = loop {
+        match link.drop_file(&gateway, "in", "my data.txt", b"b\na\nb\nc\n".to_vec()).await {
+            Ok(av) => break av,
+            Err(error) if started.elapsed() > Duration::from_secs(20) => panic!("the gateway never answered: {error}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    assert_eq!(av, "gateway.1.in");
+    let refused = link.drop_file(&gateway, "stripped", "x", b"x".to_vec()).await.unwrap_err();
+    assert!(refused.0.contains("not a pipeline input"), "{refused}");
+
+    let out = dir.join("state/gateway/out/out/count-lines.1.out");
+    while !out.exists() {
+        assert!(started.elapsed() < Duration::from_secs(30), "no output arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), "3");
+    let runs = link.runs(&format!("http://127.0.0.1:{}", ports[2]), 0).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].outputs, vec!["count-lines.1.out"]);
+
+    for child in &mut agents.0 {
+        assert_eq!(terminate(child), Some(0), "SIGTERM stops an agent cleanly");
+    }
+    agents.0.clear();
+}
+
+#[test]
+fn an_unreadable_ir_is_an_agent_fault_exit_64() {
+    let dir = scratch("fault");
+    let output = Command::new(AGENT)
+        .args(["task", "--task", "t", "--ir"])
+        .arg(dir.join("missing.json"))
+        .arg("--state")
+        .arg(dir.join("state"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read the IR"));
+    std::fs::write(dir.join("ir.json"), "{\"ir_version\": 9}").unwrap();
+    let output = Command::new(AGENT)
+        .args(["gateway", "--ir"])
+        .arg(dir.join("ir.json"))
+        .arg("--state")
+        .arg(dir.join("state"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(64));
+}
+
+#[test]
+fn install_copies_the_binary_and_version_prints() {
+    let dir = scratch("install");
+    let dest = dir.join("koalja/bin/koalja-agent");
+    let status = Command::new(AGENT).arg("install").arg(&dest).status().unwrap();
+    assert!(status.success());
+    let version = Command::new(&dest).arg("--version").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("koalja-agent {}", env!("CARGO_PKG_VERSION")));
+}
