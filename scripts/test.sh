@@ -10,8 +10,10 @@
 # Chromium, manifests checked by kubernetes-validate --strict, the language
 # server in process and over stdio); the TextMate and tree-sitter grammars;
 # the VS Code extension (activation, the graph webview in headless chromium,
-# the packaged .vsix);
-# the main job on the examples; a short fuzzing run (KOALJA_FUZZ_SECONDS,
+# the packaged .vsix); the local runtime (snapshot engine, executor, store,
+# agents over HTTP, `koaljac run` end to end, the SIGKILL crash test); the
+# agent's static binary and FROM-scratch image, verified by chroot;
+# the main job (check the examples, run linecount.kja on its sample data); a short fuzzing run (KOALJA_FUZZ_SECONDS,
 # default 60; 0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +33,8 @@ apt_install() {
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" > /dev/null
 }
-apt_install dot:graphviz chromium:chromium
+# podman and umoci build and unpack the agent image (no container runs).
+apt_install dot:graphviz chromium:chromium podman:podman umoci:umoci file:file
 # The official Kubernetes schemas, offline, for the manifests' tests.
 validator_env=target/venv-validate
 if [ ! -x "$validator_env/bin/kubernetes-validate" ]; then
@@ -77,8 +80,15 @@ step "VS Code extension (activation, graph webview in chromium, .vsix)"
   node test/package.test.js
 )
 
-step "main job: koaljac check examples/"
+step "agent image (static binary, FROM scratch, verified in a chroot)"
+scripts/agent-image.sh
+
+step "main job: koaljac check examples/, then a local run of linecount.kja"
 cargo run --quiet --release -p koalja-compiler --bin koaljac -- check --deny warnings examples/
+rm -rf examples/.koalja
+cargo run --quiet --release -p koalja-compiler --bin koaljac -- \
+  run examples/linecount.kja --drop in=examples/data/linecount/
+[ "$(cat examples/.koalja/out/out/* | tr -d ' \n')" = "454" ] || { echo "main job: unexpected results" >&2; exit 1; }
 
 seconds="${KOALJA_FUZZ_SECONDS:-60}"
 if [ "$seconds" -gt 0 ]; then

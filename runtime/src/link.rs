@@ -207,6 +207,9 @@ impl Link {
             .connect_timeout(Duration::from_secs(5))
             .timeout(LONG_POLL + Duration::from_secs(30))
             .pool_idle_timeout(Duration::from_secs(60))
+            // Pure-Rust DNS: the static agent runs in arbitrary images, where
+            // glibc NSS modules may be missing or of another version.
+            .hickory_dns(true)
             .build()
             .unwrap_or_default();
         Link { client }
