@@ -44,21 +44,24 @@ fn killing_a_run_at_random_moments_loses_and_duplicates_nothing() {
     std::fs::create_dir_all(dir.join("data")).unwrap();
     std::fs::write(dir.join("pipeline.kja"), PIPELINE).unwrap();
     for i in 0..FILES {
-        std::fs::write(dir.join(format!("data/{i:02}.txt")), format!("file-{i:02}\n")).unwrap();
+        std::fs::write(dir.join(format!("data/{i:03}.txt")), format!("file-{i:03}\n")).unwrap();
     }
     let run = ["run", "pipeline.kja", "--drop", "in=data"];
 
     let mut killed = 0;
+    let mut files = FILES;
     let started = Instant::now();
     while killed < KILLS {
         let mut child = koaljac(&dir, &run).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(10 + random.below(400)));
+        std::thread::sleep(Duration::from_millis(10 + random.below(300)));
         match child.try_wait().unwrap() {
             Some(_) => {
-                // It finished before the kill; start over on fresh inputs so
-                // every kill lands in a run that still has work to do.
-                let more = FILES + killed;
-                std::fs::write(dir.join(format!("data/{more:02}.txt")), format!("file-{more:02}\n")).unwrap();
+                // It finished before the kill: add fresh inputs (about 0.2 s
+                // of work) so the next kill lands in a run with work to do.
+                for _ in 0..10 {
+                    std::fs::write(dir.join(format!("data/{files:03}.txt")), format!("file-{files:03}\n")).unwrap();
+                    files += 1;
+                }
             }
             None => {
                 child.kill().unwrap(); // SIGKILL

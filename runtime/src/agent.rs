@@ -151,7 +151,10 @@ impl Agent {
         dir: PathBuf,
         progress: Arc<Progress>,
     ) -> Result<Arc<Agent>, AgentError> {
-        std::fs::create_dir_all(&dir).map_err(io_error("cannot create the state directory", &dir))?;
+        for sub in ["payloads", "cache", "runs", "staging"] {
+            let path = dir.join(sub);
+            std::fs::create_dir_all(&path).map_err(io_error("cannot create the state directory", &path))?;
+        }
         let store = Store::open(&dir.join("state.db"))?;
         let engine = match &role {
             Role::Task(index) => {
@@ -318,7 +321,7 @@ impl Agent {
 
     fn payload_target(&self, av: &Av) -> PathBuf {
         match &self.role {
-            Role::Task(_) => self.dir.join("cache").join(&av.id).join(&av.name),
+            Role::Task(_) => self.dir.join("cache").join(av.file_name()),
             Role::Gateway { out_dir } => out_dir.join(&av.wire).join(&av.id),
         }
     }
@@ -401,6 +404,7 @@ impl Agent {
             missing_outputs: Vec::new(),
             attempts: 0,
             exit_status: None,
+            stdout_tail: None,
             stderr_tail: None,
             assembled: now(),
             started: None,
@@ -424,13 +428,13 @@ impl Agent {
 
     async fn execute(&self, mut record: RunRecord) -> Result<(), AgentError> {
         let Some(task) = self.task_plan() else { return Ok(()) };
-        // Named per process too: after a crash, the killed agent's children
-        // may still be writing into their run directory; the re-run must
-        // never share it.
-        let run_dir = self.dir.join("runs").join(format!("{}-{}", record.run, std::process::id()));
-        remove_any(&run_dir);
-        let out_dir = run_dir.join("out");
-        std::fs::create_dir_all(&out_dir).map_err(io_error("cannot create the run directory", &out_dir))?;
+        // The working directory is the agent process's own (runs are one at
+        // a time): after a crash, the killed agent's children may still be
+        // writing into theirs, and a re-run must never share it. Outputs
+        // are `<run>.<wire>` in it; no directory per run, whose inode costs
+        // more than a small run.
+        let run_dir = self.dir.join("runs").join(std::process::id().to_string());
+        std::fs::create_dir_all(&run_dir).map_err(io_error("cannot create the run directory", &run_dir))?;
         let mut inputs = Vec::new();
         {
             let state = self.state();
@@ -445,11 +449,13 @@ impl Agent {
                 inputs.push((input.input.clone(), paths));
             }
         }
-        let outputs: Vec<(String, PathBuf)> =
-            task.outputs.iter().map(|output| (output.wire.clone(), out_dir.join(&output.wire))).collect();
-        for output in &task.outputs {
+        let outputs: Vec<(String, PathBuf)> = task
+            .outputs
+            .iter()
+            .map(|output| (output.wire.clone(), run_dir.join(format!("{}.{}", record.run, output.wire))))
+            .collect();
+        for (output, (_, path)) in task.outputs.iter().zip(&outputs) {
             if output.kind == PayloadKind::Dir {
-                let path = out_dir.join(&output.wire);
                 std::fs::create_dir_all(&path).map_err(io_error("cannot create the output directory", &path))?;
             }
         }
@@ -468,6 +474,7 @@ impl Agent {
         record.finished = Some(now());
         record.attempts = outcome.attempts;
         record.exit_status = outcome.exit_status;
+        record.stdout_tail = outcome.stdout_tail;
         record.stderr_tail = outcome.stderr_tail;
         let mut avs = Vec::new();
         if outcome.succeeded {
@@ -479,11 +486,8 @@ impl Agent {
                     continue;
                 }
                 let id = Av::output_id(&task.name, record.run, wire);
-                let stored = self.dir.join("payloads").join(&id).join(wire);
+                let stored = self.dir.join("payloads").join(&id);
                 remove_any(&stored);
-                if let Some(parent) = stored.parent() {
-                    std::fs::create_dir_all(parent).map_err(io_error("cannot create", parent))?;
-                }
                 std::fs::rename(written, &stored).map_err(io_error("cannot keep the output", written))?;
                 let (content, size) = content_digest(&stored).map_err(io_error("cannot read the output", &stored))?;
                 avs.push(Av {
@@ -573,22 +577,14 @@ impl Agent {
         }
         // Copy under a temporary name first; the rename and the commit
         // happen under the lock, so drop numbers are dense and unique.
-        let staging = self.dir.join("staging");
-        std::fs::create_dir_all(&staging).map_err(io_error("cannot create", &staging))?;
-        let staged = staging.join(content.trim_start_matches("sha256:"));
+        let staged = self.dir.join("staging").join(content.trim_start_matches("sha256:"));
         std::fs::copy(source, &staged).map_err(io_error("cannot copy", source))?;
         let (id, seq) = {
             let mut state = self.state();
             let tx = state.store.transaction()?;
             let number = tx.meta("drops")?.and_then(|n| n.parse::<u64>().ok()).unwrap_or(0) + 1;
             let id = format!("{GATEWAY}.{number}.{wire}");
-            let stored = self.dir.join("payloads").join(&id).join(&name);
-            remove_any(&stored);
-            if let Some(parent) = stored.parent() {
-                std::fs::create_dir_all(parent).map_err(io_error("cannot create", parent))?;
-            }
-            std::fs::rename(&staged, &stored).map_err(io_error("cannot keep", &staged))?;
-            let av = Av {
+            let mut av = Av {
                 id: id.clone(),
                 wire: wire.to_owned(),
                 task: GATEWAY.to_owned(),
@@ -599,8 +595,12 @@ impl Agent {
                 size,
                 name,
                 created: now(),
-                stored: stored.to_string_lossy().into_owned(),
+                stored: String::new(),
             };
+            let stored = self.dir.join("payloads").join(av.file_name());
+            remove_any(&stored);
+            std::fs::rename(&staged, &stored).map_err(io_error("cannot keep", &staged))?;
+            av.stored = stored.to_string_lossy().into_owned();
             let seq = tx.publish(&av)?;
             tx.set_meta(&key, &id)?;
             tx.set_meta("drops", &number.to_string())?;

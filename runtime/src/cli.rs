@@ -12,7 +12,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use crate::agent::{Agent, AgentError, Progress};
-use crate::link::{router, ClusterPeers, Link};
+use crate::link::{ClusterPeers, Link};
 use crate::plan::Plan;
 
 /// The link port of every agent and of the gateway.
@@ -93,12 +93,12 @@ pub async fn execute(command: Command) -> Result<(), AgentError> {
             let plan = Arc::new(read_ir(&ir)?);
             let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
             let agent = Agent::task(Arc::clone(&plan), &task, state, Progress::new(jobs))?;
-            serve(agent, &plan, listen, peers).await
+            run_agent(agent, &plan, listen, peers).await
         }
         Command::Gateway { ir, state, listen, peers } => {
             let plan = Arc::new(read_ir(&ir)?);
             let agent = Agent::gateway(Arc::clone(&plan), state.join("gateway"), state.join("out"), Progress::new(1))?;
-            serve(agent, &plan, listen, peers).await
+            run_agent(agent, &plan, listen, peers).await
         }
     }
 }
@@ -122,7 +122,7 @@ fn install(dest: &Path) -> Result<(), AgentError> {
 }
 
 /// Serves the link protocol and runs the agent until SIGTERM or a fault.
-async fn serve(
+async fn run_agent(
     agent: Arc<Agent>,
     plan: &Plan,
     listen: SocketAddr,
@@ -137,7 +137,7 @@ async fn serve(
         overrides: overrides.into_iter().collect(),
     });
     let mut workers = agent.start(peers, Link::new());
-    let server = axum::serve(listener, router(Arc::clone(&agent)));
+    let server = crate::link::serve(listener, Arc::clone(&agent));
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| AgentError(format!("cannot watch for SIGTERM: {e}")))?;
     tokio::select! {

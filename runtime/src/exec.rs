@@ -27,7 +27,7 @@ pub struct Invocation<'a> {
     pub outputs: Vec<(String, PathBuf)>,
     /// Variables the agent adds (KOALJA_*), after the task's own `env`.
     pub env: Vec<(String, String)>,
-    /// The working directory; `stdout` and `stderr` files are kept here.
+    /// The working directory (shared by an agent's runs, one at a time).
     pub dir: PathBuf,
 }
 
@@ -38,11 +38,13 @@ pub struct Outcome {
     /// The exit code, or the negated signal number of a killed child;
     /// `None` when the program could not start.
     pub exit_status: Option<i32>,
+    /// The last 2 KiB of each stream (none when empty).
+    pub stdout_tail: Option<String>,
     pub stderr_tail: Option<String>,
 }
 
-/// How much of standard error a failed run's record keeps.
-const STDERR_TAIL_BYTES: usize = 2048;
+/// How much of standard output and error a run's record keeps.
+const TAIL_BYTES: usize = 2048;
 
 impl Invocation<'_> {
     /// The argv: program first.
@@ -99,7 +101,8 @@ impl Invocation<'_> {
     /// cannot start is a failed run, recorded like any other).
     pub async fn run(&self) -> Outcome {
         let attempts = self.task.retries.saturating_add(1);
-        let mut outcome = Outcome { succeeded: false, attempts: 0, exit_status: None, stderr_tail: None };
+        let mut outcome =
+            Outcome { succeeded: false, attempts: 0, exit_status: None, stdout_tail: None, stderr_tail: None };
         for attempt in 1..=attempts {
             if attempt > 1 {
                 let backoff = Duration::from_millis(100u64 << (attempt - 2).min(6)).min(Duration::from_secs(5));
@@ -122,13 +125,8 @@ impl Invocation<'_> {
             succeeded: false,
             attempts: 1,
             exit_status,
+            stdout_tail: None,
             stderr_tail: Some(stderr_tail),
-        };
-        let stdout = std::fs::File::create(self.dir.join("stdout"));
-        let stderr_path = self.dir.join("stderr");
-        let stderr = std::fs::File::create(&stderr_path);
-        let (Ok(stdout), Ok(stderr)) = (stdout, stderr) else {
-            return failed(None, format!("cannot create log files in {}", self.dir.display()));
         };
         let argv = self.argv();
         let Some((program, args)) = argv.split_first() else {
@@ -141,35 +139,81 @@ impl Invocation<'_> {
             .envs(self.task.env.iter())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(error) => return failed(None, format!("cannot start `{program}`: {error}")),
         };
+        // The streams are read as they come (a full pipe would stall the
+        // child) and only their tails are kept, in the run's record: no
+        // log file per run, whose inode would cost more than a small run.
+        let stdout = child.stdout.take().map(|pipe| tokio::spawn(tail_of(pipe)));
+        let stderr = child.stderr.take().map(|pipe| tokio::spawn(tail_of(pipe)));
+        let mut timed_out = false;
         let status = match self.task.timeout_ms {
             Some(limit) => match tokio::time::timeout(Duration::from_millis(limit), child.wait()).await {
                 Ok(status) => status,
                 Err(_) => {
+                    timed_out = true;
                     kill_group(&child);
-                    let _ = child.wait().await;
-                    let tail = stderr_tail(&stderr_path);
-                    return failed(None, format!("timed out after {} ms; killed\n{tail}", limit).trim_end().to_owned());
+                    child.wait().await
                 }
             },
             None => child.wait().await,
         };
+        let stdout_tail = collect(stdout).await;
+        let stderr_tail = collect(stderr).await;
+        if timed_out {
+            let limit = self.task.timeout_ms.unwrap_or(0);
+            return failed(None, format!("timed out after {limit} ms; killed\n{stderr_tail}").trim_end().to_owned());
+        }
         match status {
-            Ok(status) if status.success() => {
-                Outcome { succeeded: true, attempts: 1, exit_status: Some(0), stderr_tail: None }
-            }
+            Ok(status) if status.success() => Outcome {
+                succeeded: true,
+                attempts: 1,
+                exit_status: Some(0),
+                stdout_tail: Some(stdout_tail).filter(|t| !t.is_empty()),
+                stderr_tail: Some(stderr_tail).filter(|t| !t.is_empty()),
+            },
             Ok(status) => {
                 let code = status.code().or_else(|| status.signal().map(|signal| -signal));
-                failed(code, stderr_tail(&stderr_path))
+                Outcome { stdout_tail: Some(stdout_tail).filter(|t| !t.is_empty()), ..failed(code, stderr_tail) }
             }
             Err(error) => failed(None, format!("waiting for the program failed: {error}")),
+        }
+    }
+}
+
+/// Reads a stream to its end, keeping the last `TAIL_BYTES`.
+async fn tail_of(mut pipe: impl tokio::io::AsyncRead + Unpin) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut tail = Vec::new();
+    let mut buffer = [0u8; 8192];
+    while let Ok(n) = pipe.read(&mut buffer).await {
+        if n == 0 {
+            break;
+        }
+        tail.extend_from_slice(&buffer[..n]);
+        if tail.len() > 2 * TAIL_BYTES {
+            tail.drain(..tail.len() - TAIL_BYTES);
+        }
+    }
+    let start = tail.len().saturating_sub(TAIL_BYTES);
+    tail.split_off(start)
+}
+
+/// A stream's tail as text. A descendant that left the process group can
+/// keep the pipe open after the child exits: wait a little, then give up.
+async fn collect(reader: Option<tokio::task::JoinHandle<Vec<u8>>>) -> String {
+    let Some(mut reader) = reader else { return String::new() };
+    match tokio::time::timeout(Duration::from_secs(2), &mut reader).await {
+        Ok(Ok(bytes)) => String::from_utf8_lossy(&bytes).trim_end().to_owned(),
+        _ => {
+            reader.abort();
+            String::new()
         }
     }
 }
@@ -183,12 +227,6 @@ fn kill_group(child: &tokio::process::Child) {
             libc::kill(-(pid as i32), libc::SIGKILL);
         }
     }
-}
-
-fn stderr_tail(path: &Path) -> String {
-    let bytes = std::fs::read(path).unwrap_or_default();
-    let start = bytes.len().saturating_sub(STDERR_TAIL_BYTES);
-    String::from_utf8_lossy(&bytes[start..]).trim_end().to_owned()
 }
 
 fn path_text(path: &Path) -> String {

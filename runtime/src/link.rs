@@ -76,7 +76,19 @@ impl Peers for ClusterPeers {
     }
 }
 
-pub fn router(agent: Arc<Agent>) -> Router {
+/// Serves the link protocol for `agent` on `listener` until the task is
+/// dropped. TCP_NODELAY on every connection: the protocol is small request,
+/// small answer, and Nagle's algorithm with delayed ACKs would add 40 ms to
+/// each exchange.
+pub async fn serve(listener: tokio::net::TcpListener, agent: Arc<Agent>) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
+    axum::serve(listener, router(agent)).await
+}
+
+fn router(agent: Arc<Agent>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/outbox/{wire}", get(outbox))
@@ -207,6 +219,7 @@ impl Link {
             .connect_timeout(Duration::from_secs(5))
             .timeout(LONG_POLL + Duration::from_secs(30))
             .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
             // Pure-Rust DNS: the static agent runs in arbitrary images, where
             // glibc NSS modules may be missing or of another version.
             .hickory_dns(true)

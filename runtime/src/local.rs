@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::agent::{Agent, AgentError, Progress};
-use crate::link::{router, Link, Peers};
+use crate::link::{serve, Link, Peers};
 use crate::plan::Plan;
 use crate::record::RunRecord;
 
@@ -100,8 +100,7 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
             .map_err(|e| AgentError(format!("cannot listen on loopback: {e}")))?;
         let address = listener.local_addr().map_err(|e| AgentError(e.to_string()))?;
         addresses.insert(agent.name.clone(), format!("http://{address}"));
-        let app = router(Arc::clone(agent));
-        servers.spawn(async move { axum::serve(listener, app).await });
+        servers.spawn(serve(listener, Arc::clone(agent)));
     }
     let peers: Arc<dyn Peers> = Arc::new(LocalPeers(addresses));
     let link = Link::new();

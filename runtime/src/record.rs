@@ -44,6 +44,18 @@ impl Av {
     pub fn output_id(task: &str, run: u64, wire: &str) -> String {
         format!("{task}.{run}.{wire}")
     }
+
+    /// The payload's file name wherever it is kept (producer's `payloads/`,
+    /// consumer's `cache/`): the id, and a dropped file's own name after
+    /// `--` so its extension survives. Flat on purpose: one directory per
+    /// AV costs an inode allocation per run, which dominated small runs.
+    pub fn file_name(&self) -> String {
+        if self.name == self.wire {
+            self.id.clone()
+        } else {
+            format!("{}--{}", self.id, self.name)
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +94,8 @@ pub struct RunRecord {
     pub missing_outputs: Vec<String>,
     pub attempts: u32,
     pub exit_status: Option<i32>,
-    /// The last lines of standard error of a failed run.
+    /// The last 2 KiB of the code's standard output and error.
+    pub stdout_tail: Option<String>,
     pub stderr_tail: Option<String>,
     pub assembled: String,
     pub started: Option<String>,

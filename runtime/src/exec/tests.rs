@@ -88,7 +88,10 @@ async fn a_run_writes_its_output_with_env_and_succeeds() {
         Some(vec![lit("printf '%s %s' \"$GREETING\" \"$KOALJA_TASK\" > "), wire("out")]),
     );
     let outcome = invocation(&task, dir.path()).run().await;
-    assert_eq!(outcome, Outcome { succeeded: true, attempts: 1, exit_status: Some(0), stderr_tail: None });
+    assert_eq!(
+        outcome,
+        Outcome { succeeded: true, attempts: 1, exit_status: Some(0), stdout_tail: None, stderr_tail: None }
+    );
     assert_eq!(std::fs::read_to_string(dir.path().join("out")).unwrap(), "hello t");
 }
 
