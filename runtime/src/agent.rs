@@ -456,7 +456,7 @@ impl Agent {
             .collect();
         for (output, (_, path)) in task.outputs.iter().zip(&outputs) {
             if output.kind == PayloadKind::Dir {
-                std::fs::create_dir_all(&path).map_err(io_error("cannot create the output directory", &path))?;
+                std::fs::create_dir_all(path).map_err(io_error("cannot create the output directory", path))?;
             }
         }
         let env = vec![
