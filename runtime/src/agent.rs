@@ -108,6 +108,26 @@ pub struct Agent {
     heads: Mutex<BTreeMap<String, u64>>,
     /// Last producer position taken per input wire.
     cursors: Mutex<BTreeMap<String, u64>>,
+    slots: Mutex<Slots>,
+}
+
+/// A run's working directory, private to it while it runs.
+struct Slot {
+    index: usize,
+    dir: PathBuf,
+}
+
+#[derive(Default)]
+struct Slots {
+    free: Vec<usize>,
+    created: usize,
+}
+
+/// A run whose code has finished, before its outputs are kept.
+struct Ran {
+    record: RunRecord,
+    outputs: Vec<(String, PathBuf)>,
+    slot: Slot,
 }
 
 /// What `drop_file` did.
@@ -189,7 +209,7 @@ impl Agent {
         for (wire, _) in &agent_inputs {
             cursors.insert(wire.clone(), store.cursor(wire)?);
         }
-        let busy = store.pending_runs()?.len();
+        let busy = store.pending_runs(0)?.len();
         let newest = heads.values().copied().max().unwrap_or(0);
         Ok(Arc::new(Agent {
             name,
@@ -203,6 +223,7 @@ impl Agent {
             busy: AtomicUsize::new(busy),
             heads: Mutex::new(heads),
             cursors: Mutex::new(cursors),
+            slots: Mutex::new(Slots::default()),
         }))
     }
 
@@ -412,29 +433,29 @@ impl Agent {
         })
     }
 
-    /// Executes pending runs in order, forever.
+    /// Executes pending runs, forever: up to the job limit at once (the
+    /// shared semaphore, FIFO, so earlier runs start first), each finished
+    /// in run order, so a task's outputs keep the order of its snapshots.
     async fn run_pending(self: Arc<Self>) -> Result<(), AgentError> {
+        use futures_util::stream::{FuturesOrdered, StreamExt};
+        let mut in_flight = FuturesOrdered::new();
+        let mut last_started = 0;
         loop {
-            let pending = self.state().store.pending_runs()?;
-            if pending.is_empty() {
-                self.wake_runner.notified().await;
-                continue;
+            for record in self.state().store.pending_runs(last_started)? {
+                last_started = record.run;
+                in_flight.push_back(self.run_code(record));
             }
-            for record in pending {
-                self.execute(record).await?;
+            tokio::select! {
+                Some(ran) = in_flight.next() => self.keep(ran?)?,
+                _ = self.wake_runner.notified() => {}
             }
         }
     }
 
-    async fn execute(&self, mut record: RunRecord) -> Result<(), AgentError> {
-        let Some(task) = self.task_plan() else { return Ok(()) };
-        // The working directory is the agent process's own (runs are one at
-        // a time): after a crash, the killed agent's children may still be
-        // writing into theirs, and a re-run must never share it. Outputs
-        // are `<run>.<wire>` in it; no directory per run, whose inode costs
-        // more than a small run.
-        let run_dir = self.dir.join("runs").join(std::process::id().to_string());
-        std::fs::create_dir_all(&run_dir).map_err(io_error("cannot create the run directory", &run_dir))?;
+    /// Runs the code of one pending run in a free working slot.
+    async fn run_code(&self, mut record: RunRecord) -> Result<Ran, AgentError> {
+        let Some(task) = self.task_plan() else { return Err(AgentError("only tasks run code".into())) };
+        let slot = self.take_slot()?;
         let mut inputs = Vec::new();
         {
             let state = self.state();
@@ -449,11 +470,8 @@ impl Agent {
                 inputs.push((input.input.clone(), paths));
             }
         }
-        let outputs: Vec<(String, PathBuf)> = task
-            .outputs
-            .iter()
-            .map(|output| (output.wire.clone(), run_dir.join(format!("{}.{}", record.run, output.wire))))
-            .collect();
+        let outputs: Vec<(String, PathBuf)> =
+            task.outputs.iter().map(|output| (output.wire.clone(), slot.dir.join(&output.wire))).collect();
         for (output, (_, path)) in task.outputs.iter().zip(&outputs) {
             if output.kind == PayloadKind::Dir {
                 std::fs::create_dir_all(path).map_err(io_error("cannot create the output directory", path))?;
@@ -465,9 +483,9 @@ impl Agent {
             ("KOALJA_TASK".to_owned(), task.name.clone()),
             ("KOALJA_RUN".to_owned(), record.run.to_string()),
         ];
-        let invocation = Invocation { task, inputs, services: Vec::new(), outputs, env, dir: run_dir.clone() };
+        let invocation = Invocation { task, inputs, services: Vec::new(), outputs, env, dir: slot.dir.clone() };
         let outcome = {
-            let _slot = self.progress.jobs.acquire().await.map_err(|_| AgentError("job slots closed".into()))?;
+            let _job = self.progress.jobs.acquire().await.map_err(|_| AgentError("job slots closed".into()))?;
             record.started = Some(now());
             invocation.run().await
         };
@@ -476,11 +494,19 @@ impl Agent {
         record.exit_status = outcome.exit_status;
         record.stdout_tail = outcome.stdout_tail;
         record.stderr_tail = outcome.stderr_tail;
+        record.status = if outcome.succeeded { RunStatus::Succeeded } else { RunStatus::Failed };
+        Ok(Ran { record, outputs: invocation.outputs, slot })
+    }
+
+    /// Keeps a finished run: its outputs become AVs, published with the
+    /// run's record in one transaction; then its slot is free again.
+    fn keep(&self, ran: Ran) -> Result<(), AgentError> {
+        let Some(task) = self.task_plan() else { return Ok(()) };
+        let Ran { mut record, outputs, slot } = ran;
         let mut avs = Vec::new();
-        if outcome.succeeded {
-            record.status = RunStatus::Succeeded;
+        if record.status == RunStatus::Succeeded {
             let sources: Vec<String> = record.snapshot.iter().flat_map(|input| input.avs.iter().cloned()).collect();
-            for (wire, written) in &invocation.outputs {
+            for (wire, written) in &outputs {
                 if !written.exists() {
                     record.missing_outputs.push(wire.clone());
                     continue;
@@ -489,6 +515,7 @@ impl Agent {
                 let stored = self.dir.join("payloads").join(&id);
                 remove_any(&stored);
                 std::fs::rename(written, &stored).map_err(io_error("cannot keep the output", written))?;
+                read_only(&stored);
                 let (content, size) = content_digest(&stored).map_err(io_error("cannot read the output", &stored))?;
                 avs.push(Av {
                     id: id.clone(),
@@ -505,20 +532,51 @@ impl Agent {
                 });
                 record.outputs.push(id);
             }
-        } else {
-            record.status = RunStatus::Failed;
         }
         self.finish(&record, &avs)?;
-        if outcome.succeeded {
+        self.release_slot(slot);
+        if record.status == RunStatus::Succeeded {
             self.progress.succeeded.fetch_add(1, Ordering::SeqCst);
         } else {
             self.progress.failed.fetch_add(1, Ordering::SeqCst);
             if let Ok(mut failures) = self.progress.failures.lock() {
-                failures.push(record.clone());
+                failures.push(record);
             }
         }
         self.progress.changed();
         Ok(())
+    }
+
+    /// A private working directory for one run: `runs/<pid>/<k>/`, emptied
+    /// of what the last run there left. Per process, because after a crash
+    /// the killed agent's children may still be writing into theirs; reused,
+    /// because a new directory per run costs an inode allocation, which
+    /// showed as the largest cost of small runs.
+    fn take_slot(&self) -> Result<Slot, AgentError> {
+        let index = {
+            let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            match slots.free.pop() {
+                Some(index) => index,
+                None => {
+                    slots.created += 1;
+                    slots.created
+                }
+            }
+        };
+        let dir = self.dir.join("runs").join(std::process::id().to_string()).join(index.to_string());
+        if dir.exists() {
+            let entries = std::fs::read_dir(&dir).map_err(io_error("cannot read the run directory", &dir))?;
+            for entry in entries.flatten() {
+                remove_any(&entry.path());
+            }
+        } else {
+            std::fs::create_dir_all(&dir).map_err(io_error("cannot create the run directory", &dir))?;
+        }
+        Ok(Slot { index, dir })
+    }
+
+    fn release_slot(&self, slot: Slot) {
+        self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).free.push(slot.index);
     }
 
     /// One transaction: the outputs published and the run's final record.
@@ -600,6 +658,7 @@ impl Agent {
             let stored = self.dir.join("payloads").join(av.file_name());
             remove_any(&stored);
             std::fs::rename(&staged, &stored).map_err(io_error("cannot keep", &staged))?;
+            read_only(&stored);
             av.stored = stored.to_string_lossy().into_owned();
             let seq = tx.publish(&av)?;
             tx.set_meta(&key, &id)?;
@@ -610,6 +669,15 @@ impl Agent {
         self.announce(&[(wire.to_owned(), seq)]);
         self.progress.changed();
         Ok(Fed { av: id, new: true })
+    }
+}
+
+/// A kept payload file is never written again; read-only, so a consumer's
+/// code cannot change it in place through a hard-linked cache entry.
+fn read_only(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if path.is_file() {
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444));
     }
 }
 

@@ -103,7 +103,7 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
         servers.spawn(serve(listener, Arc::clone(agent)));
     }
     let peers: Arc<dyn Peers> = Arc::new(LocalPeers(addresses));
-    let link = Link::new();
+    let link = Link::co_located();
     let mut workers = tokio::task::JoinSet::new();
     for agent in &agents {
         let mut set = agent.start(Arc::clone(&peers), link.clone());

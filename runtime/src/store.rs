@@ -107,14 +107,19 @@ impl Store {
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.connection.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
+        Ok(self
+            .connection
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([key], |row| row.get(0))
+            .optional()?)
     }
 
     /// The AV and local payload path of a received AV, by id.
     pub fn received(&self, id: &str) -> Result<Option<(Av, String)>> {
         let row: Option<(String, String)> = self
             .connection
-            .query_row("SELECT av, path FROM inbox WHERE id = ?1", [id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .prepare_cached("SELECT av, path FROM inbox WHERE id = ?1")?
+            .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?;
         row.map(|(av, path)| Ok((serde_json::from_str(&av)?, path))).transpose()
     }
@@ -130,8 +135,9 @@ impl Store {
         .collect()
     }
 
-    pub fn pending_runs(&self) -> Result<Vec<RunRecord>> {
-        self.runs_where("status = 'pending'", 0)
+    /// Pending runs after run number `after`, oldest first.
+    pub fn pending_runs(&self, after: u64) -> Result<Vec<RunRecord>> {
+        self.runs_where("status = 'pending'", after)
     }
 
     /// Runs after run number `after`, oldest first.
@@ -140,8 +146,9 @@ impl Store {
     }
 
     fn runs_where(&self, condition: &str, after: u64) -> Result<Vec<RunRecord>> {
-        let mut statement =
-            self.connection.prepare(&format!("SELECT record FROM runs WHERE {condition} AND run > ?1 ORDER BY run"))?;
+        let mut statement = self
+            .connection
+            .prepare_cached(&format!("SELECT record FROM runs WHERE {condition} AND run > ?1 ORDER BY run"))?;
         let rows = statement.query_map([after as i64], |row| row.get::<_, String>(0))?;
         rows.map(|text| Ok(serde_json::from_str(&text?)?)).collect()
     }
@@ -169,15 +176,20 @@ impl Store {
     }
 
     pub fn published_av(&self, id: &str) -> Result<Option<Av>> {
-        let text: Option<String> =
-            self.connection.query_row("SELECT av FROM outbox WHERE id = ?1", [id], |row| row.get(0)).optional()?;
+        let text: Option<String> = self
+            .connection
+            .prepare_cached("SELECT av FROM outbox WHERE id = ?1")?
+            .query_row([id], |row| row.get(0))
+            .optional()?;
         text.map(|text| Ok(serde_json::from_str(&text)?)).transpose()
     }
 
     /// The outbox position of the newest AV of `wire` (0 when none).
     pub fn head(&self, wire: &str) -> Result<u64> {
-        let seq: Option<i64> =
-            self.connection.query_row("SELECT max(seq) FROM outbox WHERE wire = ?1", [wire], |row| row.get(0))?;
+        let seq: Option<i64> = self
+            .connection
+            .prepare_cached("SELECT max(seq) FROM outbox WHERE wire = ?1")?
+            .query_row([wire], |row| row.get(0))?;
         Ok(seq.unwrap_or(0) as u64)
     }
 }
@@ -186,9 +198,24 @@ impl Store {
 pub struct Tx<'a>(Transaction<'a>);
 
 impl Tx<'_> {
+    /// Every statement goes through SQLite's prepared-statement cache:
+    /// parsing SQL again for each run showed in profiles.
+    fn run(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.0.prepare_cached(sql)?.execute(params)
+    }
+
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.0.prepare_cached(sql)?.query_row(params, row)
+    }
+
     /// Records a received AV as the next value of triggering input `input`.
     pub fn receive(&self, input: usize, av: &Av, path: &str) -> Result<ValueId> {
-        self.0.execute(
+        self.run(
             "INSERT INTO inbox (id, input, av, path) VALUES (?1, ?2, ?3, ?4)",
             params![av.id, input as i64, serde_json::to_string(av)?, path],
         )?;
@@ -197,15 +224,15 @@ impl Tx<'_> {
 
     /// The AV id of an engine value received earlier (in this transaction too).
     pub fn value_id(&self, value: ValueId) -> Result<String> {
-        Ok(self.0.query_row("SELECT id FROM inbox WHERE value = ?1", [value as i64], |row| row.get(0))?)
+        Ok(self.one("SELECT id FROM inbox WHERE value = ?1", [value as i64], |row| row.get(0))?)
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.0.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
+        Ok(self.one("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
     }
 
     pub fn set_cursor(&self, wire: &str, seq: u64) -> Result<()> {
-        self.0.execute(
+        self.run(
             "INSERT INTO cursors (wire, seq) VALUES (?1, ?2) ON CONFLICT (wire) DO UPDATE SET seq = excluded.seq",
             params![wire, seq as i64],
         )?;
@@ -217,7 +244,7 @@ impl Tx<'_> {
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
-        self.0.execute(
+        self.run(
             "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![key, value],
         )?;
@@ -226,7 +253,7 @@ impl Tx<'_> {
 
     /// The next run number (1, 2, …), never reused.
     pub fn next_run_number(&self) -> Result<u64> {
-        let last: Option<i64> = self.0.query_row("SELECT max(run) FROM runs", [], |row| row.get(0))?;
+        let last: Option<i64> = self.one("SELECT max(run) FROM runs", [], |row| row.get(0))?;
         Ok(last.unwrap_or(0) as u64 + 1)
     }
 
@@ -237,7 +264,7 @@ impl Tx<'_> {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
         };
-        self.0.execute(
+        self.run(
             "INSERT INTO runs (run, status, record) VALUES (?1, ?2, ?3)
              ON CONFLICT (run) DO UPDATE SET status = excluded.status, record = excluded.record",
             params![record.run as i64, status, serde_json::to_string(record)?],
@@ -247,7 +274,7 @@ impl Tx<'_> {
 
     /// Appends an AV to the outbox; returns its position.
     pub fn publish(&self, av: &Av) -> Result<u64> {
-        self.0.execute(
+        self.run(
             "INSERT INTO outbox (id, wire, av) VALUES (?1, ?2, ?3)",
             params![av.id, av.wire, serde_json::to_string(av)?],
         )?;
