@@ -226,3 +226,58 @@ fn outside_names_never_escape_the_state_directory() {
     let stored = PathBuf::from(trace[0]["av"]["stored"].as_str().unwrap());
     assert!(stored.starts_with(dir.join(".koalja").canonicalize().unwrap()), "{}", stored.display());
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A client that prints the HTTP status its service answers with. Retried:
+/// a call that races a service's restart is refused once.
+const CLIENT: &str = r#"task client { shell: "python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).status)' $KOALJA_SERVICE_API > {out}" retries: 3 }"#;
+
+#[test]
+fn a_service_is_started_announced_called_recorded_and_stopped() {
+    let port = free_port();
+    let pipeline = format!(
+        "()                  server (api implicit)\n(in, api implicit)  client (out)\n\
+         task server {{ command: [\"python3\", \"-m\", \"http.server\", \"{port}\", \"--bind\", \"127.0.0.1\"] service: {port} }}\n{CLIENT}\n"
+    );
+    let dir = project("service", &pipeline, &[("d/1", "x"), ("d/2", "y")]);
+    let output = run(&dir, &["--drop", "in=d"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let contents: Vec<String> = outputs(&dir, "out").into_iter().map(|(_, content)| content).collect();
+    assert_eq!(contents, vec!["200\n", "200\n"], "each run called the service");
+
+    let runs = json_lines(&koaljac(&["log", "--state", &state(&dir), "--json"]));
+    let server: Vec<_> = runs.iter().filter(|run| run["task"] == "server").collect();
+    assert_eq!(server.len(), 1);
+    assert_eq!(server[0]["status"], "running", "the service was up when the run ended");
+    for client in runs.iter().filter(|run| run["task"] == "client") {
+        assert_eq!(client["services"][0]["task"], "server");
+        assert_eq!(client["services"][0]["revision"], 1);
+        assert_eq!(client["services"][0]["address"], format!("http://127.0.0.1:{port}"));
+    }
+    let trace = text(&koaljac(&["trace", "--state", &state(&dir), "client.1.out"]).stdout);
+    assert!(trace.contains("calling service `api` revision 1 of task `server`"), "{trace}");
+    // The service was stopped with the run: its port is free again.
+    assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(), "the service outlived koaljac run");
+}
+
+#[test]
+fn a_new_snapshot_restarts_a_service_as_a_new_revision() {
+    let port = free_port();
+    let pipeline = format!(
+        "(in)  server (api implicit)\n\
+         task server {{ shell: \"exec python3 -m http.server {port} --bind 127.0.0.1\" service: {port} }}\n\
+         (in_calls, api implicit) client (out)\n{CLIENT}\n"
+    );
+    let dir = project("restart", &pipeline, &[("models/a", "1"), ("models/b", "2"), ("call", "c")]);
+    let output = run(&dir, &["--drop", "in=models", "--drop", "in_calls=call"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let runs = json_lines(&koaljac(&["log", "server", "--state", &state(&dir), "--json"]));
+    let statuses: Vec<&str> = runs.iter().map(|run| run["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, vec!["replaced", "running"], "the first model's server gave way to the second's");
+    let client = json_lines(&koaljac(&["log", "client", "--state", &state(&dir), "--json"]));
+    assert_eq!(client[0]["status"], "succeeded");
+    assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(), "the service outlived koaljac run");
+}

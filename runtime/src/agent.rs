@@ -18,10 +18,10 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::{watch, Notify, Semaphore};
 
-use crate::exec::Invocation;
+use crate::exec::{Invocation, Outcome};
 use crate::link::{remove_any, Link, Peers, LONG_POLL};
 use crate::plan::{PayloadKind, Plan, TaskPlan};
-use crate::record::{content_digest, now, Av, RunRecord, RunStatus, SnapshotInput, GATEWAY};
+use crate::record::{content_digest, now, Av, RunRecord, RunStatus, ServiceUse, SnapshotInput, GATEWAY};
 use crate::snapshot::{Engine, Rule};
 use crate::store::{Store, StoreError};
 
@@ -109,6 +109,9 @@ pub struct Agent {
     /// Last producer position taken per input wire.
     cursors: Mutex<BTreeMap<String, u64>>,
     slots: Mutex<Slots>,
+    /// The newest announcement of each service this task calls, by wire.
+    services: Mutex<BTreeMap<String, Av>>,
+    service_announced: Notify,
 }
 
 /// A run's working directory, private to it while it runs.
@@ -121,6 +124,20 @@ struct Slot {
 struct Slots {
     free: Vec<usize>,
     created: usize,
+}
+
+/// How long a run waits for a service it calls to be announced, and a
+/// service for its port to accept connections.
+const SERVICE_WAIT: Duration = Duration::from_secs(60);
+/// Between SIGTERM and SIGKILL when a newer snapshot replaces a process.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// The process of a long-running task and its run.
+struct Current {
+    ran: Ran,
+    running: crate::exec::Running,
+    /// Announced (a service that is up): no longer counted as busy.
+    announced: bool,
 }
 
 /// A run whose code has finished, before its outputs are kept.
@@ -210,6 +227,12 @@ impl Agent {
             cursors.insert(wire.clone(), store.cursor(wire)?);
         }
         let busy = store.pending_runs(0)?.len();
+        let mut services = BTreeMap::new();
+        for (av, _) in store.received_all()? {
+            if plan.kind(&av.wire) == PayloadKind::Service {
+                services.insert(av.wire.clone(), av);
+            }
+        }
         let newest = heads.values().copied().max().unwrap_or(0);
         Ok(Arc::new(Agent {
             name,
@@ -224,6 +247,8 @@ impl Agent {
             heads: Mutex::new(heads),
             cursors: Mutex::new(cursors),
             slots: Mutex::new(Slots::default()),
+            services: Mutex::new(services),
+            service_announced: Notify::new(),
         }))
     }
 
@@ -269,33 +294,38 @@ impl Agent {
         }
     }
 
-    /// The wires this agent pulls, each with the agent that produces it.
-    pub fn pulls(&self) -> Vec<(String, String)> {
-        input_wires(&self.plan, &self.role)
-            .into_iter()
-            .map(|(wire, _)| {
-                let producer = self.plan.producer(&wire).map_or_else(|| GATEWAY.to_owned(), |task| task.name.clone());
-                (wire, producer)
-            })
-            .collect()
-    }
-
-    /// Starts the pullers and the runner on the current tokio runtime.
-    /// They run until aborted, or until a fault of the agent, which the
-    /// returned set reports.
-    pub fn start(self: &Arc<Self>, peers: Arc<dyn Peers>, link: Link) -> tokio::task::JoinSet<Result<(), AgentError>> {
-        let mut set = tokio::task::JoinSet::new();
+    /// Starts the pullers and the runner in `set`. They run until aborted,
+    /// or until a fault of the agent, which the set reports. Abort and
+    /// drain the set to stop: a long-running task's processes are killed
+    /// when its runner is dropped.
+    pub fn start(
+        self: &Arc<Self>,
+        set: &mut tokio::task::JoinSet<Result<(), AgentError>>,
+        peers: Arc<dyn Peers>,
+        link: Link,
+    ) {
         for (wire, index) in input_wires(&self.plan, &self.role) {
             let producer = self.plan.producer(&wire).map_or_else(|| GATEWAY.to_owned(), |task| task.name.clone());
             let agent = Arc::clone(self);
             let (peers, link) = (Arc::clone(&peers), link.clone());
             set.spawn(async move { agent.pull(wire, index, producer, peers, link).await });
         }
-        if self.task_plan().is_some() {
-            let agent = Arc::clone(self);
-            set.spawn(async move { agent.run_pending().await });
+        if let Err(error) = self.fire_ready() {
+            set.spawn(async move { Err(error) });
+            return;
         }
-        set
+        match self.task_plan() {
+            Some(task) if task.is_long_running() => {
+                let agent = Arc::clone(self);
+                let address = task.service_port.map(|port| peers.service_address(&self.name, port));
+                set.spawn(async move { agent.run_long(address).await });
+            }
+            Some(_) => {
+                let agent = Arc::clone(self);
+                set.spawn(async move { agent.run_pending().await });
+            }
+            None => {}
+        }
     }
 
     async fn pull(
@@ -324,6 +354,11 @@ impl Agent {
             };
             let mut received = Vec::with_capacity(entries.len());
             for entry in entries {
+                if kind == PayloadKind::Service {
+                    // A service's announcement: its address is the payload.
+                    received.push((entry.seq, entry.av, PathBuf::new()));
+                    continue;
+                }
                 let target = self.payload_target(&entry.av);
                 if let Err(_error) = link.download(&base, &entry.av, kind, &target).await {
                     break; // Commit what arrived; the rest comes on the next poll.
@@ -368,18 +403,18 @@ impl Agent {
                 }
             }
             tx.set_cursor(wire, last_seq)?;
-            if let (Some(engine), Some(task)) = (staged.as_mut(), self.task_plan()) {
-                let mut run = tx.next_run_number()?;
-                while let Some(snapshot) = engine.fire() {
-                    let record = self.assembled(task, run, &snapshot, &tx)?;
-                    tx.put_run(&record)?;
-                    run += 1;
-                    new_runs += 1;
-                }
+            if let Some(engine) = staged.as_mut() {
+                new_runs = self.fire_all(engine, &tx)?;
                 tx.save_engine(engine)?;
             }
             tx.commit()?;
             *engine = staged;
+        }
+        if self.plan.kind(wire) == PayloadKind::Service {
+            if let (Some((_, av, _)), Ok(mut services)) = (received.last(), self.services.lock()) {
+                services.insert(wire.to_owned(), av.clone());
+            }
+            self.service_announced.notify_waiters();
         }
         // Order matters for `quiet`: busy first, then the cursor.
         self.busy.fetch_add(new_runs, Ordering::SeqCst);
@@ -391,6 +426,44 @@ impl Agent {
             self.wake_runner.notify_one();
         }
         Ok(())
+    }
+
+    /// Assembles what can fire before any value arrives: a task without
+    /// triggering inputs (a source, or a service such as `() server (api
+    /// implicit)`) fires its one empty snapshot here, once in its life.
+    fn fire_ready(&self) -> Result<(), AgentError> {
+        let new_runs;
+        {
+            let mut state = self.state();
+            let State { store, engine } = &mut *state;
+            let mut staged = engine.clone();
+            let Some(engine_state) = staged.as_mut() else { return Ok(()) };
+            let tx = store.transaction()?;
+            new_runs = self.fire_all(engine_state, &tx)?;
+            if new_runs == 0 {
+                return Ok(());
+            }
+            tx.save_engine(engine_state)?;
+            tx.commit()?;
+            *engine = staged;
+        }
+        self.busy.fetch_add(new_runs, Ordering::SeqCst);
+        self.progress.changed();
+        self.wake_runner.notify_one();
+        Ok(())
+    }
+
+    /// Every snapshot the engine can fire now, as pending runs in `tx`.
+    fn fire_all(&self, engine: &mut Engine, tx: &crate::store::Tx<'_>) -> Result<usize, AgentError> {
+        let Some(task) = self.task_plan() else { return Ok(0) };
+        let mut run = tx.next_run_number()?;
+        let mut fired = 0;
+        while let Some(snapshot) = engine.fire() {
+            tx.put_run(&self.assembled(task, run, &snapshot, tx)?)?;
+            run += 1;
+            fired += 1;
+        }
+        Ok(fired)
     }
 
     /// The engine input that `wire` feeds: the position of its input among
@@ -420,6 +493,7 @@ impl Agent {
             status: RunStatus::Pending,
             snapshot: inputs,
             superseded,
+            services: Vec::new(),
             definition: task.digest.clone(),
             outputs: Vec::new(),
             missing_outputs: Vec::new(),
@@ -446,15 +520,22 @@ impl Agent {
                 in_flight.push_back(self.run_code(record));
             }
             tokio::select! {
-                Some(ran) = in_flight.next() => self.keep(ran?)?,
+                Some(ran) = in_flight.next() => self.keep(ran?, true)?,
                 _ = self.wake_runner.notified() => {}
             }
         }
     }
 
     /// Runs the code of one pending run in a free working slot.
-    async fn run_code(&self, mut record: RunRecord) -> Result<Ran, AgentError> {
-        let Some(task) = self.task_plan() else { return Err(AgentError("only tasks run code".into())) };
+    /// Everything a run needs before its code starts: a private working
+    /// slot, its inputs' paths, its outputs' paths, and the services it
+    /// calls (waiting for each to be announced; `Err` in the outer result
+    /// is a fault of the agent, in the inner one why the run cannot start).
+    async fn prepare<'a>(
+        &self,
+        task: &'a TaskPlan,
+        record: &mut RunRecord,
+    ) -> Result<(Invocation<'a>, Slot, Option<String>), AgentError> {
         let slot = self.take_slot()?;
         let mut inputs = Vec::new();
         {
@@ -470,12 +551,33 @@ impl Agent {
                 inputs.push((input.input.clone(), paths));
             }
         }
-        let outputs: Vec<(String, PathBuf)> =
-            task.outputs.iter().map(|output| (output.wire.clone(), slot.dir.join(&output.wire))).collect();
-        for (output, (_, path)) in task.outputs.iter().zip(&outputs) {
-            if output.kind == PayloadKind::Dir {
-                std::fs::create_dir_all(path).map_err(io_error("cannot create the output directory", path))?;
+        let mut unavailable = None;
+        let mut services = Vec::new();
+        record.services.clear();
+        for input in task.inputs.iter().filter(|input| input.is_service()) {
+            match self.service(&input.name).await {
+                Some(av) => {
+                    services.push((input.name.clone(), av.stored.clone()));
+                    record.services.push(ServiceUse {
+                        input: input.name.clone(),
+                        av: av.id.clone(),
+                        task: av.task.clone(),
+                        revision: av.run,
+                        address: av.stored.clone(),
+                    });
+                }
+                None => unavailable = Some(format!("the service `{}` was never announced", input.name)),
             }
+        }
+        let outputs: Vec<(String, PathBuf)> = task
+            .outputs
+            .iter()
+            .filter(|output| output.kind != PayloadKind::Service)
+            .map(|output| (output.wire.clone(), slot.dir.join(&output.wire)))
+            .collect();
+        for output in task.outputs.iter().filter(|output| output.kind == PayloadKind::Dir) {
+            let path = slot.dir.join(&output.wire);
+            std::fs::create_dir_all(&path).map_err(io_error("cannot create the output directory", &path))?;
         }
         let env = vec![
             ("KOALJA_NAMESPACE".to_owned(), self.plan.namespace.clone()),
@@ -483,24 +585,181 @@ impl Agent {
             ("KOALJA_TASK".to_owned(), task.name.clone()),
             ("KOALJA_RUN".to_owned(), record.run.to_string()),
         ];
-        let invocation = Invocation { task, inputs, services: Vec::new(), outputs, env, dir: slot.dir.clone() };
-        let outcome = {
-            let _job = self.progress.jobs.acquire().await.map_err(|_| AgentError("job slots closed".into()))?;
-            record.started = Some(now());
-            invocation.run().await
+        let invocation = Invocation { task, inputs, services, outputs, env, dir: slot.dir.clone() };
+        Ok((invocation, slot, unavailable))
+    }
+
+    /// The newest announcement of the service behind `wire`, waiting up to
+    /// `SERVICE_WAIT` for a first one.
+    async fn service(&self, wire: &str) -> Option<Av> {
+        let deadline = tokio::time::Instant::now() + SERVICE_WAIT;
+        loop {
+            let announced = self.service_announced.notified();
+            if let Some(av) = self.services.lock().ok().and_then(|services| services.get(wire).cloned()) {
+                return Some(av);
+            }
+            if tokio::time::timeout_at(deadline, announced).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// Runs the code of one pending run to its end.
+    async fn run_code(&self, mut record: RunRecord) -> Result<Ran, AgentError> {
+        let Some(task) = self.task_plan() else { return Err(AgentError("only tasks run code".into())) };
+        let (invocation, slot, unavailable) = self.prepare(task, &mut record).await?;
+        let outcome = match unavailable {
+            Some(reason) => Outcome::failed(None, reason),
+            None => {
+                let _job = self.progress.jobs.acquire().await.map_err(|_| AgentError("job slots closed".into()))?;
+                record.started = Some(now());
+                invocation.run().await
+            }
         };
-        record.finished = Some(now());
-        record.attempts = outcome.attempts;
-        record.exit_status = outcome.exit_status;
-        record.stdout_tail = outcome.stdout_tail;
-        record.stderr_tail = outcome.stderr_tail;
-        record.status = if outcome.succeeded { RunStatus::Succeeded } else { RunStatus::Failed };
+        record.apply(outcome);
         Ok(Ran { record, outputs: invocation.outputs, slot })
+    }
+
+    /// The runner of a long-running task (`service:` or `launch: restart`):
+    /// one process at a time, from the newest snapshot; a newer snapshot
+    /// stops it and starts anew (older waiting ones are replaced unseen).
+    /// A service is announced on its implicit outputs (address and
+    /// revision, which is the run number) once its port accepts
+    /// connections; it then no longer counts as busy, so a local run can
+    /// end while it serves.
+    async fn run_long(self: Arc<Self>, address: Option<String>) -> Result<(), AgentError> {
+        let Some(task) = self.task_plan() else { return Ok(()) };
+        let mut current: Option<Current> = None;
+        loop {
+            let mut unfinished = self.state().store.unfinished_runs()?;
+            unfinished.retain(|run| current.as_ref().is_none_or(|c| c.ran.record.run != run.run));
+            if let Some(newest) = unfinished.pop() {
+                for older in unfinished {
+                    self.replaced(older, None)?;
+                }
+                if let Some(mut old) = current.take() {
+                    let outcome = old.running.stop(STOP_GRACE).await;
+                    old.ran.record.apply(outcome);
+                    self.replaced(old.ran.record, Some(old.ran.slot))?;
+                }
+                current = self.start_long(task, newest, address.as_deref()).await?;
+            }
+            let exited = async {
+                match current.as_mut() {
+                    Some(current) => current.running.exited().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                outcome = exited => {
+                    if let Some(mut done) = current.take() {
+                        done.ran.record.apply(outcome);
+                        self.keep(done.ran, !done.announced)?;
+                    }
+                }
+                _ = self.wake_runner.notified() => {}
+            }
+        }
+    }
+
+    /// Starts a long-running run; `None` when it could not start (recorded).
+    async fn start_long(
+        &self,
+        task: &TaskPlan,
+        mut record: RunRecord,
+        address: Option<&str>,
+    ) -> Result<Option<Current>, AgentError> {
+        let counted = record.status == RunStatus::Pending;
+        let (invocation, slot, unavailable) = self.prepare(task, &mut record).await?;
+        record.started = Some(now());
+        let started = match unavailable {
+            Some(reason) => Err(Outcome::failed(None, reason)),
+            None => invocation.start(),
+        };
+        let outputs = invocation.outputs;
+        let mut running = match started {
+            Ok(running) => running,
+            Err(outcome) => {
+                record.apply(outcome);
+                self.keep(Ran { record, outputs, slot }, counted)?;
+                return Ok(None);
+            }
+        };
+        let (Some(address), Some(port)) = (address, task.service_port) else {
+            return Ok(Some(Current { ran: Ran { record, outputs, slot }, running, announced: !counted }));
+        };
+        // Announce only once the port answers; a service that exits first
+        // is a failed run.
+        let ready = async {
+            loop {
+                if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        let up = tokio::select! {
+            up = tokio::time::timeout(SERVICE_WAIT, ready) => up.is_ok(),
+            outcome = running.exited() => {
+                record.apply(outcome);
+                self.keep(Ran { record, outputs, slot }, counted)?;
+                return Ok(None);
+            }
+        };
+        if !up {
+            let mut outcome = running.stop(Duration::ZERO).await;
+            outcome.stderr_tail = Some(format!(
+                "the service did not accept connections on port {port} within {} s\n{}",
+                SERVICE_WAIT.as_secs(),
+                outcome.stderr_tail.unwrap_or_default()
+            ));
+            record.apply(Outcome { succeeded: false, ..outcome });
+            self.keep(Ran { record, outputs, slot }, counted)?;
+            return Ok(None);
+        }
+        record.status = RunStatus::Running;
+        let sources: Vec<String> = record.snapshot.iter().flat_map(|input| input.avs.iter().cloned()).collect();
+        let mut announcements = Vec::new();
+        for output in task.outputs.iter().filter(|output| output.kind == PayloadKind::Service) {
+            let id = Av::output_id(&task.name, record.run, &output.wire);
+            if self.published_av(&id)?.is_some() {
+                continue; // Announced before a restart; the address is the same.
+            }
+            announcements.push(Av {
+                id,
+                wire: output.wire.clone(),
+                task: task.name.clone(),
+                run: record.run,
+                inputs: sources.clone(),
+                definition: task.digest.clone(),
+                content: String::new(),
+                size: 0,
+                name: output.wire.clone(),
+                created: now(),
+                stored: address.to_owned(),
+            });
+        }
+        self.finish(&record, &announcements, counted)?;
+        self.progress.changed();
+        Ok(Some(Current { ran: Ran { record, outputs, slot }, running, announced: true }))
+    }
+
+    /// Records a run that a newer snapshot replaced.
+    fn replaced(&self, mut record: RunRecord, slot: Option<Slot>) -> Result<(), AgentError> {
+        let counted = record.status == RunStatus::Pending;
+        record.status = RunStatus::Replaced;
+        record.finished = Some(now());
+        self.finish(&record, &[], counted)?;
+        if let Some(slot) = slot {
+            self.release_slot(slot);
+        }
+        self.progress.changed();
+        Ok(())
     }
 
     /// Keeps a finished run: its outputs become AVs, published with the
     /// run's record in one transaction; then its slot is free again.
-    fn keep(&self, ran: Ran) -> Result<(), AgentError> {
+    fn keep(&self, ran: Ran, counted: bool) -> Result<(), AgentError> {
         let Some(task) = self.task_plan() else { return Ok(()) };
         let Ran { mut record, outputs, slot } = ran;
         let mut avs = Vec::new();
@@ -533,7 +792,7 @@ impl Agent {
                 record.outputs.push(id);
             }
         }
-        self.finish(&record, &avs)?;
+        self.finish(&record, &avs, counted)?;
         self.release_slot(slot);
         if record.status == RunStatus::Succeeded {
             self.progress.succeeded.fetch_add(1, Ordering::SeqCst);
@@ -579,8 +838,9 @@ impl Agent {
         self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).free.push(slot.index);
     }
 
-    /// One transaction: the outputs published and the run's final record.
-    fn finish(&self, record: &RunRecord, avs: &[Av]) -> Result<(), AgentError> {
+    /// One transaction: the outputs published and the run's record. A run
+    /// that was `counted` as busy stops counting.
+    fn finish(&self, record: &RunRecord, avs: &[Av], counted: bool) -> Result<(), AgentError> {
         let mut published = Vec::new();
         {
             let mut state = self.state();
@@ -593,7 +853,9 @@ impl Agent {
         }
         self.announce(&published);
         // Order matters for `quiet`: heads first, then busy.
-        self.busy.fetch_sub(1, Ordering::SeqCst);
+        if counted {
+            self.busy.fetch_sub(1, Ordering::SeqCst);
+        }
         Ok(())
     }
 
@@ -682,14 +944,13 @@ fn read_only(path: &Path) {
 }
 
 /// The wires an agent pulls, with the input index the store records:
-/// a task's triggering input wires (merge members each), or the gateway's
-/// pipeline outputs.
+/// a task's input wires (merge members each, services too), or the
+/// gateway's pipeline outputs.
 fn input_wires(plan: &Plan, role: &Role) -> Vec<(String, usize)> {
     match role {
         Role::Task(index) => plan.tasks[*index]
             .inputs
             .iter()
-            .filter(|input| !input.is_service())
             .enumerate()
             .flat_map(|(position, input)| input.wires.iter().map(move |wire| (wire.clone(), position)))
             .collect(),

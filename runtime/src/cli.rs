@@ -136,11 +136,12 @@ async fn run_agent(
         port: LINK_PORT,
         overrides: overrides.into_iter().collect(),
     });
-    let mut workers = agent.start(peers, Link::new());
+    let mut workers = tokio::task::JoinSet::new();
+    agent.start(&mut workers, peers, Link::new());
     let server = crate::link::serve(listener, Arc::clone(&agent));
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| AgentError(format!("cannot watch for SIGTERM: {e}")))?;
-    tokio::select! {
+    let result = tokio::select! {
         served = server => served.map_err(|e| AgentError(format!("the link server stopped: {e}"))),
         Some(joined) = workers.join_next() => match joined {
             Ok(Err(error)) => Err(error),
@@ -148,5 +149,9 @@ async fn run_agent(
         },
         _ = terminate.recv() => Ok(()),
         _ = tokio::signal::ctrl_c() => Ok(()),
-    }
+    };
+    // Drained, not just aborted: dropping a service's runner stops it.
+    workers.abort_all();
+    while workers.join_next().await.is_some() {}
+    result
 }

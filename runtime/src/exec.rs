@@ -117,20 +117,14 @@ impl Invocation<'_> {
         outcome
     }
 
-    async fn attempt(&self) -> Outcome {
+    /// Starts the code with its streams piped; `Err` is why it could not.
+    fn spawn(&self) -> Result<Running, String> {
         for (_, path) in &self.outputs {
             remove_any(path);
         }
-        let failed = |exit_status, stderr_tail: String| Outcome {
-            succeeded: false,
-            attempts: 1,
-            exit_status,
-            stdout_tail: None,
-            stderr_tail: Some(stderr_tail),
-        };
         let argv = self.argv();
         let Some((program, args)) = argv.split_first() else {
-            return failed(None, "the command is empty".to_owned());
+            return Err("the command is empty".to_owned());
         };
         let mut command = tokio::process::Command::new(program);
         command
@@ -138,52 +132,133 @@ impl Invocation<'_> {
             .current_dir(&self.dir)
             .envs(self.task.env.iter())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs(self.services.iter().map(|(wire, address)| (service_variable(wire), address)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = match command.spawn() {
-            Ok(child) => child,
-            Err(error) => return failed(None, format!("cannot start `{program}`: {error}")),
-        };
+        let mut child = command.spawn().map_err(|error| format!("cannot start `{program}`: {error}"))?;
         // The streams are read as they come (a full pipe would stall the
         // child) and only their tails are kept, in the run's record: no
         // log file per run, whose inode would cost more than a small run.
         let stdout = child.stdout.take().map(|pipe| tokio::spawn(tail_of(pipe)));
         let stderr = child.stderr.take().map(|pipe| tokio::spawn(tail_of(pipe)));
-        let mut timed_out = false;
-        let status = match self.task.timeout_ms {
-            Some(limit) => match tokio::time::timeout(Duration::from_millis(limit), child.wait()).await {
-                Ok(status) => status,
+        Ok(Running { group: child.id(), child, stdout, stderr })
+    }
+
+    async fn attempt(&self) -> Outcome {
+        let mut running = match self.spawn() {
+            Ok(running) => running,
+            Err(reason) => return Outcome::failed(None, reason),
+        };
+        match self.task.timeout_ms {
+            Some(limit) => match tokio::time::timeout(Duration::from_millis(limit), running.child.wait()).await {
+                Ok(status) => running.outcome(status).await,
                 Err(_) => {
-                    timed_out = true;
-                    kill_group(&child);
-                    child.wait().await
+                    let mut outcome = running.stop(Duration::ZERO).await;
+                    let tail = outcome.stderr_tail.take().unwrap_or_default();
+                    Outcome {
+                        exit_status: None,
+                        ..Outcome::failed(
+                            None,
+                            format!("timed out after {limit} ms; killed\n{tail}").trim_end().to_owned(),
+                        )
+                    }
                 }
             },
-            None => child.wait().await,
-        };
-        let stdout_tail = collect(stdout).await;
-        let stderr_tail = collect(stderr).await;
-        if timed_out {
-            let limit = self.task.timeout_ms.unwrap_or(0);
-            return failed(None, format!("timed out after {limit} ms; killed\n{stderr_tail}").trim_end().to_owned());
+            None => {
+                let status = running.child.wait().await;
+                running.outcome(status).await
+            }
         }
+    }
+
+    /// Starts long-running code (a service, or `launch: restart`): the
+    /// caller waits for it to exit or stops it.
+    pub fn start(&self) -> Result<Running, Outcome> {
+        self.spawn().map_err(|reason| Outcome { attempts: 1, ..Outcome::failed(None, reason) })
+    }
+}
+
+/// `KOALJA_SERVICE_<WIRE>`: the wire's name in upper case, `-` as `_`.
+pub fn service_variable(wire: &str) -> String {
+    format!("KOALJA_SERVICE_{}", wire.to_ascii_uppercase().replace('-', "_"))
+}
+
+impl Outcome {
+    pub fn failed(exit_status: Option<i32>, stderr_tail: String) -> Outcome {
+        Outcome { succeeded: false, attempts: 1, exit_status, stdout_tail: None, stderr_tail: Some(stderr_tail) }
+    }
+}
+
+/// A started child process. Dropping it kills its whole process group.
+pub struct Running {
+    child: tokio::process::Child,
+    /// The child's pid, which is also its process group's id; kept because
+    /// tokio forgets the pid once the child is reaped.
+    group: Option<u32>,
+    stdout: Option<tokio::task::JoinHandle<Vec<u8>>>,
+    stderr: Option<tokio::task::JoinHandle<Vec<u8>>>,
+}
+
+impl Running {
+    /// Waits for the process to exit by itself.
+    pub async fn exited(&mut self) -> Outcome {
+        let status = self.child.wait().await;
+        self.outcome(status).await
+    }
+
+    /// Stops the process group: SIGTERM, then SIGKILL after `grace`.
+    pub async fn stop(&mut self, grace: Duration) -> Outcome {
+        if !grace.is_zero() {
+            self.signal_group(libc::SIGTERM);
+            if let Ok(status) = tokio::time::timeout(grace, self.child.wait()).await {
+                return self.outcome(status).await;
+            }
+        }
+        self.signal_group(libc::SIGKILL);
+        let status = self.child.wait().await;
+        self.outcome(status).await
+    }
+
+    async fn outcome(&mut self, status: std::io::Result<std::process::ExitStatus>) -> Outcome {
+        // The group may have members left (a shell's background job): they
+        // go with the child, so the pipes close and nothing lingers.
+        self.signal_group(libc::SIGKILL);
+        let stdout_tail = collect(self.stdout.take()).await;
+        let stderr_tail = collect(self.stderr.take()).await;
+        let nonempty = |text: String| Some(text).filter(|t| !t.is_empty());
         match status {
             Ok(status) if status.success() => Outcome {
                 succeeded: true,
                 attempts: 1,
                 exit_status: Some(0),
-                stdout_tail: Some(stdout_tail).filter(|t| !t.is_empty()),
-                stderr_tail: Some(stderr_tail).filter(|t| !t.is_empty()),
+                stdout_tail: nonempty(stdout_tail),
+                stderr_tail: nonempty(stderr_tail),
             },
             Ok(status) => {
                 let code = status.code().or_else(|| status.signal().map(|signal| -signal));
-                Outcome { stdout_tail: Some(stdout_tail).filter(|t| !t.is_empty()), ..failed(code, stderr_tail) }
+                Outcome { stdout_tail: nonempty(stdout_tail), ..Outcome::failed(code, stderr_tail) }
             }
-            Err(error) => failed(None, format!("waiting for the program failed: {error}")),
+            Err(error) => Outcome::failed(None, format!("waiting for the program failed: {error}")),
         }
+    }
+
+    fn signal_group(&self, signal: i32) {
+        if let Some(pid) = self.group {
+            // SAFETY: kill(2) with a negative pid signals that process
+            // group; the group is the child's own (process_group(0)).
+            unsafe {
+                libc::kill(-(pid as i32), signal);
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.signal_group(libc::SIGKILL);
     }
 }
 
@@ -214,17 +289,6 @@ async fn collect(reader: Option<tokio::task::JoinHandle<Vec<u8>>>) -> String {
         _ => {
             reader.abort();
             String::new()
-        }
-    }
-}
-
-/// Kills the child's whole process group (the shell and what it started).
-fn kill_group(child: &tokio::process::Child) {
-    if let Some(pid) = child.id() {
-        // SAFETY: kill(2) with a negative pid signals that process group;
-        // the group is the child's own (process_group(0) at spawn).
-        unsafe {
-            libc::kill(-(pid as i32), libc::SIGKILL);
         }
     }
 }

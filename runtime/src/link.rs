@@ -55,6 +55,10 @@ struct RunsQuery {
 /// Where an agent's peers are: by task name (`gateway` for the gateway).
 pub trait Peers: Send + Sync {
     fn base_url(&self, agent: &str) -> Option<String>;
+
+    /// How consumers reach the service that task `agent` offers on `port`
+    /// (`KOALJA_SERVICE_<WIRE>`).
+    fn service_address(&self, agent: &str, port: u16) -> String;
 }
 
 /// In a cluster: each agent's Service is `<pipeline>-<task>` on the link
@@ -71,8 +75,19 @@ impl Peers for ClusterPeers {
         if let Some(url) = self.overrides.get(agent) {
             return Some(url.clone());
         }
+        Some(format!("http://{}:{}", self.service_host(agent), self.port))
+    }
+
+    fn service_address(&self, agent: &str, port: u16) -> String {
+        format!("http://{}:{port}", self.service_host(agent))
+    }
+}
+
+impl ClusterPeers {
+    /// The task's Service name: `<pipeline>-<task>` as Kubernetes names.
+    fn service_host(&self, agent: &str) -> String {
         let name = |text: &str| text.to_ascii_lowercase().replace('_', "-");
-        Some(format!("http://{}-{}:{}", name(&self.pipeline), name(agent), self.port))
+        format!("{}-{}", name(&self.pipeline), name(agent))
     }
 }
 

@@ -36,7 +36,8 @@ pub struct Av {
     pub name: String,
     /// Producer's clock, RFC 3339 in UTC.
     pub created: String,
-    /// Where the payload is kept, as a path on the producer's machine.
+    /// Where the payload is kept, as a path on the producer's machine; for
+    /// a service's announcement (an implicit wire), the service's address.
     pub stored: String,
 }
 
@@ -63,8 +64,25 @@ impl Av {
 pub enum RunStatus {
     /// Assembled and committed, not yet finished (re-run after a restart).
     Pending,
+    /// A long-running process (a service) is up; restarted after a restart.
+    Running,
     Succeeded,
     Failed,
+    /// Stopped, or never started, because a newer snapshot replaced it
+    /// (`launch: restart` and services).
+    Replaced,
+}
+
+/// A service a run called: which revision (run) of which task served it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceUse {
+    /// The implicit input's name.
+    pub input: String,
+    /// The service's announcement AV (`<task>.<revision>.<wire>`).
+    pub av: String,
+    pub task: String,
+    pub revision: u64,
+    pub address: String,
 }
 
 /// One input of a run's snapshot.
@@ -87,6 +105,9 @@ pub struct RunRecord {
     /// Values that arrived and were replaced before any run saw them
     /// (swap-new-for-old).
     pub superseded: Vec<String>,
+    /// The services the run was given (implicit inputs).
+    #[serde(default)]
+    pub services: Vec<ServiceUse>,
     pub definition: String,
     /// Output AV ids, in output order.
     pub outputs: Vec<String>,
@@ -100,6 +121,18 @@ pub struct RunRecord {
     pub assembled: String,
     pub started: Option<String>,
     pub finished: Option<String>,
+}
+
+impl RunRecord {
+    /// Takes the end of the code's process into the record.
+    pub fn apply(&mut self, outcome: crate::exec::Outcome) {
+        self.finished = Some(now());
+        self.attempts = outcome.attempts;
+        self.exit_status = outcome.exit_status;
+        self.stdout_tail = outcome.stdout_tail;
+        self.stderr_tail = outcome.stderr_tail;
+        self.status = if outcome.succeeded { RunStatus::Succeeded } else { RunStatus::Failed };
+    }
 }
 
 /// Now, RFC 3339 in UTC with milliseconds.

@@ -140,6 +140,11 @@ impl Store {
         self.runs_where("status = 'pending'", after)
     }
 
+    /// Pending and running runs (a long-running task's, after a restart).
+    pub fn unfinished_runs(&self) -> Result<Vec<RunRecord>> {
+        self.runs_where("status IN ('pending', 'running')", 0)
+    }
+
     /// Runs after run number `after`, oldest first.
     pub fn runs(&self, after: u64) -> Result<Vec<RunRecord>> {
         self.runs_where("1", after)
@@ -261,8 +266,10 @@ impl Tx<'_> {
     pub fn put_run(&self, record: &RunRecord) -> Result<()> {
         let status = match record.status {
             RunStatus::Pending => "pending",
+            RunStatus::Running => "running",
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
+            RunStatus::Replaced => "replaced",
         };
         self.run(
             "INSERT INTO runs (run, status, record) VALUES (?1, ?2, ?3)

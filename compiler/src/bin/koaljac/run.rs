@@ -117,11 +117,14 @@ pub fn log(state: &Path, task: Option<&str>, json: bool) -> ExitCode {
         } else {
             let status = match run.status {
                 RunStatus::Pending => "pending",
+                RunStatus::Running => "running",
                 RunStatus::Succeeded => "ok",
                 RunStatus::Failed => "FAILED",
+                RunStatus::Replaced => "replaced",
             };
-            let inputs: Vec<String> =
+            let mut inputs: Vec<String> =
                 run.snapshot.iter().map(|input| format!("{}=[{}]", input.input, input.avs.join(","))).collect();
+            inputs.extend(run.services.iter().map(|s| format!("{}=revision {} of {}", s.input, s.revision, s.task)));
             text.push_str(&format!(
                 "{} {} #{} {status} in: {} out: {}",
                 run.assembled,
@@ -168,11 +171,20 @@ pub fn trace(state: &Path, target: &str, format: TraceFormat) -> ExitCode {
             let indent = "  ".repeat(step.depth);
             let av = step.av;
             match step.run {
-                Some(run) => writeln!(
-                    out,
-                    "{indent}{} ({}, {}) made by task `{}` run {} at {}, definition {}",
-                    av.id, av.wire, av.content, av.task, run.run, av.created, run.definition
-                ),
+                Some(run) => {
+                    let services: String = run
+                        .services
+                        .iter()
+                        .map(|s| {
+                            format!(", calling service `{}` revision {} of task `{}`", s.input, s.revision, s.task)
+                        })
+                        .collect();
+                    writeln!(
+                        out,
+                        "{indent}{} ({}, {}) made by task `{}` run {} at {}, definition {}{services}",
+                        av.id, av.wire, av.content, av.task, run.run, av.created, run.definition
+                    )
+                }
                 None => writeln!(
                     out,
                     "{indent}{} ({}, {}) pipeline input `{}` dropped at {}",
