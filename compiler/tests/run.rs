@@ -281,3 +281,36 @@ fn a_new_snapshot_restarts_a_service_as_a_new_revision() {
     assert_eq!(client[0]["status"], "succeeded");
     assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(), "the service outlived koaljac run");
 }
+
+#[test]
+fn watch_feeds_files_put_into_the_in_directory_until_stopped() {
+    let dir = project("watch", LINECOUNT, &[]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_koaljac"))
+        .current_dir(&dir)
+        .args(["run", "pipeline.kja", "--watch"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let inbox = dir.join(".koalja/in/in");
+    let started = std::time::Instant::now();
+    while !inbox.exists() {
+        assert!(started.elapsed().as_secs() < 20, "the in/ directory never appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Written under a dot name, then renamed: a half-written file is never fed.
+    std::fs::write(inbox.join(".part"), "a\nb\na\n").unwrap();
+    std::fs::rename(inbox.join(".part"), inbox.join("first.txt")).unwrap();
+    while outputs(&dir, "out").is_empty() {
+        assert!(started.elapsed().as_secs() < 20, "no output arrived");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(outputs(&dir, "out"), vec![("count-lines.1.out".to_owned(), "2\n".to_owned())]);
+    assert!(!inbox.join("first.txt").exists(), "a fed file is removed from in/");
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("2 run(s) succeeded"), "{}", text(&output.stderr));
+}

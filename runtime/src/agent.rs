@@ -281,6 +281,12 @@ impl Agent {
         self.state().store.published_av(id)
     }
 
+    /// What this agent received with where it keeps it: for the gateway,
+    /// the pipeline's outputs.
+    pub fn collected(&self) -> Result<Vec<(Av, String)>, StoreError> {
+        self.state().store.received_all()
+    }
+
     pub fn runs(&self, after: u64) -> Result<Vec<RunRecord>, StoreError> {
         self.state().store.runs(after)
     }

@@ -111,6 +111,8 @@ fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/runs", get(runs))
         .route("/v1/status", get(status))
         .route("/v1/drop/{wire}/{name}", put(drop_file))
+        .route("/v1/outputs", get(outputs))
+        .route("/v1/outputs/{id}", get(output))
         .with_state(agent)
 }
 
@@ -180,6 +182,30 @@ async fn runs(State(agent): State<Arc<Agent>>, Query(query): Query<RunsQuery>) -
 
 async fn status(State(agent): State<Arc<Agent>>) -> Response {
     Json(agent.status()).into_response()
+}
+
+/// The pipeline outputs the gateway collected, oldest first (gateway only).
+async fn outputs(State(agent): State<Arc<Agent>>) -> Response {
+    match agent.collected() {
+        Ok(collected) => Json::<Vec<Av>>(collected.into_iter().map(|(av, _)| av).collect()).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// One collected pipeline output's bytes (gateway only).
+async fn output(State(agent): State<Arc<Agent>>, UrlPath(id): UrlPath<String>) -> Response {
+    let path = match agent.collected() {
+        Ok(collected) => collected.into_iter().find(|(av, _)| av.id == id).map(|(_, path)| path),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let Some(path) = path else { return error(StatusCode::NOT_FOUND, format!("no output `{id}` here")) };
+    match tokio::fs::File::open(&path).await {
+        Ok(file) => {
+            let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+            ([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response()
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read output `{id}`: {e}")),
+    }
 }
 
 /// A file dropped into a pipeline input (gateway only).

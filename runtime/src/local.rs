@@ -128,8 +128,16 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
     }
 
     let display = Display::new(options.progress);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| AgentError(format!("cannot watch for SIGTERM: {e}")))?;
+    let mut ticks: u64 = 0;
     let result = loop {
+        ticks += 1;
         tokio::select! {
+            // Ctrl-C or SIGTERM: stop cleanly; every commit so far is kept
+            // and the next run continues from it.
+            _ = tokio::signal::ctrl_c() => break Ok(()),
+            _ = terminate.recv() => break Ok(()),
             Some(joined) = workers.join_next() => {
                 break match joined {
                     Ok(Err(error)) => Err(error),
@@ -140,7 +148,12 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
             _ = tokio::time::sleep(Duration::from_millis(10)) => {
                 display.show(&progress);
                 if options.watch {
-                    feed_watched(&plan, &gateway, &options.state).await?;
+                    // Look for new files five times a second.
+                    if ticks % 20 == 1 {
+                        if let Err(error) = feed_watched(&plan, &gateway, &options.state).await {
+                            break Err(error);
+                        }
+                    }
                 } else if quiet(&agents, &progress) {
                     break Ok(());
                 }

@@ -102,6 +102,11 @@ async fn task_agents_and_the_gateway_run_a_pipeline_as_separate_processes() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), "3");
+    // The gateway serves what it collected.
+    let listed: serde_json::Value = reqwest::get(format!("{gateway}/v1/outputs")).await.unwrap().json().await.unwrap();
+    assert_eq!(listed[0]["id"], "count-lines.1.out");
+    let bytes = reqwest::get(format!("{gateway}/v1/outputs/count-lines.1.out")).await.unwrap().text().await.unwrap();
+    assert_eq!(bytes.trim(), "3");
     let runs = link.runs(&format!("http://127.0.0.1:{}", ports[2]), 0).await.unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].outputs, vec!["count-lines.1.out"]);
