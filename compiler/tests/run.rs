@@ -285,7 +285,7 @@ fn a_new_snapshot_restarts_a_service_as_a_new_revision() {
 #[test]
 fn watch_feeds_files_put_into_the_in_directory_until_stopped() {
     let dir = project("watch", LINECOUNT, &[]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_koaljac"))
+    let child = Command::new(env!("CARGO_BIN_EXE_koaljac"))
         .current_dir(&dir)
         .args(["run", "pipeline.kja", "--watch"])
         .stderr(std::process::Stdio::piped())
