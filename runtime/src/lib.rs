@@ -7,6 +7,8 @@
 pub mod agent;
 pub mod cli;
 pub mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod link;
 pub mod local;
 pub mod plan;
