@@ -360,6 +360,12 @@ impl Agent {
             };
             let mut received = Vec::with_capacity(entries.len());
             for entry in entries {
+                if entry.av.wire != wire {
+                    return Err(AgentError(format!(
+                        "`{producer}` answered a request for `{wire}` with an AV of `{}`",
+                        entry.av.wire
+                    )));
+                }
                 if kind == PayloadKind::Service {
                     // A service's announcement: its address is the payload.
                     received.push((entry.seq, entry.av, PathBuf::new()));
@@ -384,7 +390,8 @@ impl Agent {
     fn payload_target(&self, av: &Av) -> PathBuf {
         match &self.role {
             Role::Task(_) => self.dir.join("cache").join(av.file_name()),
-            Role::Gateway { out_dir } => out_dir.join(&av.wire).join(&av.id),
+            // `av.wire` is the wire this agent asked for (checked in `pull`).
+            Role::Gateway { out_dir } => out_dir.join(&av.wire).join(av.file_name()),
         }
     }
 

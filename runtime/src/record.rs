@@ -50,11 +50,13 @@ impl Av {
     /// consumer's `cache/`): the id, and a dropped file's own name after
     /// `--` so its extension survives. Flat on purpose: one directory per
     /// AV costs an inode allocation per run, which dominated small runs.
+    /// Both parts come from another agent, so both are made safe path
+    /// components: nothing a peer sends can point outside the state directory.
     pub fn file_name(&self) -> String {
-        if self.name == self.wire {
-            self.id.clone()
-        } else {
-            format!("{}--{}", self.id, self.name)
+        let id = safe_file_name(&self.id).unwrap_or_else(|| "payload".to_owned());
+        match safe_file_name(&self.name) {
+            Some(name) if self.name != self.wire => format!("{id}--{name}"),
+            _ => id,
         }
     }
 }
@@ -222,6 +224,27 @@ mod tests {
         assert_eq!(safe_file_name("x\0y\n").as_deref(), Some("xy"));
         assert_eq!(safe_file_name("C:\\temp\\f.txt").as_deref(), Some("f.txt"));
         assert_eq!(safe_file_name(&"é".repeat(300)).map(|n| n.len()), Some(200));
+    }
+
+    #[test]
+    fn payload_file_names_from_peers_stay_inside() {
+        let mut av = Av {
+            id: "../../etc/passwd".into(),
+            wire: "in".into(),
+            task: "t".into(),
+            run: 1,
+            inputs: vec![],
+            definition: String::new(),
+            content: String::new(),
+            size: 0,
+            name: "../x.csv".into(),
+            created: now(),
+            stored: String::new(),
+        };
+        assert_eq!(av.file_name(), "passwd--x.csv");
+        av.id = "..".into();
+        av.name = "in".into();
+        assert_eq!(av.file_name(), "payload");
     }
 
     #[test]
