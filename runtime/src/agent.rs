@@ -112,6 +112,9 @@ pub struct Agent {
     /// The newest announcement of each service this task calls, by wire.
     services: Mutex<BTreeMap<String, Av>>,
     service_announced: Notify,
+    /// How to reach the other agents, once started (the gateway gathers
+    /// the pipeline's provenance from them).
+    peers: std::sync::OnceLock<(Arc<dyn Peers>, Link)>,
 }
 
 /// A run's working directory, private to it while it runs.
@@ -249,6 +252,7 @@ impl Agent {
             slots: Mutex::new(Slots::default()),
             services: Mutex::new(services),
             service_announced: Notify::new(),
+            peers: std::sync::OnceLock::new(),
         }))
     }
 
@@ -287,6 +291,25 @@ impl Agent {
         self.state().store.received_all()
     }
 
+    /// Every task's runs, asked of each agent over the link protocol (the
+    /// gateway's view of the pipeline's provenance); an agent that does not
+    /// answer is named in the error list instead.
+    pub async fn pipeline_runs(&self) -> (Vec<RunRecord>, Vec<String>) {
+        let Some((peers, link)) = self.peers.get() else { return (Vec::new(), vec!["not started".to_owned()]) };
+        let mut runs = Vec::new();
+        let mut unreachable = Vec::new();
+        for task in &self.plan.tasks {
+            match peers.base_url(&task.name) {
+                Some(base) => match link.runs(&base, 0).await {
+                    Ok(mut task_runs) => runs.append(&mut task_runs),
+                    Err(error) => unreachable.push(format!("{}: {error}", task.name)),
+                },
+                None => unreachable.push(format!("{}: no address", task.name)),
+            }
+        }
+        (runs, unreachable)
+    }
+
     pub fn runs(&self, after: u64) -> Result<Vec<RunRecord>, StoreError> {
         self.state().store.runs(after)
     }
@@ -310,6 +333,7 @@ impl Agent {
         peers: Arc<dyn Peers>,
         link: Link,
     ) {
+        let _ = self.peers.set((Arc::clone(&peers), link.clone()));
         for (wire, index) in input_wires(&self.plan, &self.role) {
             let producer = self.plan.producer(&wire).map_or_else(|| GATEWAY.to_owned(), |task| task.name.clone());
             let agent = Arc::clone(self);

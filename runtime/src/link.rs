@@ -112,6 +112,7 @@ fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/status", get(status))
         .route("/v1/drop/{wire}/{name}", put(drop_file))
         .route("/v1/outputs", get(outputs))
+        .route("/v1/pipeline/runs", get(pipeline_runs))
         .route("/v1/outputs/{id}", get(output))
         .with_state(agent)
 }
@@ -190,6 +191,12 @@ async fn outputs(State(agent): State<Arc<Agent>>) -> Response {
         Ok(collected) => Json::<Vec<Av>>(collected.into_iter().map(|(av, _)| av).collect()).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
+}
+
+/// Every task's runs, gathered from the agents (meant for the gateway).
+async fn pipeline_runs(State(agent): State<Arc<Agent>>) -> Response {
+    let (runs, unreachable) = agent.pipeline_runs().await;
+    Json(serde_json::json!({ "runs": runs, "unreachable": unreachable })).into_response()
 }
 
 /// One collected pipeline output's bytes (gateway only).

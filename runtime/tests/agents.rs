@@ -107,6 +107,12 @@ async fn task_agents_and_the_gateway_run_a_pipeline_as_separate_processes() {
     assert_eq!(listed[0]["id"], "count-lines.1.out");
     let bytes = reqwest::get(format!("{gateway}/v1/outputs/count-lines.1.out")).await.unwrap().text().await.unwrap();
     assert_eq!(bytes.trim(), "3");
+    // …and the provenance of the whole pipeline, gathered from the agents.
+    let gathered: serde_json::Value =
+        reqwest::get(format!("{gateway}/v1/pipeline/runs")).await.unwrap().json().await.unwrap();
+    let tasks: Vec<&str> = gathered["runs"].as_array().unwrap().iter().map(|r| r["task"].as_str().unwrap()).collect();
+    assert_eq!(tasks, ["uniq-lines", "count-lines"]);
+    assert_eq!(gathered["unreachable"], serde_json::json!([]));
     let runs = link.runs(&format!("http://127.0.0.1:{}", ports[2]), 0).await.unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].outputs, vec!["count-lines.1.out"]);
