@@ -4,7 +4,10 @@
 //! the wired edges; a file with errors or a task without an image builds
 //! nothing; output is deterministic; snapshots of every example.
 
-use std::path::{Path, PathBuf};
+#[path = "support/examples.rs"]
+mod examples;
+use examples::example_paths;
+use std::path::Path;
 use std::process::Command;
 
 use koalja_compiler::analysis::{analyze, analyze_text};
@@ -26,15 +29,6 @@ fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
         .iter()
         .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
         .unwrap_or_else(|| panic!("no {kind} {name}"))
-}
-
-fn example_paths() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.sort();
-    paths
 }
 
 #[test]

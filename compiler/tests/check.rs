@@ -5,6 +5,9 @@
 
 mod support;
 
+#[path = "support/examples.rs"]
+mod examples;
+use examples::example_paths;
 use koalja_compiler::analysis::analyze_text;
 use koalja_compiler::model::{Firing, Launch, Policy, Run, WireRole};
 use support::check;
@@ -334,8 +337,7 @@ task lonely { command: ["x"] }
 
 #[test]
 fn every_example_checks_clean() {
-    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples")).unwrap() {
-        let path = entry.unwrap().path();
+    for path in example_paths() {
         let text = std::fs::read_to_string(&path).unwrap();
         let analysis = analyze_text(&text, "example");
         assert!(analysis.diagnostics.is_empty(), "{}: {:?}", path.display(), analysis.diagnostics);

@@ -1,6 +1,9 @@
 //! `koaljac graph`: snapshots of every example in each format, drawings of
 //! broken files, and DOT accepted by real Graphviz.
 
+#[path = "support/examples.rs"]
+mod examples;
+use examples::example_paths;
 use std::process::Command;
 
 use koalja_compiler::analysis::analyze_text;
@@ -63,9 +66,8 @@ fn graphviz_accepts_the_dot_of_every_example() {
         eprintln!("NOT RUN: Graphviz `dot` is not installed; scripts/test.sh installs it and runs this check");
         return;
     }
-    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
-    for entry in std::fs::read_dir(examples).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    for path in example_paths() {
+        let text = std::fs::read_to_string(path).unwrap();
         let drawing = dot::render(&view(&text));
         let mut child = Command::new("dot")
             .arg("-Tsvg")
@@ -127,10 +129,7 @@ fn ink(png_bytes: &[u8]) -> usize {
 
 #[test]
 fn svg_of_every_example_renders_in_chromium_with_every_task_label() {
-    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
-    let mut paths: Vec<_> = std::fs::read_dir(examples).unwrap().map(|e| e.unwrap().path()).collect();
-    paths.sort();
-    for path in paths {
+    for path in example_paths() {
         let text = std::fs::read_to_string(&path).unwrap();
         let analysis = analyze_text(&text, "example");
         let view = GraphView::from_ir(&Ir::from_analysis(&analysis));

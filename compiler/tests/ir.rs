@@ -1,6 +1,9 @@
 //! The graph IR: structure, firing contracts, digests, error nodes, and
 //! snapshots of the IR and `describe` for every example.
 
+#[path = "support/examples.rs"]
+mod examples;
+use examples::example_paths;
 use koalja_compiler::analysis::analyze_text;
 use koalja_compiler::format::format;
 use koalja_compiler::ir::{Ir, Node};
@@ -166,13 +169,8 @@ fn task_lookup_by_id_matches_the_pipeline() {
 #[test]
 fn every_example_reads_back_as_a_runtime_plan() {
     use koalja_agent::plan::{Plan, Run};
-    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
     let mut read = 0;
-    for entry in std::fs::read_dir(examples).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "kja") {
-            continue;
-        }
+    for path in example_paths() {
         let analysis = analyze_text(&std::fs::read_to_string(&path).unwrap(), "p");
         let ir = Ir::from_analysis(&analysis);
         let plan = Plan::from_ir_json(ir.to_json().as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -8,6 +8,9 @@
 //!   checked pipeline without spans, and the diagnostics without positions,
 //!   are equal before and after).
 
+#[path = "support/examples.rs"]
+mod examples;
+use examples::example_paths;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
@@ -118,10 +121,7 @@ fn soup() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn examples() -> Vec<Vec<u8>> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    files.into_iter().map(|p| std::fs::read(p).unwrap()).collect()
+    example_paths().into_iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
 
 #[derive(Debug, Clone)]
