@@ -33,31 +33,30 @@ pub enum Command {
     /// Run one task's agent: pull inputs, run the code, serve outputs.
     Task {
         #[arg(long)]
-        ir: PathBuf,
-        #[arg(long)]
         task: String,
-        #[arg(long)]
-        state: PathBuf,
-        #[arg(long, default_value_t = SocketAddr::from(([0, 0, 0, 0], LINK_PORT)))]
-        listen: SocketAddr,
-        /// Where another agent is, instead of its Service name:
-        /// `--peer uniq-lines=http://10.0.0.7:7400` (tests, debugging).
-        #[arg(long = "peer", value_name = "AGENT=URL", value_parser = parse_peer)]
-        peers: Vec<(String, String)>,
+        #[command(flatten)]
+        agent: AgentArgs,
     },
     /// Run the gateway: file drops into pipeline inputs, outputs, provenance.
     Gateway {
-        #[arg(long)]
-        ir: PathBuf,
-        #[arg(long)]
-        state: PathBuf,
-        #[arg(long, default_value_t = SocketAddr::from(([0, 0, 0, 0], LINK_PORT)))]
-        listen: SocketAddr,
-        /// Where another agent is, instead of its Service name:
-        /// `--peer uniq-lines=http://10.0.0.7:7400` (tests, debugging).
-        #[arg(long = "peer", value_name = "AGENT=URL", value_parser = parse_peer)]
-        peers: Vec<(String, String)>,
+        #[command(flatten)]
+        agent: AgentArgs,
     },
+}
+
+/// What every agent is started with.
+#[derive(clap::Args, Debug)]
+pub struct AgentArgs {
+    #[arg(long)]
+    pub ir: PathBuf,
+    #[arg(long)]
+    pub state: PathBuf,
+    #[arg(long, default_value_t = SocketAddr::from(([0, 0, 0, 0], LINK_PORT)))]
+    pub listen: SocketAddr,
+    /// Where another agent is, instead of its Service name:
+    /// `--peer uniq-lines=http://10.0.0.7:7400` (tests, debugging).
+    #[arg(long = "peer", value_name = "AGENT=URL", value_parser = parse_peer)]
+    pub peers: Vec<(String, String)>,
 }
 
 /// Reads the IR as pods mount it: `ir.json`, then `ir.json.1`, `ir.json.2`…
@@ -89,16 +88,17 @@ pub fn read_ir(path: &Path) -> Result<Plan, AgentError> {
 pub async fn execute(command: Command) -> Result<(), AgentError> {
     match command {
         Command::Install { dest } => install(&dest),
-        Command::Task { ir, task, state, listen, peers } => {
-            let plan = Arc::new(read_ir(&ir)?);
+        Command::Task { task, agent: args } => {
+            let plan = Arc::new(read_ir(&args.ir)?);
             let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let agent = Agent::task(Arc::clone(&plan), &task, state, Progress::new(jobs))?;
-            run_agent(agent, &plan, listen, peers).await
+            let agent = Agent::task(Arc::clone(&plan), &task, args.state, Progress::new(jobs))?;
+            run_agent(agent, &plan, args.listen, args.peers).await
         }
-        Command::Gateway { ir, state, listen, peers } => {
-            let plan = Arc::new(read_ir(&ir)?);
+        Command::Gateway { agent: args } => {
+            let plan = Arc::new(read_ir(&args.ir)?);
+            let state = &args.state;
             let agent = Agent::gateway(Arc::clone(&plan), state.join("gateway"), state.join("out"), Progress::new(1))?;
-            run_agent(agent, &plan, listen, peers).await
+            run_agent(agent, &plan, args.listen, args.peers).await
         }
     }
 }

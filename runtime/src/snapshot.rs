@@ -168,11 +168,11 @@ impl Engine {
     fn next_window(&mut self) -> Option<Snapshot> {
         let mut advanced = Vec::with_capacity(self.inputs.len());
         if !self.started {
-            if !self.inputs.iter().all(|input| input.waiting.len() as u64 >= input.rule.window_size()) {
+            if !self.inputs.iter().all(|input| input.waiting.len() as u64 >= input.rule.max_count()) {
                 return None;
             }
             for input in &mut self.inputs {
-                let size = input.rule.window_size() as usize;
+                let size = input.rule.max_count() as usize;
                 input.current.extend(input.waiting.drain(..size));
                 advanced.push(true);
             }
@@ -208,14 +208,9 @@ impl Rule {
         }
     }
 
+    /// The most values per snapshot: also the window size under
+    /// sliding-window (a plain `[N]` there is a window of N).
     fn max_count(self) -> u64 {
-        match self {
-            Rule::Count { max, .. } => max,
-            Rule::Window { size, .. } => size,
-        }
-    }
-
-    fn window_size(self) -> u64 {
         match self {
             Rule::Count { max, .. } => max,
             Rule::Window { size, .. } => size,
