@@ -92,7 +92,7 @@ cargo run --quiet --release -p koalja-compiler --bin koaljac -- \
 
 seconds="${KOALJA_FUZZ_SECONDS:-60}"
 if [ "$seconds" -gt 0 ]; then
-  step "fuzzing the front end for ${seconds}s"
+  step "fuzzing the front end and the agent for ${seconds}s"
   scripts/fuzz.sh "$seconds"
 fi
 
