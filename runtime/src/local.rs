@@ -146,7 +146,9 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
                 };
             }
             _ = tokio::time::sleep(Duration::from_millis(10)) => {
-                display.show(&progress);
+                if ticks % 10 == 1 {
+                    display.show(&progress);
+                }
                 if options.watch {
                     // Look for new files five times a second.
                     if ticks % 20 == 1 {
