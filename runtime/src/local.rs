@@ -116,13 +116,16 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
 
     let mut summary = Summary { succeeded: 0, failures: Vec::new(), fed: 0, already_fed: 0 };
     for (wire, path) in &options.drops {
-        for file in files_of(path)? {
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let fed = gateway.drop_file(wire, &name, &file).await?;
-            if fed.new {
-                summary.fed += 1;
-            } else {
-                summary.already_fed += 1;
+        let files: Vec<(String, PathBuf)> = files_of(path)?.into_iter().map(|file| (file_name(&file), file)).collect();
+        // Small batches: one commit each, and the first runs start while
+        // later files are still being copied in.
+        for batch in files.chunks(DROP_BATCH) {
+            for fed in gateway.drop_files(wire, batch.to_vec()).await? {
+                if fed.new {
+                    summary.fed += 1;
+                } else {
+                    summary.already_fed += 1;
+                }
             }
         }
     }
@@ -188,6 +191,13 @@ fn quiet(agents: &[Arc<Agent>], progress: &Progress) -> bool {
     idle && caught_up && progress.changes.load(Ordering::SeqCst) == before
 }
 
+/// Files fed per transaction by `--drop`.
+const DROP_BATCH: usize = 8;
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
 /// A file, or every regular file of a directory in name order.
 fn files_of(path: &Path) -> Result<Vec<PathBuf>, AgentError> {
     let metadata = std::fs::metadata(path).map_err(|e| AgentError(format!("cannot read {}: {e}", path.display())))?;
@@ -208,12 +218,17 @@ async fn feed_watched(plan: &Plan, gateway: &Agent, state: &Path) -> Result<(), 
         if std::fs::create_dir_all(&dir).is_err() {
             continue;
         }
-        for file in files_of(&dir)? {
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if name.starts_with('.') {
-                continue; // Still being written by an editor or a copy tool.
-            }
-            gateway.drop_file(wire, &name, &file).await?;
+        // Dot names are still being written by an editor or a copy tool.
+        let files: Vec<(String, PathBuf)> = files_of(&dir)?
+            .into_iter()
+            .map(|file| (file_name(&file), file))
+            .filter(|(name, _)| !name.starts_with('.'))
+            .collect();
+        if files.is_empty() {
+            continue;
+        }
+        gateway.drop_files(wire, files.clone()).await?;
+        for (_, file) in files {
             let _ = std::fs::remove_file(&file);
         }
     }

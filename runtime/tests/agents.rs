@@ -155,3 +155,34 @@ fn install_copies_the_binary_and_version_prints() {
     let version = Command::new(&dest).arg("--version").output().unwrap();
     assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("koalja-agent {}", env!("CARGO_PKG_VERSION")));
 }
+
+/// One batch feeds each (name, content) once, in order, with dense drop
+/// numbers; a file fed before is reported, not fed again.
+#[tokio::test]
+async fn a_batch_of_drops_feeds_each_file_once() {
+    use std::sync::Arc;
+    let dir = scratch("batch");
+    let json = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/linecount.ir.json")).unwrap();
+    let plan = Arc::new(koalja_agent::plan::Plan::from_ir_json(&json).unwrap());
+    let progress = koalja_agent::agent::Progress::new(1);
+    let gateway = koalja_agent::agent::Agent::gateway(plan, dir.join("gateway"), dir.join("out"), progress).unwrap();
+    for (name, content) in [("a", "1"), ("b", "2"), ("c", "1")] {
+        std::fs::write(dir.join(name), content).unwrap();
+    }
+    let batch = |names: &[&str]| names.iter().map(|n| (n.to_string(), dir.join(n))).collect::<Vec<_>>();
+    let fed = gateway.drop_files("in", batch(&["a", "b", "a", "c"])).await.unwrap();
+    let seen: Vec<(String, bool)> = fed.into_iter().map(|f| (f.av, f.new)).collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("gateway.1.in".to_owned(), true),
+            ("gateway.2.in".to_owned(), true),
+            ("gateway.1.in".to_owned(), false),
+            ("gateway.3.in".to_owned(), true),
+        ]
+    );
+    let again = gateway.drop_files("in", batch(&["b"])).await.unwrap();
+    assert_eq!((again[0].av.as_str(), again[0].new), ("gateway.2.in", false));
+    let listed: Vec<String> = gateway.outbox_after("in", 0, 10).unwrap().into_iter().map(|(_, av)| av.name).collect();
+    assert_eq!(listed, ["a", "b", "c"]);
+}

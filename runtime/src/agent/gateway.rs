@@ -29,11 +29,18 @@ impl Agent {
         (runs, unreachable)
     }
 
-    /// Feeds a file into pipeline input `wire` (gateway only). Feeding the
-    /// same content under the same name into the same wire again is a
-    /// no-op, so re-running a command with the same `--drop` never feeds a
-    /// file twice.
+    /// Feeds a file into pipeline input `wire` (gateway only); see
+    /// `drop_files`.
     pub async fn drop_file(&self, wire: &str, name: &str, source: &Path) -> Result<Fed, AgentError> {
+        let mut fed = self.drop_files(wire, vec![(name.to_owned(), source.to_path_buf())]).await?;
+        fed.pop().ok_or_else(|| AgentError("nothing was fed".into()))
+    }
+
+    /// Feeds files, as `(name, path)`, into pipeline input `wire`, in order,
+    /// in one transaction (gateway only). Feeding the same content under the
+    /// same name into the same wire again is a no-op, so re-running a
+    /// command with the same `--drop` never feeds a file twice.
+    pub async fn drop_files(&self, wire: &str, files: Vec<(String, PathBuf)>) -> Result<Vec<Fed>, AgentError> {
         if !matches!(self.role, Role::Gateway { .. }) {
             return Err(AgentError("only the gateway takes file drops".into()));
         }
@@ -43,52 +50,101 @@ impl Agent {
                 self.plan.pipeline_inputs.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")
             )));
         }
-        let name = crate::record::safe_file_name(name)
-            .ok_or_else(|| AgentError(format!("`{name}` cannot be used as a file name")))?;
-        let source_owned = source.to_path_buf();
-        let (content, size) = tokio::task::spawn_blocking(move || content_digest(&source_owned))
-            .await
-            .map_err(|e| AgentError(e.to_string()))?
-            .map_err(io_error("cannot read", source))?;
-        let key = format!("drop:{wire}:{name}:{content}");
-        if let Some(id) = self.state().store.meta(&key)? {
-            return Ok(Fed { av: id, new: false });
+        let mut named = Vec::with_capacity(files.len());
+        for (name, path) in files {
+            let safe = crate::record::safe_file_name(&name)
+                .ok_or_else(|| AgentError(format!("`{name}` cannot be used as a file name")))?;
+            named.push((safe, path));
         }
-        // Copy under a temporary name first; the rename and the commit
-        // happen under the lock, so drop numbers are dense and unique.
-        let staged = self.dir.join("staging").join(content.trim_start_matches("sha256:"));
-        std::fs::copy(source, &staged).map_err(io_error("cannot copy", source))?;
-        let (id, seq) = {
+        // Digest and copy under temporary names off the async threads; the
+        // renames and the one commit happen under the lock, so drop numbers
+        // are dense and unique. Files fed before are not copied again.
+        let digested = blocking(move || {
+            named
+                .into_iter()
+                .map(|(name, path)| {
+                    let (content, size) = content_digest(&path).map_err(io_error("cannot read", &path))?;
+                    Ok((name, path, content, size))
+                })
+                .collect::<Result<Vec<_>, AgentError>>()
+        })
+        .await?;
+        let known: Vec<Option<String>> = {
+            let state = self.state();
+            digested
+                .iter()
+                .map(|(name, _, content, _)| state.store.meta(&format!("drop:{wire}:{name}:{content}")))
+                .collect::<Result<_, _>>()?
+        };
+        let staging = self.dir.join("staging");
+        let to_copy: Vec<(usize, PathBuf)> =
+            digested.iter().enumerate().filter(|(i, _)| known[*i].is_none()).map(|(i, d)| (i, d.1.clone())).collect();
+        let staged: Vec<(usize, PathBuf)> = blocking(move || {
+            to_copy
+                .into_iter()
+                .map(|(i, source)| {
+                    let staged = staging.join(format!("{}-{i}", std::process::id()));
+                    std::fs::copy(&source, &staged).map_err(io_error("cannot copy", &source))?;
+                    Ok((i, staged))
+                })
+                .collect::<Result<Vec<_>, AgentError>>()
+        })
+        .await?;
+        let mut staged: BTreeMap<usize, PathBuf> = staged.into_iter().collect();
+        let mut fed = Vec::with_capacity(digested.len());
+        let mut published = Vec::new();
+        {
             let mut state = self.state();
             let tx = state.store.transaction()?;
-            let number = tx.meta("drops")?.and_then(|n| n.parse::<u64>().ok()).unwrap_or(0) + 1;
-            let id = format!("{GATEWAY}.{number}.{wire}");
-            let mut av = Av {
-                id: id.clone(),
-                wire: wire.to_owned(),
-                task: GATEWAY.to_owned(),
-                run: number,
-                inputs: Vec::new(),
-                definition: String::new(),
-                content,
-                size,
-                name,
-                created: now(),
-                stored: String::new(),
-            };
-            let stored = self.dir.join("payloads").join(av.file_name());
-            remove_any(&stored);
-            std::fs::rename(&staged, &stored).map_err(io_error("cannot keep", &staged))?;
-            read_only(&stored);
-            av.stored = stored.to_string_lossy().into_owned();
-            let seq = tx.publish(&av)?;
-            tx.set_meta(&key, &id)?;
+            let mut number = tx.meta("drops")?.and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+            for (i, (name, _, content, size)) in digested.into_iter().enumerate() {
+                let key = format!("drop:{wire}:{name}:{content}");
+                let Some(staged) = staged.remove(&i) else {
+                    fed.push(Fed { av: known[i].clone().unwrap_or_default(), new: false });
+                    continue;
+                };
+                if let Some(id) = tx.meta(&key)? {
+                    // The same file twice in one batch (or fed meanwhile).
+                    remove_any(&staged);
+                    fed.push(Fed { av: id, new: false });
+                    continue;
+                }
+                number += 1;
+                let id = format!("{GATEWAY}.{number}.{wire}");
+                let mut av = Av {
+                    id: id.clone(),
+                    wire: wire.to_owned(),
+                    task: GATEWAY.to_owned(),
+                    run: number,
+                    inputs: Vec::new(),
+                    definition: String::new(),
+                    content,
+                    size,
+                    name,
+                    created: now(),
+                    stored: String::new(),
+                };
+                let stored = self.dir.join("payloads").join(av.file_name());
+                remove_any(&stored);
+                std::fs::rename(&staged, &stored).map_err(io_error("cannot keep", &staged))?;
+                read_only(&stored);
+                av.stored = stored.to_string_lossy().into_owned();
+                published.push((wire.to_owned(), tx.publish(&av)?));
+                tx.set_meta(&key, &id)?;
+                fed.push(Fed { av: id, new: true });
+            }
             tx.set_meta("drops", &number.to_string())?;
             tx.commit()?;
-            (id, seq)
-        };
-        self.announce(&[(wire.to_owned(), seq)]);
+        }
+        self.announce(&published);
         self.progress.changed();
-        Ok(Fed { av: id, new: true })
+        Ok(fed)
     }
+}
+
+/// Runs blocking file work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AgentError> + Send + 'static,
+) -> Result<T, AgentError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| AgentError(format!("file work stopped: {e}")))?
 }

@@ -122,11 +122,13 @@ impl Agent {
     /// Runs the code of one pending run to its end.
     pub(super) async fn run_code(&self, mut record: RunRecord) -> Result<Ran, AgentError> {
         let Some(task) = self.task_plan() else { return Err(AgentError("only tasks run code".into())) };
+        // The job slot first: every pending run's future is polled at once,
+        // and a working directory is taken only by a run about to start.
+        let _job = self.progress.jobs.acquire().await.map_err(|_| AgentError("job slots closed".into()))?;
         let (invocation, slot, unavailable) = self.prepare(task, &mut record).await?;
         let outcome = match unavailable {
             Some(reason) => Outcome::failed(None, reason),
             None => {
-                let _job = self.progress.jobs.acquire().await.map_err(|_| AgentError("job slots closed".into()))?;
                 record.started = Some(now());
                 invocation.run().await
             }
