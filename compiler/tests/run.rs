@@ -314,3 +314,18 @@ fn watch_feeds_files_put_into_the_in_directory_until_stopped() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(text(&output.stderr).contains("2 run(s) succeeded"), "{}", text(&output.stderr));
 }
+
+#[test]
+fn a_failed_drop_still_stops_the_services_it_started() {
+    let port = free_port();
+    let pipeline = format!(
+        "()                  server (api implicit)\n(in, api implicit)  client (out)\n\
+         task server {{ command: [\"python3\", \"-m\", \"http.server\", \"{port}\", \"--bind\", \"127.0.0.1\"] service: {port} }}\n{CLIENT}\n"
+    );
+    let dir = project("drop-error", &pipeline, &[("x", "1")]);
+    let output = run(&dir, &["--drop", "nope=x"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("`nope` is not a pipeline input"), "{}", text(&output.stderr));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(), "the service outlived koaljac run");
+}

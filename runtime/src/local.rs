@@ -115,52 +115,45 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
     }
 
     let mut summary = Summary { succeeded: 0, failures: Vec::new(), fed: 0, already_fed: 0 };
-    for (wire, path) in &options.drops {
-        let files: Vec<(String, PathBuf)> = files_of(path)?.into_iter().map(|file| (file_name(&file), file)).collect();
-        // Small batches: one commit each, and the first runs start while
-        // later files are still being copied in.
-        for batch in files.chunks(DROP_BATCH) {
-            for fed in gateway.drop_files(wire, batch.to_vec()).await? {
-                if fed.new {
-                    summary.fed += 1;
-                } else {
-                    summary.already_fed += 1;
-                }
-            }
-        }
-    }
+    let fed = feed_drops(&gateway, &options.drops, &mut summary).await;
 
     let display = Display::new(options.progress);
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| AgentError(format!("cannot watch for SIGTERM: {e}")))?;
     let mut ticks: u64 = 0;
-    let result = loop {
-        ticks += 1;
-        tokio::select! {
-            // Ctrl-C or SIGTERM: stop cleanly; every commit so far is kept
-            // and the next run continues from it.
-            _ = tokio::signal::ctrl_c() => break Ok(()),
-            _ = terminate.recv() => break Ok(()),
-            Some(joined) = workers.join_next() => {
-                break match joined {
-                    Ok(Err(error)) => Err(error),
-                    Ok(Ok(())) => Err(AgentError("an agent stopped".into())),
-                    Err(join) => Err(AgentError(format!("an agent stopped: {join}"))),
-                };
-            }
-            _ = tokio::time::sleep(Duration::from_millis(10)) => {
-                if ticks % 10 == 1 {
-                    display.show(&progress);
+    // An error while feeding still goes through the clean-up below, which
+    // stops any service already started.
+    let result = if let Err(error) = fed {
+        Err(error)
+    } else {
+        loop {
+            ticks += 1;
+            tokio::select! {
+                // Ctrl-C or SIGTERM: stop cleanly; every commit so far is kept
+                // and the next run continues from it.
+                _ = tokio::signal::ctrl_c() => break Ok(()),
+                _ = terminate.recv() => break Ok(()),
+                Some(joined) = workers.join_next() => {
+                    break match joined {
+                        Ok(Err(error)) => Err(error),
+                        Ok(Ok(())) => Err(AgentError("an agent stopped".into())),
+                        Err(join) => Err(AgentError(format!("an agent stopped: {join}"))),
+                    };
                 }
-                if options.watch {
-                    // Look for new files five times a second.
-                    if ticks % 20 == 1 {
-                        if let Err(error) = feed_watched(&plan, &gateway, &options.state).await {
-                            break Err(error);
-                        }
+                _ = tokio::time::sleep(Duration::from_millis(10)) => {
+                    if ticks % 10 == 1 {
+                        display.show(&progress);
                     }
-                } else if quiet(&agents, &progress) {
-                    break Ok(());
+                    if options.watch {
+                        // Look for new files five times a second.
+                        if ticks % 20 == 1 {
+                            if let Err(error) = feed_watched(&plan, &gateway, &options.state).await {
+                                break Err(error);
+                            }
+                        }
+                    } else if quiet(&agents, &progress) {
+                        break Ok(());
+                    }
                 }
             }
         }
@@ -189,6 +182,25 @@ fn quiet(agents: &[Arc<Agent>], progress: &Progress) -> bool {
         status.cursors.iter().all(|(wire, cursor)| heads.get(wire.as_str()).is_none_or(|head| cursor >= head))
     });
     idle && caught_up && progress.changes.load(Ordering::SeqCst) == before
+}
+
+/// `--drop`: each file, or a directory's files in name order, in small
+/// batches (one commit each, and the first runs start while later files
+/// are still being copied in).
+async fn feed_drops(gateway: &Agent, drops: &[(String, PathBuf)], summary: &mut Summary) -> Result<(), AgentError> {
+    for (wire, path) in drops {
+        let files: Vec<(String, PathBuf)> = files_of(path)?.into_iter().map(|file| (file_name(&file), file)).collect();
+        for batch in files.chunks(DROP_BATCH) {
+            for fed in gateway.drop_files(wire, batch.to_vec()).await? {
+                if fed.new {
+                    summary.fed += 1;
+                } else {
+                    summary.already_fed += 1;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Files fed per transaction by `--drop`.
