@@ -32,6 +32,7 @@ pub enum Command {
     Install { dest: PathBuf },
     /// Run one task's agent: pull inputs, run the code, serve outputs.
     Task {
+        /// The task this agent runs, as named in the pipeline.
         #[arg(long)]
         task: String,
         #[command(flatten)]
@@ -47,10 +48,13 @@ pub enum Command {
 /// What every agent is started with.
 #[derive(clap::Args, Debug)]
 pub struct AgentArgs {
+    /// The IR JSON (`ir.json`, joined with `ir.json.1`, … when split).
     #[arg(long)]
     pub ir: PathBuf,
+    /// The agent's durable state directory (a volume in a pod).
     #[arg(long)]
     pub state: PathBuf,
+    /// Where the link protocol listens.
     #[arg(long, default_value_t = SocketAddr::from(([0, 0, 0, 0], LINK_PORT)))]
     pub listen: SocketAddr,
     /// Where another agent is, instead of its Service name:
