@@ -122,6 +122,8 @@ pub struct Agent {
     /// The newest announcement of each service this task calls, by wire.
     services: Mutex<BTreeMap<String, Av>>,
     service_announced: Notify,
+    /// Numbers staging files (`staging_path`).
+    staged: AtomicU64,
     /// How to reach the other agents, once started (the gateway gathers
     /// the pipeline's provenance from them).
     peers: std::sync::OnceLock<(Arc<dyn Peers>, Link)>,
@@ -229,6 +231,7 @@ impl Agent {
             slots: Mutex::new(Slots::default()),
             services: Mutex::new(services),
             service_announced: Notify::new(),
+            staged: AtomicU64::new(0),
             peers: std::sync::OnceLock::new(),
         }))
     }

@@ -224,15 +224,12 @@ async fn drop_file(
     let Some(name) = safe_file_name(&name) else {
         return error(StatusCode::BAD_REQUEST, "the file name is empty or not a plain name");
     };
-    let staged = agent.dir.join("staging").join(format!("{}-{name}", crate::record::now_ms()));
-    let written = async {
-        tokio::fs::create_dir_all(agent.dir.join("staging")).await?;
-        tokio::fs::write(&staged, &body).await
-    };
-    if let Err(e) = written.await {
+    let staged = agent.staging_path();
+    if let Err(e) = tokio::fs::write(&staged, &body).await {
         return error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot stage the file: {e}"));
     }
-    let result = agent.drop_file(&wire, &name, &staged).await;
+    let result = agent.drop_staged(&wire, &name, &staged).await;
+    // Still there when it was not fed (refused, or fed before).
     let _ = tokio::fs::remove_file(&staged).await;
     match result {
         Ok(fed) => Json(serde_json::json!({ "av": fed.av, "new": fed.new })).into_response(),

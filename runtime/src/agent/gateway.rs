@@ -29,18 +29,30 @@ impl Agent {
         (runs, unreachable)
     }
 
-    /// Feeds a file into pipeline input `wire` (gateway only); see
-    /// `drop_files`.
-    pub async fn drop_file(&self, wire: &str, name: &str, source: &Path) -> Result<Fed, AgentError> {
-        let mut fed = self.drop_files(wire, vec![(name.to_owned(), source.to_path_buf())]).await?;
+    /// A fresh path in this agent's staging directory, unique among
+    /// concurrent drops.
+    pub fn staging_path(&self) -> PathBuf {
+        let n = self.staged.fetch_add(1, Ordering::Relaxed);
+        self.dir.join("staging").join(format!("{}-{n}", std::process::id()))
+    }
+
+    /// Feeds a file that is already in `staging_path()` (an HTTP drop's
+    /// body) into pipeline input `wire`: it is moved, not copied again.
+    pub async fn drop_staged(&self, wire: &str, name: &str, staged: &Path) -> Result<Fed, AgentError> {
+        let mut fed = self.feed(wire, vec![(name.to_owned(), staged.to_path_buf())], Source::Staged).await?;
         fed.pop().ok_or_else(|| AgentError("nothing was fed".into()))
     }
 
     /// Feeds files, as `(name, path)`, into pipeline input `wire`, in order,
     /// in one transaction (gateway only). Feeding the same content under the
     /// same name into the same wire again is a no-op, so re-running a
-    /// command with the same `--drop` never feeds a file twice.
+    /// command with the same `--drop` never feeds a file twice. The files
+    /// are copied: the user's stay as they are.
     pub async fn drop_files(&self, wire: &str, files: Vec<(String, PathBuf)>) -> Result<Vec<Fed>, AgentError> {
+        self.feed(wire, files, Source::Copy).await
+    }
+
+    async fn feed(&self, wire: &str, files: Vec<(String, PathBuf)>, source: Source) -> Result<Vec<Fed>, AgentError> {
         if !matches!(self.role, Role::Gateway { .. }) {
             return Err(AgentError("only the gateway takes file drops".into()));
         }
@@ -76,15 +88,22 @@ impl Agent {
                 .map(|(name, _, content, _)| state.store.meta(&format!("drop:{wire}:{name}:{content}")))
                 .collect::<Result<_, _>>()?
         };
-        let staging = self.dir.join("staging");
-        let to_copy: Vec<(usize, PathBuf)> =
-            digested.iter().enumerate().filter(|(i, _)| known[*i].is_none()).map(|(i, d)| (i, d.1.clone())).collect();
+        let to_stage: Vec<(usize, PathBuf, PathBuf)> = digested
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| known[*i].is_none())
+            .map(|(i, d)| match source {
+                Source::Copy => (i, d.1.clone(), self.staging_path()),
+                Source::Staged => (i, d.1.clone(), d.1.clone()),
+            })
+            .collect();
         let staged: Vec<(usize, PathBuf)> = blocking(move || {
-            to_copy
+            to_stage
                 .into_iter()
-                .map(|(i, source)| {
-                    let staged = staging.join(format!("{}-{i}", std::process::id()));
-                    std::fs::copy(&source, &staged).map_err(io_error("cannot copy", &source))?;
+                .map(|(i, from, staged)| {
+                    if from != staged {
+                        std::fs::copy(&from, &staged).map_err(io_error("cannot copy", &from))?;
+                    }
                     Ok((i, staged))
                 })
                 .collect::<Result<Vec<_>, AgentError>>()
@@ -140,6 +159,15 @@ impl Agent {
         self.progress.changed();
         Ok(fed)
     }
+}
+
+/// Where a dropped file comes from.
+#[derive(Clone, Copy)]
+enum Source {
+    /// The user's file: copied into staging, left as it is.
+    Copy,
+    /// Already a staging file of this agent: moved into place.
+    Staged,
 }
 
 /// Runs blocking file work off the async threads.
