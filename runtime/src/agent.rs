@@ -21,9 +21,10 @@ use serde::Serialize;
 use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::exec::{Invocation, Outcome};
-use crate::link::{remove_any, Link, Peers, LONG_POLL};
+use crate::files::{content_digest, read_only, remove_any};
+use crate::link::{Link, Peers, LONG_POLL};
 use crate::plan::{PayloadKind, Plan, TaskPlan};
-use crate::record::{content_digest, now, Av, RunRecord, RunStatus, ServiceUse, SnapshotInput, GATEWAY};
+use crate::record::{now, Av, RunRecord, RunStatus, ServiceUse, SnapshotInput, GATEWAY};
 use crate::snapshot::{Engine, Rule};
 use crate::store::{Store, StoreError};
 
@@ -311,15 +312,6 @@ impl Agent {
             }
             None => {}
         }
-    }
-}
-
-/// A kept payload file is never written again; read-only, so a consumer's
-/// code cannot change it in place through a hard-linked cache entry.
-fn read_only(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    if path.is_file() {
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444));
     }
 }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::link::remove_any;
+use crate::files::remove_any;
 use crate::plan::{Arg, Run, TaskPlan};
 
 /// What one run sees, with paths already on this machine.

@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod cli;
 pub mod exec;
+pub mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod link;

@@ -18,6 +18,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::agent::Agent;
+use crate::files::remove_any;
 use crate::plan::PayloadKind;
 use crate::record::{safe_file_name, Av, RunRecord};
 
@@ -361,13 +362,5 @@ impl Link {
         let url = format!("{base}/v1/runs?after={after}");
         let response = self.client.get(&url).send().await.map_err(|e| LinkError(format!("{url}: {e}")))?;
         response.json().await.map_err(|e| LinkError(format!("{url}: {e}")))
-    }
-}
-
-pub fn remove_any(path: &Path) {
-    if path.is_dir() {
-        let _ = std::fs::remove_dir_all(path);
-    } else {
-        let _ = std::fs::remove_file(path);
     }
 }

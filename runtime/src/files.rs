@@ -1,0 +1,90 @@
+//! Payload files on disk: their digests, removing whatever is at a path,
+//! and keeping a payload read-only once it is kept.
+
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+/// `sha256:` and the size of a file, or of a directory's files in name order.
+pub fn content_digest(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut hash = Sha256::new();
+    let mut size = 0;
+    if path.is_dir() {
+        let mut files = Vec::new();
+        collect_files(path, path, &mut files)?;
+        files.sort();
+        for relative in files {
+            hash.update(relative.to_string_lossy().as_bytes());
+            hash.update([0]);
+            size += hash_file(&path.join(&relative), &mut hash)?;
+        }
+    } else {
+        size = hash_file(path, &mut hash)?;
+    }
+    let digest: String = hash.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
+    Ok((format!("sha256:{digest}"), size))
+}
+
+fn hash_file(path: &Path, hash: &mut Sha256) -> std::io::Result<u64> {
+    let mut file = std::fs::File::open(path)?;
+    let mut buffer = vec![0; 64 * 1024];
+    let mut size = 0;
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(size);
+        }
+        hash.update(&buffer[..n]);
+        size += n as u64;
+    }
+}
+
+fn collect_files(root: &Path, dir: &Path, files: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(root, &path, files)?;
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            files.push(relative.to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+/// Removes a file or a whole directory, if there is one.
+pub fn remove_any(path: &Path) {
+    if path.is_dir() {
+        let _ = std::fs::remove_dir_all(path);
+    } else {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// A kept payload file is never written again; read-only, so a consumer's
+/// code cannot change it in place through a hard-linked cache entry.
+pub fn read_only(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if path.is_file() {
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directory_digests_cover_names_and_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("m")).unwrap();
+        std::fs::write(dir.path().join("m/a"), "1").unwrap();
+        let (first, size) = content_digest(&dir.path().join("m")).unwrap();
+        assert_eq!(size, 1);
+        std::fs::rename(dir.path().join("m/a"), dir.path().join("m/b")).unwrap();
+        let (renamed, _) = content_digest(&dir.path().join("m")).unwrap();
+        assert_ne!(first, renamed);
+        std::fs::write(dir.path().join("f"), "1").unwrap();
+        assert!(content_digest(&dir.path().join("f")).unwrap().0.starts_with("sha256:"));
+    }
+}
