@@ -312,3 +312,24 @@ fn every_pod_command_is_one_the_agent_accepts() {
     }
     assert!(checked > 20, "pod commands checked: {checked}");
 }
+
+/// The agent finds its peers by the Service names `build` gives them,
+/// computed from the Kubernetes names the IR carries.
+#[test]
+fn agents_find_each_other_at_the_services_build_emits() {
+    use koalja_agent::link::{ClusterPeers, Peers};
+    use koalja_agent::plan::Plan;
+    for path in example_paths() {
+        let analysis = analyze_text(&std::fs::read_to_string(&path).unwrap(), "example");
+        let objects = values(&build(&analysis, &BuildOptions::default()).unwrap().objects());
+        let ir = koalja_compiler::ir::Ir::from_analysis(&analysis);
+        let plan = Plan::from_ir_json(ir.to_json().as_bytes()).unwrap();
+        let peers = ClusterPeers::new(&plan, 7400, Default::default());
+        let agents = plan.tasks.iter().map(|t| t.name.as_str()).chain(["gateway"]);
+        for agent in agents {
+            let url = peers.base_url(agent).unwrap();
+            let host = url.trim_start_matches("http://").trim_end_matches(":7400");
+            find(&objects, "Service", host);
+        }
+    }
+}

@@ -135,11 +135,7 @@ async fn run_agent(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| AgentError(format!("cannot listen on {listen}: {e}")))?;
-    let peers = Arc::new(ClusterPeers {
-        pipeline: plan.name.clone(),
-        port: LINK_PORT,
-        overrides: overrides.into_iter().collect(),
-    });
+    let peers = Arc::new(ClusterPeers::new(plan, LINK_PORT, overrides.into_iter().collect()));
     let mut workers = tokio::task::JoinSet::new();
     agent.start(&mut workers, peers, Link::new());
     let server = crate::link::serve(listener, Arc::clone(&agent));

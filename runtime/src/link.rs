@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::Agent;
 use crate::files::remove_any;
-use crate::plan::PayloadKind;
-use crate::record::{safe_file_name, Av, RunRecord};
+use crate::plan::{PayloadKind, Plan};
+use crate::record::{safe_file_name, Av, RunRecord, GATEWAY};
 
 /// Longest time a long-poll waits before answering with nothing new.
 pub const LONG_POLL: Duration = Duration::from_secs(20);
@@ -63,12 +63,14 @@ pub trait Peers: Send + Sync {
 }
 
 /// In a cluster: each agent's Service is `<pipeline>-<task>` on the link
-/// port, names made Kubernetes names as `koaljac build` makes them;
-/// `overrides` name other addresses (`--peer`).
+/// port, in the Kubernetes names the IR carries (the compiler's one rule,
+/// the one `koaljac build` names objects by); `overrides` name other
+/// addresses (`--peer`).
 pub struct ClusterPeers {
-    pub pipeline: String,
-    pub port: u16,
-    pub overrides: std::collections::BTreeMap<String, String>,
+    /// Service host by agent name (tasks and `gateway`).
+    hosts: std::collections::BTreeMap<String, String>,
+    port: u16,
+    overrides: std::collections::BTreeMap<String, String>,
 }
 
 impl Peers for ClusterPeers {
@@ -76,19 +78,21 @@ impl Peers for ClusterPeers {
         if let Some(url) = self.overrides.get(agent) {
             return Some(url.clone());
         }
-        Some(format!("http://{}:{}", self.service_host(agent), self.port))
+        Some(format!("http://{}:{}", self.hosts.get(agent)?, self.port))
     }
 
     fn service_address(&self, agent: &str, port: u16) -> String {
-        format!("http://{}:{port}", self.service_host(agent))
+        format!("http://{}:{port}", self.hosts.get(agent).map_or(agent, String::as_str))
     }
 }
 
 impl ClusterPeers {
-    /// The task's Service name: `<pipeline>-<task>` as Kubernetes names.
-    fn service_host(&self, agent: &str) -> String {
-        let name = |text: &str| text.to_ascii_lowercase().replace('_', "-");
-        format!("{}-{}", name(&self.pipeline), name(agent))
+    pub fn new(plan: &Plan, port: u16, overrides: std::collections::BTreeMap<String, String>) -> ClusterPeers {
+        let pipeline = &plan.kubernetes_name;
+        let mut hosts: std::collections::BTreeMap<String, String> =
+            plan.tasks.iter().map(|task| (task.name.clone(), format!("{pipeline}-{}", task.kubernetes_name))).collect();
+        hosts.insert(GATEWAY.to_owned(), format!("{pipeline}-{GATEWAY}"));
+        ClusterPeers { hosts, port, overrides }
     }
 }
 

@@ -62,6 +62,8 @@ pub enum PayloadKind {
 pub struct Plan {
     pub namespace: String,
     pub name: String,
+    /// The name as Kubernetes objects carry it (from the compiler).
+    pub kubernetes_name: String,
     pub tasks: Vec<TaskPlan>,
     /// Wires fed by file drops (through the gateway), in IR order.
     pub pipeline_inputs: Vec<String>,
@@ -73,6 +75,8 @@ pub struct Plan {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskPlan {
     pub name: String,
+    /// The name as Kubernetes objects carry it (from the compiler).
+    pub kubernetes_name: String,
     pub image: Option<String>,
     pub run: Run,
     /// A `shell` run split at its `{wire}` placeholders (by the compiler).
@@ -136,6 +140,7 @@ struct IrJson {
     ir_version: u32,
     namespace: String,
     name: String,
+    kubernetes_name: String,
     has_errors: bool,
     #[serde(default)]
     types: Vec<TypeJson>,
@@ -161,6 +166,7 @@ enum NodeJson {
 #[derive(Deserialize)]
 struct TaskJson {
     name: String,
+    kubernetes_name: String,
     image: Option<String>,
     run: Option<Run>,
     policy: Policy,
@@ -229,6 +235,7 @@ impl Plan {
         let mut plan = Plan {
             namespace: ir.namespace,
             name: ir.name,
+            kubernetes_name: ir.kubernetes_name,
             tasks: Vec::new(),
             pipeline_inputs: Vec::new(),
             pipeline_outputs: Vec::new(),
@@ -255,6 +262,7 @@ impl Plan {
                         .collect();
                     plan.tasks.push(TaskPlan {
                         name: task.name,
+                        kubernetes_name: task.kubernetes_name,
                         image: task.image,
                         run,
                         shell_template: task.contract.shell,

@@ -76,6 +76,9 @@ impl Node {
 #[derive(Clone, Debug, Serialize)]
 pub struct TaskNode {
     pub name: SmolStr,
+    /// The name as Kubernetes objects carry it (`check::names::kubernetes_name`);
+    /// the agent reaches a task's agent at Service `<pipeline>-<task>` in these names.
+    pub kubernetes_name: SmolStr,
     #[serde(flatten)]
     pub settings: TaskSettings,
     /// `sha256:` of the image, the run and the environment; equal for two
@@ -127,6 +130,7 @@ impl Ir {
                 let has_errors = within(task.span) || task.block_span.is_some_and(within);
                 graph.add_node(Node::Task(Box::new(TaskNode {
                     name: task.name.clone(),
+                    kubernetes_name: crate::check::names::kubernetes_name(&task.name),
                     settings: task.settings.clone(),
                     digest: digest::definition_digest(&task.settings),
                     contract: contract::contract(pipeline, task),
@@ -253,10 +257,11 @@ impl Serialize for Ir {
                 Some(EdgeEntry { from: from.index(), to: to.index(), edge: &self.graph[id] })
             })
             .collect();
-        let mut state = serializer.serialize_struct("Ir", 7)?;
+        let mut state = serializer.serialize_struct("Ir", 8)?;
         state.serialize_field("ir_version", &IR_VERSION)?;
         state.serialize_field("namespace", &self.namespace)?;
         state.serialize_field("name", &self.name)?;
+        state.serialize_field("kubernetes_name", &crate::check::names::kubernetes_name(&self.name))?;
         state.serialize_field("has_errors", &self.has_errors)?;
         state.serialize_field("types", &self.types)?;
         state.serialize_field("nodes", &nodes)?;

@@ -10,6 +10,7 @@ use crate::plan::{Launch, Policy};
 fn task(run: Run, shell_template: Option<Vec<Arg>>) -> TaskPlan {
     TaskPlan {
         name: "t".into(),
+        kubernetes_name: "t".into(),
         image: None,
         run,
         shell_template,
