@@ -62,8 +62,24 @@ pub fn analyze_text(text: &str, default_name: &str) -> Analysis {
     analyze_decoded(text.to_owned(), default_name, Diagnostics::default())
 }
 
+/// Analyses `text`, a new version of `previous.text`, re-parsing only the
+/// region that changed where that gives the same parse (see
+/// `syntax::incremental`); the checker then runs on the whole file. The
+/// result equals `analyze_text(&text, default_name)`.
+pub fn reanalyze(previous: &Analysis, text: String, default_name: &str) -> Analysis {
+    match syntax::incremental::reparse(&previous.parsed, &previous.text, &text) {
+        Some(parsed) => check_parsed(text, parsed, default_name, Diagnostics::default()),
+        None => analyze_decoded(text, default_name, Diagnostics::default()),
+    }
+}
+
 fn analyze_decoded(text: String, default_name: &str, mut diagnostics: Diagnostics) -> Analysis {
     let parsed = syntax::parse(&text, &mut diagnostics);
+    check_parsed(text, parsed, default_name, diagnostics)
+}
+
+/// The checker's part, on a parse whose diagnostics are in `diagnostics`.
+fn check_parsed(text: String, parsed: Parsed, default_name: &str, mut diagnostics: Diagnostics) -> Analysis {
     let has_syntax_errors = diagnostics.has_errors();
     let pipeline = check::check(&text, &parsed.file, default_name, &mut diagnostics);
     let end = Span::empty_at(text.len() as u32);

@@ -7,6 +7,9 @@
 //!   `fmt` is idempotent, keeps every comment, and never changes meaning (the
 //!   checked pipeline without spans, and the diagnostics without positions,
 //!   are equal before and after).
+//! - Edits, one after another (the language server's path): re-analysing
+//!   each version from the last equals analysing it afresh, whether or not
+//!   the region re-parse applied.
 
 #[path = "support/examples.rs"]
 mod examples;
@@ -14,7 +17,7 @@ use examples::example_paths;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
-use koalja_compiler::analysis::{analyze, Analysis};
+use koalja_compiler::analysis::{analyze, analyze_text, reanalyze, Analysis};
 use koalja_compiler::format::format;
 
 fn assert_sane(bytes: &[u8]) -> Analysis {
@@ -334,6 +337,65 @@ proptest! {
                     prop_assert!(manifests.to_json().contains("\"kind\": \"List\""));
                 }
                 Err(diagnostics) => prop_assert!(diagnostics.iter().all(|d| d.code.as_str() == "K0043")),
+            }
+        }
+    }
+}
+
+/// Asserts that `analysis` is what a fresh analysis of its text finds.
+fn assert_fresh(analysis: &Analysis) -> Result<(), TestCaseError> {
+    let fresh = analyze_text(&analysis.text, "prop");
+    prop_assert_eq!(&analysis.parsed, &fresh.parsed, "parse differs after edits:\n{}", analysis.text);
+    prop_assert_eq!(&analysis.diagnostics, &fresh.diagnostics);
+    prop_assert_eq!(&analysis.pipeline, &fresh.pipeline);
+    prop_assert_eq!(analysis.has_syntax_errors, fresh.has_syntax_errors);
+    Ok(())
+}
+
+/// Edits that mostly keep a program valid (where the region re-parse
+/// applies), with the odd breaking one among them.
+fn layout_edit() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        6 => (any::<usize>(), prop::sample::select(&[" ", "\n", "# note\n", "\n\n", "x", "1", "task", ")", "\""][..]))
+            .prop_map(|(at, text)| Mutation::Insert(at, text)),
+        3 => (any::<usize>(), 1usize..4).prop_map(|(at, len)| Mutation::Delete(at, len)),
+        1 => any::<usize>().prop_map(Mutation::DuplicateLine),
+        1 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 300, ..Config::default() })]
+
+    #[test]
+    fn reanalysis_after_edits_equals_a_fresh_analysis(
+        program in valid_program(),
+        edits in prop::collection::vec(layout_edit(), 1..8),
+    ) {
+        let mut analysis = analyze_text(&program, "prop");
+        for edit in &edits {
+            let mut bytes = analysis.text.clone().into_bytes();
+            apply(&mut bytes, edit);
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            analysis = reanalyze(&analysis, text, "prop");
+            assert_fresh(&analysis)?;
+        }
+    }
+}
+
+/// Every example, with a space and a line break typed at the start of
+/// every line in turn: re-analysis equals a fresh one each time.
+#[test]
+fn reanalysis_at_every_line_of_every_example_equals_a_fresh_analysis() {
+    for bytes in examples() {
+        let text = String::from_utf8(bytes).unwrap();
+        let original = analyze_text(&text, "prop");
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1));
+        for at in line_starts.filter(|&at| at < text.len()) {
+            for typed in [" ", "\n", "(", "task"] {
+                let mut edited = text.clone();
+                edited.insert_str(at, typed);
+                assert_fresh(&reanalyze(&original, edited, "prop")).unwrap();
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use koalja_compiler::analysis::{analyze_text, pipeline_name_for_path, Analysis};
+use koalja_compiler::analysis::{analyze_text, pipeline_name_for_path, reanalyze, Analysis};
 use koalja_compiler::ir::Ir;
 use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 
@@ -37,7 +37,8 @@ impl Document {
     }
 
     /// Applies the client's changes in order (ranged ones splice, one without
-    /// a range replaces the text), then analyses the result.
+    /// a range replaces the text), then analyses the result, re-parsing only
+    /// what changed where the compiler can (`reanalyze`).
     pub fn change(&mut self, changes: Vec<TextDocumentContentChangeEvent>, version: i32) {
         for change in changes {
             match change.range {
@@ -50,7 +51,7 @@ impl Document {
             self.lines = LineStarts::new(&self.text);
         }
         self.version = version;
-        self.analysis = Arc::new(analyze_text(&self.text, &self.default_name));
+        self.analysis = Arc::new(reanalyze(&self.analysis, self.text.clone(), &self.default_name));
         self.ir = Arc::default();
     }
 }

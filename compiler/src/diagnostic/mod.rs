@@ -117,6 +117,15 @@ impl Diagnostics {
         self.items.push(diagnostic);
     }
 
+    /// How many were reported, kept or not.
+    pub fn len(&self) -> usize {
+        self.items.len() + self.dropped
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(Diagnostic::is_error)
     }

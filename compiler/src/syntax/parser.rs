@@ -123,24 +123,13 @@ fn end_of_input(tokens: &[(Token, Span)]) -> Span {
 /// whole file again with `Rich` errors and recovery, so chunking can never
 /// change what an invalid file reports.
 ///
-/// Chunks are cut only where an item must start in a valid file: at `task`,
-/// `type` or `defaults` (keywords, so never inside another item), or at a
-/// `(` right after a `)` (a wiring statement's output list is the only
-/// `(...)` that a `)` can precede, and nothing follows it within the
-/// statement). So a valid file parses to the same items in chunks as whole.
+/// Chunks are cut only where an item must start in a valid file
+/// (`is_item_cut`), so a valid file parses to the same items in chunks as
+/// whole.
 fn parse_valid_in_parallel(text: &str, tokens: &[(Token, Span)]) -> Option<(Vec<Item>, ParseState)> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunks = split_at_items(tokens, threads.min(tokens.len() / TOKENS_PER_THREAD).max(1));
-    let parse_chunk = |chunk: &[(Token, Span)]| {
-        let mut state = SimpleState(ParseState::default());
-        let (items, errors) = source_file::<EmptyErr>(text)
-            .parse_with_state(chunk.split_token_span(end_of_input(chunk)), &mut state)
-            .into_output_errors();
-        match (items, errors.is_empty()) {
-            (Some(items), true) => Some((items, state.0)),
-            _ => None,
-        }
-    };
+    let parse_chunk = |chunk: &[(Token, Span)]| parse_valid_chunk(text, chunk);
     let results: Vec<Option<(Vec<Item>, ParseState)>> = if chunks.len() == 1 {
         vec![parse_chunk(chunks[0])]
     } else {
@@ -159,6 +148,37 @@ fn parse_valid_in_parallel(text: &str, tokens: &[(Token, Span)]) -> Option<(Vec<
     Some((items, state))
 }
 
+/// The allocation-free pass over one run of tokens (spans into `text`):
+/// its items, or `None` when it has an error of any kind.
+fn parse_valid_chunk(text: &str, chunk: &[(Token, Span)]) -> Option<(Vec<Item>, ParseState)> {
+    let mut state = SimpleState(ParseState::default());
+    let (items, errors) = source_file::<EmptyErr>(text)
+        .parse_with_state(chunk.split_token_span(end_of_input(chunk)), &mut state)
+        .into_output_errors();
+    match (items, errors.is_empty()) {
+        (Some(items), true) => Some((items, state.0)),
+        _ => None,
+    }
+}
+
+/// The items of a run of tokens that parses without any diagnostic, or
+/// `None`. For re-parsing one edited region (`super::incremental`).
+pub(super) fn parse_clean_run(text: &str, tokens: &[(Token, Span)]) -> Option<Vec<Item>> {
+    let (items, state) = parse_valid_chunk(text, tokens)?;
+    state.integers_too_large.is_empty().then_some(items)
+}
+
+/// Must an item start at `tokens[i]` in a valid file? At `task`, `type` or
+/// `defaults` (keywords, so never inside another item), or at a `(` right
+/// after a `)` (a wiring statement's output list is the only `(...)` that a
+/// `)` can precede, and nothing follows it within the statement). Cutting a
+/// valid file's tokens only there, the runs parse to the same items as the
+/// whole.
+pub(super) fn is_item_cut(tokens: &[(Token, Span)], i: usize) -> bool {
+    matches!(tokens[i].0.kind, TokenKind::KwTask | TokenKind::KwType | TokenKind::KwDefaults)
+        || (i > 0 && tokens[i].0.kind == TokenKind::LParen && tokens[i - 1].0.kind == TokenKind::RParen)
+}
+
 /// Splits `tokens` into about `count` runs of similar length, each cut just
 /// before a token that must start an item in a valid file.
 fn split_at_items(tokens: &[(Token, Span)], count: usize) -> Vec<&[(Token, Span)]> {
@@ -166,10 +186,7 @@ fn split_at_items(tokens: &[(Token, Span)], count: usize) -> Vec<&[(Token, Span)
     let mut start = 0;
     for part in 1..count {
         let target = tokens.len() * part / count;
-        let cut = (target.max(start + 1)..tokens.len()).find(|&i| {
-            matches!(tokens[i].0.kind, TokenKind::KwTask | TokenKind::KwType | TokenKind::KwDefaults)
-                || (tokens[i].0.kind == TokenKind::LParen && tokens[i - 1].0.kind == TokenKind::RParen)
-        });
+        let cut = (target.max(start + 1)..tokens.len()).find(|&i| is_item_cut(tokens, i));
         let Some(cut) = cut else { break };
         chunks.push(&tokens[start..cut]);
         start = cut;
