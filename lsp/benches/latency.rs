@@ -3,7 +3,8 @@
 //! from `didChange` to its `publishDiagnostics`, and of `hover` and
 //! `koalja/graph`, each over 100 requests, median and p95. Beside them, in
 //! the same run, the baseline: the compiler's `analyze_text` alone on the
-//! same text, which a whole-document re-check cannot beat.
+//! same text, what a change would cost if the server analysed the whole
+//! document again (it re-parses only the edited region, `reanalyze`).
 //!
 //!   cargo bench -p koalja-lsp --bench latency [-- RUNS]
 
@@ -13,6 +14,11 @@ mod generate;
 mod support;
 
 use std::time::{Duration, Instant};
+
+/// The allocator of the `koalja-lsp` binary (src/main.rs), so the service
+/// measured here allocates as the one editors start.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use serde_json::json;
 use support::{Client, URI};

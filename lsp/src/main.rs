@@ -2,6 +2,10 @@
 
 use tower_lsp_server::Server;
 
+/// See the workspace Cargo.toml for why; `benches/latency.rs` uses the same.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     if std::env::args().nth(1).is_some_and(|arg| arg == "--version") {
