@@ -8,6 +8,8 @@
 
 pub mod analysis;
 pub mod check;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod diagnostic;
 pub mod format;
 pub mod graph;

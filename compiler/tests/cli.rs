@@ -307,3 +307,52 @@ fn build_writes_one_stream_per_pipeline_and_nothing_on_errors() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("K0043"));
     assert!(!target.exists(), "nothing is written when any file fails");
 }
+
+/// A kube config whose cluster refuses connections.
+fn unreachable_kubeconfig() -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("unreachable-kubeconfig.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n",
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn cluster_commands_name_an_unreachable_cluster_and_exit_2() {
+    let kubeconfig = unreachable_kubeconfig();
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/linecount.kja");
+    let deploy = koaljac(&["deploy", example, "--kubeconfig", kubeconfig]);
+    let stderr = String::from_utf8_lossy(&deploy.stderr);
+    assert_eq!(deploy.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cluster https://127.0.0.1:1/ is unreachable"), "{stderr}");
+    assert!(stderr.contains("applied before the error (0): none"), "{stderr}");
+    assert!(stderr.contains("not applied (16): ServiceAccount linecount-gateway"), "{stderr}");
+    for args in [
+        vec!["diff", example],
+        vec!["status", "--pipeline", "default/linecount"],
+        vec!["delete", "--pipeline", "default/linecount"],
+    ] {
+        let output = koaljac(&[args.as_slice(), &["--kubeconfig", kubeconfig]].concat());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("is unreachable"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn deploy_refuses_a_file_with_errors_before_any_request() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let broken = dir.join("broken-deploy.kja");
+    std::fs::write(&broken, "(in) t (out\n").unwrap();
+    let kubeconfig = unreachable_kubeconfig();
+    let output = koaljac(&["deploy", broken.to_str().unwrap(), "--kubeconfig", kubeconfig.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("nothing was sent to the cluster"), "{stderr}");
+    assert!(!stderr.contains("unreachable"), "no request was made: {stderr}");
+    let missing = koaljac(&["deploy", "x.kja", "--kubeconfig", "/nonexistent/kubeconfig"]);
+    assert_eq!(missing.status.code(), Some(2));
+}

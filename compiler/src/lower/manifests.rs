@@ -64,6 +64,16 @@ impl Manifests {
         Manifests { context, entries: keyed.into_iter().map(|(_, _, entry)| entry).collect() }
     }
 
+    /// The namespace every object goes into (its Kubernetes name).
+    pub fn namespace(&self) -> &str {
+        self.context.namespace()
+    }
+
+    /// The pipeline's Kubernetes name: the value of its `PART_OF` labels.
+    pub fn pipeline(&self) -> &str {
+        self.context.pipeline()
+    }
+
     /// How many objects the build emits.
     pub fn len(&self) -> usize {
         self.entries.len()

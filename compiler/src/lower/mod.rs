@@ -31,6 +31,13 @@ mod objects;
 mod yaml;
 
 pub use manifests::Manifests;
+pub use objects::{COMPONENT, MANAGED_BY, PART_OF, TASK};
+
+/// The label selector of every object the builds of pipeline `pipeline`
+/// (its Kubernetes name) emit, and of nothing else.
+pub fn pipeline_selector(pipeline: &str) -> String {
+    format!("{PART_OF}={pipeline},{MANAGED_BY}=koaljac")
+}
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service, ServiceAccount};
@@ -69,11 +76,15 @@ pub struct BuildOptions {
     pub agent_image: String,
     /// The most IR bytes one ConfigMap may hold (a parameter for tests).
     pub max_ir_bytes: usize,
+    /// Put every object into this namespace instead of the header's
+    /// (`koaljac deploy --namespace`). Agents find each other by Service
+    /// name within their namespace, so nothing else changes.
+    pub namespace: Option<String>,
 }
 
 impl Default for BuildOptions {
     fn default() -> BuildOptions {
-        BuildOptions { agent_image: default_agent_image(), max_ir_bytes: CONFIG_MAP_LIMIT }
+        BuildOptions { agent_image: default_agent_image(), max_ir_bytes: CONFIG_MAP_LIMIT, namespace: None }
     }
 }
 

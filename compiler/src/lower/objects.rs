@@ -25,11 +25,16 @@ use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
-const PART_OF: &str = "app.kubernetes.io/part-of";
-const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-const COMPONENT: &str = "app.kubernetes.io/component";
+/// Every object's pipeline (its Kubernetes name): what `deploy` prunes by
+/// and `delete` removes by, with `MANAGED_BY`.
+pub const PART_OF: &str = "app.kubernetes.io/part-of";
+/// Always `koaljac`: objects of the same name made by hand are never pruned.
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+/// What the object is part of: a task, the gateway, the IR, …
+pub const COMPONENT: &str = "app.kubernetes.io/component";
 const NAME: &str = "app.kubernetes.io/name";
-const TASK: &str = "koalja.dev/task";
+/// The task (or `gateway`) whose pods an object selects or belongs to.
+pub const TASK: &str = "koalja.dev/task";
 const REGION_LABEL: &str = "topology.kubernetes.io/region";
 const STATE_SIZE: &str = "1Gi";
 
@@ -46,12 +51,23 @@ pub(super) struct Context {
 impl Context {
     pub(super) fn new(ir: Ir, options: BuildOptions, ir_parts: usize) -> Context {
         Context {
-            namespace: kubernetes_name(&ir.namespace).to_string(),
+            namespace: match &options.namespace {
+                Some(namespace) => kubernetes_name(namespace).to_string(),
+                None => kubernetes_name(&ir.namespace).to_string(),
+            },
             pipeline: kubernetes_name(&ir.name).to_string(),
             ir,
             options,
             ir_parts,
         }
+    }
+
+    pub(super) fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    pub(super) fn pipeline(&self) -> &str {
+        &self.pipeline
     }
 
     pub(super) fn object_name(&self, suffix: &str) -> String {

@@ -3,6 +3,8 @@
 //! unless `--deny warnings`), 1 errors in the input (or a `fmt --check`
 //! difference), 2 usage or I/O errors.
 
+#[cfg(feature = "cluster")]
+mod cluster;
 mod files;
 mod heap;
 mod panic;
@@ -85,6 +87,66 @@ enum Command {
     Explain {
         /// A code such as K0016.
         code: Option<String>,
+    },
+    /// Apply the pipeline to a cluster: server-side apply in dependency
+    /// order, prune what the file no longer has, wait for the rollout.
+    #[cfg(feature = "cluster")]
+    Deploy {
+        file: PathBuf,
+        #[command(flatten)]
+        target: cluster::Target,
+        /// The image holding the static koalja-agent binary.
+        #[arg(long)]
+        agent_image: Option<String>,
+        /// Send dry-run requests and print the plan; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Wait for every workload to be ready (the default).
+        #[arg(long, overrides_with = "no_wait")]
+        wait: bool,
+        /// Return once everything is applied.
+        #[arg(long, overrides_with = "wait")]
+        no_wait: bool,
+        /// How long to wait for the rollout.
+        #[arg(long, default_value = "5m", value_parser = cluster::parse_duration)]
+        timeout: std::time::Duration,
+        /// Take over fields another field manager owns.
+        #[arg(long)]
+        force_conflicts: bool,
+    },
+    /// What a deploy would change, per object and field; exit 1 if anything.
+    #[cfg(feature = "cluster")]
+    Diff {
+        file: PathBuf,
+        #[command(flatten)]
+        target: cluster::Target,
+        #[arg(long)]
+        agent_image: Option<String>,
+    },
+    /// Remove a deployed pipeline (its data only with --delete-data).
+    #[cfg(feature = "cluster")]
+    Delete {
+        #[command(flatten)]
+        which: cluster::Which,
+        #[command(flatten)]
+        target: cluster::Target,
+        /// Also delete the claims holding the agents' state and the
+        /// gateway's files. Without it no data is lost.
+        #[arg(long)]
+        delete_data: bool,
+        /// Wait until everything is gone.
+        #[arg(long)]
+        wait: bool,
+        #[arg(long, default_value = "2m", value_parser = cluster::parse_duration)]
+        timeout: std::time::Duration,
+    },
+    /// Each task's readiness on the cluster and its runs, via the gateway.
+    #[cfg(feature = "cluster")]
+    Status {
+        #[command(flatten)]
+        which: cluster::Which,
+        #[command(flatten)]
+        target: cluster::Target,
     },
     /// Run the pipeline on this machine: no cluster, no daemon.
     #[cfg(feature = "local-run")]
@@ -192,6 +254,26 @@ fn main() -> ExitCode {
         Command::Build { paths, format, output, agent_image } => build(&paths, format, output.as_deref(), agent_image),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Explain { code } => explain(code.as_deref()),
+        #[cfg(feature = "cluster")]
+        Command::Deploy { file, target, agent_image, dry_run, wait: _, no_wait, timeout, force_conflicts } => {
+            cluster::deploy(cluster::DeployRequest {
+                file,
+                target,
+                agent_image,
+                dry_run,
+                wait: !no_wait,
+                timeout,
+                force_conflicts,
+            })
+        }
+        #[cfg(feature = "cluster")]
+        Command::Diff { file, target, agent_image } => cluster::diff(&file, &target, agent_image),
+        #[cfg(feature = "cluster")]
+        Command::Delete { which, target, delete_data, wait, timeout } => {
+            cluster::delete(&which, &target, delete_data, wait, timeout)
+        }
+        #[cfg(feature = "cluster")]
+        Command::Status { which, target } => cluster::status(&which, &target),
         #[cfg(feature = "local-run")]
         Command::Run { file, state, drops, jobs, watch } => run::run(&file, state, &drops, jobs, watch),
         #[cfg(feature = "local-run")]

@@ -1,0 +1,397 @@
+//! `koaljac deploy`, `diff`, `delete` and `status`: the cluster commands'
+//! command-line side (the work is in `koalja_compiler::cluster`). Exit
+//! status: 0 done (for `diff`: nothing would change), 1 the file has errors,
+//! a rollout did not finish in time, or `diff` found changes, 2 the cluster
+//! refused or could not be reached (and every usage or I/O error).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use koalja_compiler::check::names::kubernetes_name;
+use koalja_compiler::cluster::apply::{self, Action, ApplyOptions, Failure, Step};
+use koalja_compiler::cluster::rollout::{self, Rollout, RolloutError};
+use koalja_compiler::cluster::{remove, status, Cluster, ClusterError};
+use koalja_compiler::lower::{self, BuildOptions, Manifests};
+use koalja_compiler::render::{self, FileReport};
+
+use crate::{load_all, EXIT_INPUT_ERRORS, EXIT_USAGE_OR_IO};
+
+/// Where the cluster commands talk to.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Target {
+    /// The kube config context (default: the current one).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// The kube config file (default: `KUBECONFIG`, then `~/.kube/config`,
+    /// then the in-cluster service account).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Deploy into this namespace instead of the one the file's header names.
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+}
+
+/// A pipeline named by its file, or by `NAMESPACE/NAME` on the cluster.
+#[derive(clap::Args, Clone, Debug)]
+#[group(required = true, multiple = false)]
+pub struct Which {
+    pub file: Option<PathBuf>,
+    /// The pipeline's namespace and name, as its header gives them.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub pipeline: Option<String>,
+}
+
+pub struct DeployRequest {
+    pub file: PathBuf,
+    pub target: Target,
+    pub agent_image: Option<String>,
+    pub dry_run: bool,
+    pub wait: bool,
+    pub timeout: Duration,
+    pub force_conflicts: bool,
+}
+
+/// `--timeout 5m`, `90s`, `1h30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration like 90s or 5m: {e}"))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime")
+}
+
+/// Checks and lowers `file`; prints its diagnostics and `None` when it does
+/// not build (nothing is sent to the cluster then).
+fn lowered(file: &Path, target: &Target, agent_image: Option<String>) -> Result<Manifests, ExitCode> {
+    let (loaded, io_failed) = load_all(std::slice::from_ref(&file.to_path_buf()));
+    let Some(file) = loaded.first().filter(|_| !io_failed) else { return Err(ExitCode::from(EXIT_USAGE_OR_IO)) };
+    let mut options = BuildOptions { namespace: target.namespace.clone(), ..BuildOptions::default() };
+    if let Some(image) = agent_image {
+        options.agent_image = image;
+    }
+    lower::build(&file.analysis, &options).map_err(|diagnostics| {
+        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let mut shown = file.analysis.clone();
+        shown.diagnostics = diagnostics;
+        eprint!("{}", render::human::render(&FileReport { path: &file.display, analysis: &shown }, color));
+        eprintln!("error: nothing was sent to the cluster");
+        ExitCode::from(EXIT_INPUT_ERRORS)
+    })
+}
+
+async fn connect(target: &Target) -> Result<Cluster, ExitCode> {
+    Cluster::connect(target.kubeconfig.as_deref(), target.context.as_deref()).await.map_err(cluster_failed)
+}
+
+fn cluster_failed(error: ClusterError) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(error.exit_code() as u8)
+}
+
+fn print_step(step: &Step) {
+    println!("  {:<11} {} {}", step.action.as_str(), step.kind, step.name);
+}
+
+fn print_failure(failure: &Failure) -> ExitCode {
+    eprintln!("error: {}", failure.error);
+    let changed: Vec<String> =
+        failure.done.iter().filter(|s| s.action.changes_cluster()).map(|s| format!("{} {}", s.kind, s.name)).collect();
+    eprintln!("applied before the error ({}): {}", changed.len(), list_or_none(&changed));
+    eprintln!("not applied ({}): {}", failure.not_applied.len(), list_or_none(&failure.not_applied));
+    ExitCode::from(failure.error.exit_code() as u8)
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// "3 create, 9 unchanged, 1 prune".
+fn summary(steps: &[Step]) -> String {
+    let mut counts: Vec<(Action, usize)> = Vec::new();
+    for step in steps {
+        match counts.iter_mut().find(|(action, _)| *action == step.action) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((step.action, 1)),
+        }
+    }
+    counts.iter().map(|(action, count)| format!("{count} {}", action.as_str())).collect::<Vec<_>>().join(", ")
+}
+
+pub fn deploy(request: DeployRequest) -> ExitCode {
+    let manifests = match lowered(&request.file, &request.target, request.agent_image.clone()) {
+        Ok(manifests) => manifests,
+        Err(code) => return code,
+    };
+    runtime().block_on(async {
+        let cluster = match connect(&request.target).await {
+            Ok(cluster) => cluster,
+            Err(code) => return code,
+        };
+        let verb = if request.dry_run { "plan for" } else { "deploying" };
+        println!(
+            "{verb} {}/{} on {} ({} objects)",
+            manifests.namespace(),
+            manifests.pipeline(),
+            cluster.name,
+            manifests.len()
+        );
+        let options = ApplyOptions { dry_run: request.dry_run, force_conflicts: request.force_conflicts };
+        let steps = match apply::deploy(&cluster, &manifests, options, &mut print_step).await {
+            Ok(steps) => steps,
+            Err(failure) => return print_failure(&failure),
+        };
+        if request.dry_run {
+            println!("dry run, nothing changed: {}", summary(&steps));
+            return ExitCode::SUCCESS;
+        }
+        println!("applied: {}", summary(&steps));
+        if !request.wait {
+            return ExitCode::SUCCESS;
+        }
+        let workloads: Vec<(String, String)> = steps
+            .iter()
+            .filter(|s| matches!(s.kind.as_str(), "StatefulSet" | "Deployment") && s.action != Action::Prune)
+            .map(|s| (s.kind.clone(), s.name.clone()))
+            .collect();
+        wait_for_rollout(&cluster, manifests.namespace(), &workloads, request.timeout).await
+    })
+}
+
+async fn wait_for_rollout(
+    cluster: &Cluster,
+    namespace: &str,
+    workloads: &[(String, String)],
+    timeout: Duration,
+) -> ExitCode {
+    println!("waiting up to {} for {} workloads", humantime::format_duration(timeout), workloads.len());
+    let mut display = Progress::new(workloads);
+    let result =
+        rollout::wait(cluster, namespace, workloads, timeout, Duration::from_secs(2), &mut |seen| display.show(seen))
+            .await;
+    display.finish();
+    match result {
+        Ok(_) => {
+            println!("ready: {} workloads", workloads.len());
+            ExitCode::SUCCESS
+        }
+        Err(RolloutError::TimedOut { waited, not_ready }) => {
+            eprintln!("error: not ready after {}:", humantime::format_duration(Duration::from_secs(waited.as_secs())));
+            for rollout in &not_ready {
+                eprintln!(
+                    "  {} {}: {}/{} ready, {} updated",
+                    rollout.kind, rollout.name, rollout.ready, rollout.desired, rollout.updated
+                );
+            }
+            eprintln!("the objects are applied; `koaljac status` shows how the tasks are doing");
+            ExitCode::from(EXIT_INPUT_ERRORS)
+        }
+        Err(RolloutError::Cluster(error)) => cluster_failed(error),
+    }
+}
+
+/// Rollout progress: a bar per workload on a terminal, a line per change
+/// otherwise (logs and CI keep every state they saw).
+struct Progress {
+    bars: Option<(indicatif::MultiProgress, Vec<indicatif::ProgressBar>)>,
+    last: Vec<Option<Rollout>>,
+}
+
+impl Progress {
+    fn new(workloads: &[(String, String)]) -> Progress {
+        let bars = std::io::stdout().is_terminal().then(|| {
+            let multi = indicatif::MultiProgress::new();
+            let style = indicatif::ProgressStyle::with_template("  {spinner} {pos}/{len} ready  {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            let bars = workloads
+                .iter()
+                .map(|(kind, name)| {
+                    let bar = multi.add(indicatif::ProgressBar::new(1).with_style(style.clone()));
+                    bar.set_message(format!("{kind} {name}"));
+                    bar
+                })
+                .collect();
+            (multi, bars)
+        });
+        Progress { bars, last: vec![None; workloads.len()] }
+    }
+
+    fn show(&mut self, seen: &[Rollout]) {
+        for (index, rollout) in seen.iter().enumerate() {
+            match &self.bars {
+                Some((_, bars)) => {
+                    if let Some(bar) = bars.get(index) {
+                        bar.set_length(rollout.desired.max(0) as u64);
+                        bar.set_position(rollout.ready.max(0) as u64);
+                        bar.tick();
+                    }
+                }
+                None => {
+                    if self.last.get(index).and_then(Option::as_ref) != Some(rollout) {
+                        let state = if rollout.is_done() { "ready" } else { "rolling out" };
+                        println!(
+                            "  {} {}: {}/{} ready ({state})",
+                            rollout.kind, rollout.name, rollout.ready, rollout.desired
+                        );
+                    }
+                }
+            }
+            if let Some(last) = self.last.get_mut(index) {
+                *last = Some(rollout.clone());
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some((_, bars)) = &self.bars {
+            bars.iter().for_each(indicatif::ProgressBar::finish);
+        }
+    }
+}
+
+pub fn diff(file: &Path, target: &Target, agent_image: Option<String>) -> ExitCode {
+    let manifests = match lowered(file, target, agent_image) {
+        Ok(manifests) => manifests,
+        Err(code) => return code,
+    };
+    runtime().block_on(async {
+        let cluster = match connect(target).await {
+            Ok(cluster) => cluster,
+            Err(code) => return code,
+        };
+        let options = ApplyOptions { dry_run: true, force_conflicts: false };
+        let steps = match apply::deploy(&cluster, &manifests, options, &mut |_| {}).await {
+            Ok(steps) => steps,
+            Err(failure) => return print_failure(&failure),
+        };
+        let changing: Vec<&Step> = steps.iter().filter(|s| s.action.changes_cluster()).collect();
+        for step in &changing {
+            let sign = match step.action {
+                Action::Create => '+',
+                Action::Prune | Action::Delete => '-',
+                _ => '~',
+            };
+            println!("{sign} {} {}/{}", step.kind, manifests.namespace(), step.name);
+            for change in &step.changes {
+                let show = |value: &Option<serde_json::Value>| {
+                    value.as_ref().map_or("(absent)".to_owned(), ToString::to_string)
+                };
+                println!("    {}: {} → {}", change.path, show(&change.before), show(&change.after));
+            }
+        }
+        if changing.is_empty() {
+            println!("no changes: {} objects up to date", steps.len());
+            ExitCode::SUCCESS
+        } else {
+            println!("{} of {} objects would change", changing.len(), steps.len());
+            ExitCode::from(1)
+        }
+    })
+}
+
+/// The namespace and Kubernetes name of the pipeline a command names.
+fn which_pipeline(which: &Which, target: &Target) -> Result<(String, String), ExitCode> {
+    if let Some(file) = &which.file {
+        let manifests = lowered(file, target, None)?;
+        return Ok((manifests.namespace().to_owned(), manifests.pipeline().to_owned()));
+    }
+    let named = which.pipeline.as_deref().unwrap_or_default();
+    let Some((namespace, name)) = named.split_once('/').filter(|(n, p)| !n.is_empty() && !p.is_empty()) else {
+        eprintln!("error: --pipeline takes NAMESPACE/NAME, as the file's header gives them; got `{named}`");
+        return Err(ExitCode::from(EXIT_USAGE_OR_IO));
+    };
+    let namespace = target.namespace.clone().unwrap_or_else(|| namespace.to_owned());
+    Ok((kubernetes_name(&namespace).to_string(), kubernetes_name(name).to_string()))
+}
+
+pub fn delete(which: &Which, target: &Target, delete_data: bool, wait: bool, timeout: Duration) -> ExitCode {
+    let (namespace, pipeline) = match which_pipeline(which, target) {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    runtime().block_on(async {
+        let cluster = match connect(target).await {
+            Ok(cluster) => cluster,
+            Err(code) => return code,
+        };
+        println!("deleting {namespace}/{pipeline} on {}", cluster.name);
+        let steps = match remove::delete(&cluster, &namespace, &pipeline, delete_data, &mut print_step).await {
+            Ok(steps) => steps,
+            Err(failure) => return print_failure(&failure),
+        };
+        if steps.is_empty() {
+            println!("nothing of {namespace}/{pipeline} was found");
+            return ExitCode::SUCCESS;
+        }
+        println!("{}", summary(&steps));
+        if steps.iter().any(|s| s.action == Action::KeepData) {
+            println!("the claims hold the pipeline's data and were kept; `--delete-data` deletes them too");
+        }
+        if wait {
+            match remove::wait_gone(&cluster, &namespace, &pipeline, delete_data, timeout, Duration::from_secs(2)).await
+            {
+                Ok(left) if left.is_empty() => println!("gone"),
+                Ok(left) => {
+                    eprintln!("error: still there after {}: {}", humantime::format_duration(timeout), left.join(", "));
+                    return ExitCode::from(EXIT_INPUT_ERRORS);
+                }
+                Err(error) => return cluster_failed(error),
+            }
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn status(which: &Which, target: &Target) -> ExitCode {
+    let (namespace, pipeline) = match which_pipeline(which, target) {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    runtime().block_on(async {
+        let cluster = match connect(target).await {
+            Ok(cluster) => cluster,
+            Err(code) => return code,
+        };
+        let report = match status::status(&cluster, &namespace, &pipeline).await {
+            Ok(report) => report,
+            Err(error) => return cluster_failed(error),
+        };
+        if report.workloads.is_empty() {
+            println!("{namespace}/{pipeline} is not deployed on {}", cluster.name);
+            return ExitCode::from(EXIT_INPUT_ERRORS);
+        }
+        println!("{namespace}/{pipeline} on {}", cluster.name);
+        println!("  {:<24} {:<8} {:>6} {:>7}  last run", "task", "ready", "runs", "failed");
+        for workload in &report.workloads {
+            let rollout = &workload.rollout;
+            let ready = format!("{}/{}", rollout.ready, rollout.desired);
+            let runs = report.runs.as_ref().ok().and_then(|runs| runs.get(&workload.task));
+            let (count, failed, last) = match runs {
+                Some(runs) => (
+                    runs.runs.to_string(),
+                    runs.failed.to_string(),
+                    runs.last.as_ref().map_or(String::new(), |(run, status)| format!("#{run} {status}")),
+                ),
+                None => ("-".to_owned(), "-".to_owned(), String::new()),
+            };
+            println!("  {:<24} {ready:<8} {count:>6} {failed:>7}  {last}", workload.task);
+            if let Some((run, tail)) = runs.and_then(|r| r.last_failure.as_ref()) {
+                let line = tail.lines().last().unwrap_or_default();
+                println!("  {:<24} last failure #{run}: {line}", "");
+            }
+        }
+        match &report.runs {
+            Err(why) => println!("runs unknown: {why}"),
+            Ok(_) if !report.unreachable.is_empty() => {
+                println!("the gateway could not reach: {}", report.unreachable.join(", "));
+            }
+            Ok(_) => {}
+        }
+        ExitCode::SUCCESS
+    })
+}

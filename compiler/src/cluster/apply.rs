@@ -1,0 +1,234 @@
+//! `koaljac deploy` and `koaljac diff`: server-side apply of a build, in
+//! apply order, then pruning what the build no longer emits.
+//!
+//! Each object is read first, so every step can say what it did: create,
+//! update (with the fields that changed) or unchanged (an apply that
+//! changes nothing is a no-op on the server, and still sent, so the field
+//! manager keeps owning its fields). A dry run sends the same requests with
+//! `dryRun=All`: the server validates and defaults everything, and changes
+//! nothing; `diff` is a dry run that prints the fields.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::ApiResource;
+use serde_json::Value;
+
+use super::compare::{changes, comparable, FieldChange};
+use super::{kinds, Cluster, ClusterError};
+use crate::lower::{pipeline_selector, Manifests, Object};
+
+/// The field manager of every apply: `kubectl` and controllers see
+/// `koaljac` as the owner of what a build sets.
+pub const FIELD_MANAGER: &str = "koaljac";
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ApplyOptions {
+    /// Send every request with `dryRun=All`; nothing changes.
+    pub dry_run: bool,
+    /// Take over fields another field manager owns instead of stopping.
+    pub force_conflicts: bool,
+}
+
+/// What a deploy did, or would do, to one object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Unchanged,
+    /// Part of the pipeline, no longer emitted: deleted.
+    Prune,
+    /// A claim no longer emitted: kept, because it holds data.
+    KeepData,
+    /// Deleted by `koaljac delete`.
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Unchanged => "unchanged",
+            Action::Prune => "prune",
+            Action::KeepData => "keep (data)",
+            Action::Delete => "delete",
+        }
+    }
+
+    /// Does the step change the cluster?
+    pub fn changes_cluster(self) -> bool {
+        !matches!(self, Action::Unchanged | Action::KeepData)
+    }
+}
+
+/// One object's step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub kind: String,
+    pub name: String,
+    pub action: Action,
+    /// For an update: the fields that change.
+    pub changes: Vec<FieldChange>,
+}
+
+/// A deploy that stopped: why, and how far it got.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: ClusterError,
+    /// The steps that were carried out before the error.
+    pub done: Vec<Step>,
+    /// The objects (`Kind name`) that were not applied.
+    pub not_applied: Vec<String>,
+}
+
+/// Applies every object of `manifests` to `cluster` (or, with `dry_run`,
+/// finds out what that would do), then prunes the pipeline's objects that
+/// the build no longer emits. `on_step` hears of each step as it is done.
+pub async fn deploy(
+    cluster: &Cluster,
+    manifests: &Manifests,
+    options: ApplyOptions,
+    on_step: &mut dyn FnMut(&Step),
+) -> Result<Vec<Step>, Failure> {
+    let namespace = manifests.namespace();
+    let objects = manifests.objects();
+    let mut done: Vec<Step> = Vec::with_capacity(objects.len());
+    let fail = |error: ClusterError, done: Vec<Step>, from: usize| Failure {
+        error,
+        done,
+        not_applied: objects[from..].iter().map(|o| format!("{} {}", o.kind(), o.name())).collect(),
+    };
+    if let Err(error) = ensure_namespace(cluster, namespace).await {
+        return Err(fail(error, done, 0));
+    }
+    for (index, object) in objects.iter().enumerate() {
+        match apply_one(cluster, namespace, object, options).await {
+            Ok(step) => {
+                on_step(&step);
+                done.push(step);
+            }
+            Err(error) => return Err(fail(error, done, index)),
+        }
+    }
+    let mut emitted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for object in &objects {
+        emitted.entry(object.kind()).or_default().insert(object.name());
+    }
+    // Prune dependents first: workloads before what they use.
+    for resource in kinds::all().iter().rev() {
+        let kept = emitted.get(resource.kind.as_str());
+        let found = match list(cluster, namespace, resource, manifests.pipeline()).await {
+            Ok(found) => found,
+            Err(error) => return Err(fail(error, done, objects.len())),
+        };
+        for name in found.into_iter().filter(|name| !kept.is_some_and(|kept| kept.contains(name.as_str()))) {
+            let action = if kinds::holds_data(resource) { Action::KeepData } else { Action::Prune };
+            if action == Action::Prune {
+                if let Err(error) = delete(cluster, namespace, resource, &name, options.dry_run).await {
+                    return Err(fail(error, done, objects.len()));
+                }
+            }
+            let step = Step { kind: resource.kind.clone(), name, action, changes: Vec::new() };
+            on_step(&step);
+            done.push(step);
+        }
+    }
+    Ok(done)
+}
+
+/// Stops before any write when the namespace is missing. Credentials that
+/// may not read namespaces are no reason to stop: the applies will tell.
+async fn ensure_namespace(cluster: &Cluster, namespace: &str) -> Result<(), ClusterError> {
+    let namespaces: Api<Namespace> = Api::all(cluster.client.clone());
+    match namespaces.get_opt(namespace).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => {
+            Err(ClusterError::NamespaceMissing { cluster: cluster.name.clone(), namespace: namespace.to_owned() })
+        }
+        Err(kube::Error::Api(status)) if status.code == 403 => Ok(()),
+        Err(error) => Err(ClusterError::from_kube(
+            error,
+            &cluster.name,
+            "get",
+            "namespaces",
+            namespace,
+            &format!("Namespace {namespace}"),
+        )),
+    }
+}
+
+async fn apply_one(
+    cluster: &Cluster,
+    namespace: &str,
+    object: &Object,
+    options: ApplyOptions,
+) -> Result<Step, ClusterError> {
+    let resource = kinds::of(object);
+    let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, &resource);
+    let name = object.name();
+    let described = kinds::describe(&resource.kind, namespace, name);
+    let (plural, described) = (resource.plural.as_str(), described.as_str());
+    let refused = |verb: &'static str| {
+        move |error: kube::Error| ClusterError::from_kube(error, &cluster.name, verb, plural, namespace, described)
+    };
+    let live = api.get_opt(name).await.map_err(refused("get"))?;
+    let body = serde_json::to_value(object).unwrap_or(Value::Null);
+    let mut params = PatchParams::apply(FIELD_MANAGER);
+    params.force = options.force_conflicts;
+    params.dry_run = options.dry_run;
+    let applied = api.patch(name, &params, &Patch::Apply(&body)).await.map_err(refused("patch"))?;
+    let after = comparable(&serde_json::to_value(&applied).unwrap_or(Value::Null));
+    let (action, changes) = match live {
+        None => (Action::Create, Vec::new()),
+        Some(live) => {
+            let before = comparable(&serde_json::to_value(&live).unwrap_or(Value::Null));
+            let changes = changes(&before, &after);
+            (if changes.is_empty() { Action::Unchanged } else { Action::Update }, changes)
+        }
+    };
+    Ok(Step { kind: resource.kind.clone(), name: name.to_owned(), action, changes })
+}
+
+/// The names of the pipeline's objects of one kind.
+pub(super) async fn list(
+    cluster: &Cluster,
+    namespace: &str,
+    resource: &ApiResource,
+    pipeline: &str,
+) -> Result<Vec<String>, ClusterError> {
+    let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, resource);
+    let params = ListParams::default().labels(&pipeline_selector(pipeline));
+    let listed = api.list(&params).await.map_err(|error| {
+        let what = format!("{} in {namespace}", resource.plural);
+        ClusterError::from_kube(error, &cluster.name, "list", &resource.plural, namespace, &what)
+    })?;
+    let mut names: Vec<String> = listed.items.into_iter().filter_map(|item| item.metadata.name).collect();
+    names.sort();
+    Ok(names)
+}
+
+pub(super) async fn delete(
+    cluster: &Cluster,
+    namespace: &str,
+    resource: &ApiResource,
+    name: &str,
+    dry_run: bool,
+) -> Result<(), ClusterError> {
+    let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, resource);
+    let params = DeleteParams { dry_run, ..DeleteParams::background() };
+    match api.delete(name, &params).await {
+        Ok(_) => Ok(()),
+        // Gone already (deleted by hand, or by its owner): nothing to do.
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(error) => Err(ClusterError::from_kube(
+            error,
+            &cluster.name,
+            "delete",
+            &resource.plural,
+            namespace,
+            &kinds::describe(&resource.kind, namespace, name),
+        )),
+    }
+}

@@ -1,0 +1,154 @@
+//! kube's errors as a user can act on them: which cluster, which object,
+//! what the server refused and why. Every one of them exits 2.
+
+use kube::core::Status;
+
+/// A failure talking to the cluster.
+#[derive(Debug)]
+pub enum ClusterError {
+    /// No kube config, or one that does not load.
+    Config(String),
+    /// The API server did not answer (DNS, TCP, TLS).
+    Unreachable { cluster: String, cause: String },
+    /// The credentials were refused (401).
+    Unauthorized { cluster: String, message: String },
+    /// The credentials may not do this (403).
+    Forbidden { verb: &'static str, resource: String, namespace: String, message: String },
+    /// The pipeline's namespace does not exist.
+    NamespaceMissing { cluster: String, namespace: String },
+    /// Another field manager owns fields this apply would change (409).
+    Conflict { object: String, conflicts: Vec<FieldConflict> },
+    /// Anything else the server refused.
+    Refused { verb: &'static str, object: String, code: u16, message: String },
+}
+
+/// One field another manager owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldConflict {
+    pub field: String,
+    pub manager: String,
+}
+
+impl ClusterError {
+    /// Classifies `error`, from `verb` (`get`, `patch`, `list`, `delete`) on
+    /// `object` (`Kind namespace/name`, or `kinds` for a list) of `resource`
+    /// (plural, as RBAC names it) in `namespace`.
+    pub fn from_kube(
+        error: kube::Error,
+        cluster: &str,
+        verb: &'static str,
+        resource: &str,
+        namespace: &str,
+        object: &str,
+    ) -> ClusterError {
+        match error {
+            kube::Error::Api(status) => from_status(*status, cluster, verb, resource, namespace, object),
+            kube::Error::HyperError(e) => ClusterError::Unreachable { cluster: cluster.to_owned(), cause: chain(&e) },
+            kube::Error::Service(e) => {
+                ClusterError::Unreachable { cluster: cluster.to_owned(), cause: chain(e.as_ref()) }
+            }
+            other => ClusterError::Refused { verb, object: object.to_owned(), code: 0, message: chain(&other) },
+        }
+    }
+
+    /// The exit status of a command that failed this way.
+    pub fn exit_code(&self) -> i32 {
+        2
+    }
+}
+
+fn from_status(
+    status: Status,
+    cluster: &str,
+    verb: &'static str,
+    resource: &str,
+    namespace: &str,
+    object: &str,
+) -> ClusterError {
+    let not_found_kind = status.details.as_ref().map(|d| d.kind.as_str()).unwrap_or_default();
+    match status.code {
+        401 => ClusterError::Unauthorized { cluster: cluster.to_owned(), message: status.message },
+        403 => ClusterError::Forbidden {
+            verb,
+            resource: resource.to_owned(),
+            namespace: namespace.to_owned(),
+            message: status.message,
+        },
+        404 if not_found_kind == "namespaces" => {
+            ClusterError::NamespaceMissing { cluster: cluster.to_owned(), namespace: namespace.to_owned() }
+        }
+        409 => {
+            let conflicts = conflicts(&status);
+            if conflicts.is_empty() {
+                ClusterError::Refused { verb, object: object.to_owned(), code: 409, message: status.message }
+            } else {
+                ClusterError::Conflict { object: object.to_owned(), conflicts }
+            }
+        }
+        code => ClusterError::Refused { verb, object: object.to_owned(), code, message: status.message },
+    }
+}
+
+/// The fields and managers of a server-side apply conflict. The server names
+/// them in `details.causes`: reason `FieldManagerConflict`, the field, and
+/// the message `conflict with "MANAGER"` (with ` using GROUP/VERSION`, or
+/// ` with subresource …`, after it).
+fn conflicts(status: &Status) -> Vec<FieldConflict> {
+    let Some(details) = &status.details else { return Vec::new() };
+    details
+        .causes
+        .iter()
+        .filter(|cause| cause.reason == "FieldManagerConflict")
+        .map(|cause| FieldConflict {
+            field: cause.field.clone(),
+            manager: cause.message.split('"').nth(1).unwrap_or(&cause.message).to_owned(),
+        })
+        .collect()
+}
+
+/// An error and its causes, on one line.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+impl std::fmt::Display for ClusterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClusterError::Config(message) => write!(f, "no usable kube config: {message}"),
+            ClusterError::Unreachable { cluster, cause } => write!(f, "cluster {cluster} is unreachable: {cause}"),
+            ClusterError::Unauthorized { cluster, message } => {
+                write!(f, "cluster {cluster} refused the credentials (401 Unauthorized): {message}")
+            }
+            ClusterError::Forbidden { verb, resource, namespace, message } => write!(
+                f,
+                "forbidden: the credentials may not {verb} {resource} in namespace {namespace} (403): {message}"
+            ),
+            ClusterError::NamespaceMissing { cluster, namespace } => {
+                write!(f, "namespace {namespace} does not exist on cluster {cluster}; create it first (kubectl create namespace {namespace})")
+            }
+            ClusterError::Conflict { object, conflicts } => {
+                write!(f, "{object}: fields owned by another field manager would change")?;
+                for conflict in conflicts {
+                    write!(f, "\n  {} is owned by {}", conflict.field, conflict.manager)?;
+                }
+                write!(f, "\n  (deploy with --force-conflicts to take them over)")
+            }
+            ClusterError::Refused { verb, object, code: 0, message } => write!(f, "cannot {verb} {object}: {message}"),
+            ClusterError::Refused { verb, object, code, message } => {
+                write!(f, "cannot {verb} {object} ({code}): {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ClusterError {}

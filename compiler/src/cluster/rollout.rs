@@ -1,0 +1,100 @@
+//! Waiting for a deploy's workloads to be ready: every StatefulSet and
+//! Deployment has seen its latest spec (`observedGeneration`) and runs that
+//! many updated, ready replicas. Polled, because a watch per workload costs a
+//! connection each and a deploy has thousands.
+
+use std::time::Duration;
+
+use kube::api::{Api, DynamicObject};
+use serde_json::Value;
+
+use super::{kinds, Cluster, ClusterError};
+
+/// One workload's rollout as last seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rollout {
+    pub kind: String,
+    pub name: String,
+    pub desired: i64,
+    pub ready: i64,
+    pub updated: i64,
+    /// The controller has seen the latest spec.
+    pub observed: bool,
+}
+
+impl Rollout {
+    pub fn is_done(&self) -> bool {
+        self.observed && self.ready >= self.desired && self.updated >= self.desired
+    }
+
+    /// Reads the rollout from a live StatefulSet or Deployment.
+    pub fn of(kind: &str, object: &DynamicObject) -> Rollout {
+        let field =
+            |path: &[&str]| path.iter().try_fold(&object.data, |value, key| value.get(key)).and_then(Value::as_i64);
+        let generation = object.metadata.generation.unwrap_or(0);
+        Rollout {
+            kind: kind.to_owned(),
+            name: object.metadata.name.clone().unwrap_or_default(),
+            // Both kinds default to one replica.
+            desired: field(&["spec", "replicas"]).unwrap_or(1),
+            ready: field(&["status", "readyReplicas"]).unwrap_or(0),
+            updated: field(&["status", "updatedReplicas"]).unwrap_or(0),
+            observed: field(&["status", "observedGeneration"]).unwrap_or(-1) >= generation,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum RolloutError {
+    /// Not all ready in time; the last state of every workload not done.
+    TimedOut {
+        waited: Duration,
+        not_ready: Vec<Rollout>,
+    },
+    Cluster(ClusterError),
+}
+
+/// Polls the workloads `(kind, name)` every `interval` until all are done
+/// or `timeout` has passed; `on_progress` sees every workload each round.
+pub async fn wait(
+    cluster: &Cluster,
+    namespace: &str,
+    workloads: &[(String, String)],
+    timeout: Duration,
+    interval: Duration,
+    on_progress: &mut dyn FnMut(&[Rollout]),
+) -> Result<Vec<Rollout>, RolloutError> {
+    let started = tokio::time::Instant::now();
+    let resources = kinds::all();
+    loop {
+        let mut seen = Vec::with_capacity(workloads.len());
+        for (kind, name) in workloads {
+            let Some(resource) = resources.iter().find(|r| &r.kind == kind) else { continue };
+            let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, resource);
+            let object = api.get(name).await.map_err(|error| {
+                let described = kinds::describe(kind, namespace, name);
+                RolloutError::Cluster(ClusterError::from_kube(
+                    error,
+                    &cluster.name,
+                    "get",
+                    &resource.plural,
+                    namespace,
+                    &described,
+                ))
+            })?;
+            seen.push(Rollout::of(kind, &object));
+        }
+        on_progress(&seen);
+        if seen.iter().all(Rollout::is_done) {
+            return Ok(seen);
+        }
+        let waited = started.elapsed();
+        if waited >= timeout {
+            return Err(RolloutError::TimedOut {
+                waited,
+                not_ready: seen.into_iter().filter(|r| !r.is_done()).collect(),
+            });
+        }
+        tokio::time::sleep(interval.min(timeout - waited)).await;
+    }
+}

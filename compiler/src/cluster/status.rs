@@ -1,0 +1,105 @@
+//! `koaljac status`: each task's workload readiness from the API server,
+//! and each task's runs as the gateway gathers them from the agents
+//! (`GET /v1/pipeline/runs`, through the API server's service proxy, so no
+//! port has to be opened). The gateway may be down or not yet ready: then
+//! status says so and still shows the workloads.
+
+use kube::api::{Api, DynamicObject, ListParams};
+use serde::Deserialize;
+
+use super::rollout::Rollout;
+use super::{kinds, Cluster, ClusterError};
+use crate::lower::{pipeline_selector, AGENT_PORT, TASK};
+
+/// One task's (or the gateway's) workload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Workload {
+    /// The `koalja.dev/task` label: the task's name, or `gateway`.
+    pub task: String,
+    pub rollout: Rollout,
+}
+
+/// What the gateway says of one task's runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskRuns {
+    pub runs: usize,
+    pub failed: usize,
+    /// The latest run: its number and status.
+    pub last: Option<(u64, String)>,
+    /// The latest failed run's number and the end of its standard error.
+    pub last_failure: Option<(u64, String)>,
+}
+
+#[derive(Debug)]
+pub struct Status {
+    pub workloads: Vec<Workload>,
+    /// Per task, or why the gateway could not be asked.
+    pub runs: Result<std::collections::BTreeMap<String, TaskRuns>, String>,
+    /// Agents the gateway could not reach.
+    pub unreachable: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct PipelineRuns {
+    runs: Vec<RunSummary>,
+    #[serde(default)]
+    unreachable: Vec<String>,
+}
+
+/// The fields of the agent's run record that status shows.
+#[derive(Deserialize)]
+struct RunSummary {
+    task: String,
+    run: u64,
+    status: String,
+    #[serde(default)]
+    stderr_tail: Option<String>,
+}
+
+pub async fn status(cluster: &Cluster, namespace: &str, pipeline: &str) -> Result<Status, ClusterError> {
+    let mut workloads = Vec::new();
+    for resource in kinds::all().iter().filter(|r| kinds::is_workload(r)) {
+        let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, resource);
+        let listed = api.list(&ListParams::default().labels(&pipeline_selector(pipeline))).await.map_err(|error| {
+            let what = format!("{} in {namespace}", resource.plural);
+            ClusterError::from_kube(error, &cluster.name, "list", &resource.plural, namespace, &what)
+        })?;
+        for object in &listed.items {
+            let task = object.metadata.labels.as_ref().and_then(|l| l.get(TASK)).cloned().unwrap_or_default();
+            workloads.push(Workload { task, rollout: Rollout::of(&resource.kind, object) });
+        }
+    }
+    workloads.sort_by(|a, b| a.task.cmp(&b.task));
+    let (runs, unreachable) = match gateway_runs(cluster, namespace, pipeline).await {
+        Ok(answer) => (Ok(summarise(answer.runs)), answer.unreachable),
+        Err(why) => (Err(why), Vec::new()),
+    };
+    Ok(Status { workloads, runs, unreachable })
+}
+
+async fn gateway_runs(cluster: &Cluster, namespace: &str, pipeline: &str) -> Result<PipelineRuns, String> {
+    let path =
+        format!("/api/v1/namespaces/{namespace}/services/{pipeline}-gateway:{AGENT_PORT}/proxy/v1/pipeline/runs");
+    let request = http::Request::get(&path).body(Vec::new()).map_err(|e| e.to_string())?;
+    let text = cluster.client.request_text(request).await.map_err(|e| format!("the gateway did not answer: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("the gateway's answer is not a list of runs: {e}"))
+}
+
+fn summarise(runs: Vec<RunSummary>) -> std::collections::BTreeMap<String, TaskRuns> {
+    let mut by_task: std::collections::BTreeMap<String, TaskRuns> = Default::default();
+    for run in runs {
+        let entry = by_task.entry(run.task).or_default();
+        entry.runs += 1;
+        let failed = run.status.eq_ignore_ascii_case("failed");
+        if entry.last.as_ref().is_none_or(|(number, _)| run.run >= *number) {
+            entry.last = Some((run.run, run.status));
+        }
+        if failed {
+            entry.failed += 1;
+            if entry.last_failure.as_ref().is_none_or(|(number, _)| run.run >= *number) {
+                entry.last_failure = Some((run.run, run.stderr_tail.unwrap_or_default()));
+            }
+        }
+    }
+    by_task
+}

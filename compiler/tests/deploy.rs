@@ -1,0 +1,463 @@
+//! `deploy`, `diff`, `delete` and `status` against a mock API server
+//! (`support/mock_api.rs`): the requests sent, in order, and what each
+//! command makes of the answers, for a first deploy, an unchanged
+//! re-deploy, a removed task, a conflict, forbidden, unreachable and
+//! unauthorised clusters, a missing namespace, a rollout that times out,
+//! delete with and without data, dry runs and diffs. Every body sent passes
+//! `kubernetes-validate --strict`. `real_cluster_end_to_end` runs against a
+//! real cluster when `KOALJA_E2E_KUBECONFIG` is set.
+
+#[path = "support/mock_api.rs"]
+mod mock_api;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::Method;
+use koalja_compiler::analysis::analyze_text;
+use koalja_compiler::cluster::apply::{deploy, Action, ApplyOptions, Failure, Step};
+use koalja_compiler::cluster::rollout::{self, RolloutError};
+use koalja_compiler::cluster::{remove, status, Cluster, ClusterError};
+use koalja_compiler::lower::{build, BuildOptions, Manifests};
+use mock_api::{Fault, Scenario, State};
+use serde_json::{json, Value};
+
+const PIPELINE: &str = r#"[demo/lines]
+(in)        uniq  (stripped)
+(stripped)  count (out)
+defaults { image: "alpine:3.20" }
+task uniq  { shell: "sort {in} | uniq > {stripped}" }
+task count { shell: "wc -l < {stripped} > {out}" }
+"#;
+
+fn manifests(text: &str) -> Manifests {
+    build(&analyze_text(text, "p"), &BuildOptions::default()).expect("the test pipeline builds")
+}
+
+fn cluster_with(scenario: Scenario) -> (Cluster, Arc<Mutex<State>>) {
+    let (client, state) = mock_api::start(scenario);
+    (Cluster { client, name: "https://mock.test:6443".to_owned() }, state)
+}
+
+fn namespace_demo() -> Scenario {
+    Scenario { namespaces: vec!["demo".to_owned()], ..Scenario::default() }
+}
+
+async fn run(cluster: &Cluster, text: &str, options: ApplyOptions) -> Result<Vec<Step>, Failure> {
+    let mut heard = Vec::new();
+    let result = deploy(cluster, &manifests(text), options, &mut |step| heard.push(step.clone())).await;
+    if let Ok(steps) = &result {
+        assert_eq!(&heard, steps, "on_step hears of every step");
+    }
+    result
+}
+
+fn lines(state: &Arc<Mutex<State>>) -> Vec<String> {
+    state.lock().unwrap().requests.iter().map(mock_api::Recorded::line).collect()
+}
+
+fn actions(steps: &[Step]) -> Vec<(String, String, Action)> {
+    steps.iter().map(|s| (s.kind.clone(), s.name.clone(), s.action)).collect()
+}
+
+fn clear_requests(state: &Arc<Mutex<State>>) {
+    state.lock().unwrap().requests.clear();
+}
+
+#[tokio::test]
+async fn a_first_deploy_applies_every_object_in_apply_order_then_looks_for_leftovers() {
+    let (cluster, state) = cluster_with(namespace_demo());
+    let steps = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
+    let built = manifests(PIPELINE).objects();
+    assert_eq!(steps.len(), built.len());
+    assert!(steps.iter().all(|s| s.action == Action::Create), "{steps:?}");
+    let order: Vec<(String, String)> = steps.iter().map(|s| (s.kind.clone(), s.name.clone())).collect();
+    let expected: Vec<(String, String)> = built.iter().map(|o| (o.kind().to_owned(), o.name().to_owned())).collect();
+    assert_eq!(order, expected);
+
+    let sent = state.lock().unwrap().requests.clone();
+    assert_eq!(sent[0].line(), "GET /api/v1/namespaces/demo");
+    let patches: Vec<&mock_api::Recorded> = sent.iter().filter(|r| r.method == Method::PATCH).collect();
+    assert_eq!(patches.len(), built.len());
+    for (patch, object) in patches.iter().zip(&built) {
+        assert_eq!(patch.query.get("fieldManager").map(String::as_str), Some("koaljac"));
+        assert_eq!(patch.query.get("force"), None, "conflicts are not forced by default");
+        assert!(patch.path.ends_with(&format!("/{}", object.name())), "{}", patch.path);
+        assert_eq!(patch.body.as_ref().unwrap()["kind"], object.kind());
+    }
+    // Each apply is preceded by a read of the live object.
+    let first_patch = sent.iter().position(|r| r.method == Method::PATCH).unwrap();
+    assert_eq!(sent[first_patch - 1].method, Method::GET);
+    assert_eq!(sent[first_patch - 1].path, sent[first_patch].path);
+    // Then one list per kind, by the pipeline's labels, and nothing deleted.
+    let lists: Vec<&mock_api::Recorded> = sent.iter().filter(|r| r.query.contains_key("labelSelector")).collect();
+    assert_eq!(lists.len(), 9);
+    assert!(lists
+        .iter()
+        .all(|r| r.query["labelSelector"] == "app.kubernetes.io/part-of=lines,app.kubernetes.io/managed-by=koaljac"));
+    assert!(!sent.iter().any(|r| r.method == Method::DELETE));
+    assert_eq!(state.lock().unwrap().objects.len(), built.len());
+}
+
+#[tokio::test]
+async fn an_unchanged_redeploy_writes_nothing_new() {
+    let (cluster, state) = cluster_with(namespace_demo());
+    run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
+    let before = state.lock().unwrap().objects.clone();
+    clear_requests(&state);
+    let steps = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
+    assert!(steps.iter().all(|s| s.action == Action::Unchanged), "{steps:?}");
+    // The applies are still sent (server-side no-ops keep the ownership).
+    assert_eq!(lines(&state).iter().filter(|l| l.starts_with("PATCH")).count(), steps.len());
+    assert!(!lines(&state).iter().any(|l| l.starts_with("DELETE")));
+    assert_eq!(state.lock().unwrap().objects, before, "no resource version moved");
+}
+
+#[tokio::test]
+async fn a_removed_task_has_its_objects_pruned_and_nothing_else() {
+    let mut scenario = namespace_demo();
+    // Look-alikes that must survive: no managed-by label, another pipeline.
+    let by_hand = json!({ "apiVersion": "v1", "kind": "Service",
+        "metadata": { "name": "lines-count-debug", "labels": { "app.kubernetes.io/part-of": "lines" } } });
+    let other = json!({ "apiVersion": "v1", "kind": "Service",
+        "metadata": { "name": "other-count", "labels": { "app.kubernetes.io/part-of": "other", "app.kubernetes.io/managed-by": "koaljac" } } });
+    scenario.objects.insert(("services".to_owned(), "lines-count-debug".to_owned()), by_hand);
+    scenario.objects.insert(("services".to_owned(), "other-count".to_owned()), other);
+    let (cluster, state) = cluster_with(scenario);
+    run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
+    clear_requests(&state);
+
+    let smaller = PIPELINE
+        .replace("(stripped)  count (out)\n", "")
+        .replace("task count { shell: \"wc -l < {stripped} > {out}\" }\n", "");
+    let steps = run(&cluster, &smaller, ApplyOptions::default()).await.unwrap();
+    let pruned: Vec<(String, String, Action)> =
+        actions(&steps).into_iter().filter(|(_, _, action)| *action == Action::Prune).collect();
+    assert_eq!(
+        pruned,
+        vec![
+            ("StatefulSet".to_owned(), "lines-count".to_owned(), Action::Prune),
+            ("NetworkPolicy".to_owned(), "lines-count".to_owned(), Action::Prune),
+            ("Service".to_owned(), "lines-count".to_owned(), Action::Prune),
+        ]
+    );
+    let deletes: Vec<String> = lines(&state).into_iter().filter(|l| l.starts_with("DELETE")).collect();
+    assert_eq!(
+        deletes,
+        vec![
+            "DELETE /apis/apps/v1/namespaces/demo/statefulsets/lines-count",
+            "DELETE /apis/networking.k8s.io/v1/namespaces/demo/networkpolicies/lines-count",
+            "DELETE /api/v1/namespaces/demo/services/lines-count",
+        ]
+    );
+    let objects = &state.lock().unwrap().objects;
+    assert!(objects.contains_key(&("services".to_owned(), "lines-count-debug".to_owned())));
+    assert!(objects.contains_key(&("services".to_owned(), "other-count".to_owned())));
+}
+
+#[tokio::test]
+async fn a_conflict_names_the_field_and_manager_and_stops_unless_forced() {
+    let mut scenario = namespace_demo();
+    scenario.fault = Fault::Conflict {
+        plural: "statefulsets".to_owned(),
+        name: "lines-uniq".to_owned(),
+        field: ".spec.replicas".to_owned(),
+        manager: "kubectl-edit".to_owned(),
+    };
+    let (cluster, state) = cluster_with(scenario);
+    let failure = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap_err();
+    let message = failure.error.to_string();
+    assert!(message.contains(".spec.replicas is owned by kubectl-edit"), "{message}");
+    assert!(message.contains("StatefulSet demo/lines-uniq"), "{message}");
+    assert!(message.contains("--force-conflicts"), "{message}");
+    assert_eq!(failure.error.exit_code(), 2);
+    assert!(!failure.done.is_empty(), "what was applied before is reported");
+    assert_eq!(failure.not_applied.first().map(String::as_str), Some("StatefulSet lines-uniq"));
+    assert!(!lines(&state).iter().any(|l| l.starts_with("DELETE")), "no pruning after a failed apply");
+
+    clear_requests(&state);
+    let forced = ApplyOptions { force_conflicts: true, ..ApplyOptions::default() };
+    run(&cluster, PIPELINE, forced).await.unwrap();
+    let sent = state.lock().unwrap().requests.clone();
+    assert!(sent
+        .iter()
+        .filter(|r| r.method == Method::PATCH)
+        .all(|r| r.query.get("force").map(String::as_str) == Some("true")));
+}
+
+#[tokio::test]
+async fn forbidden_names_the_verb_and_resource_and_what_was_applied() {
+    let mut scenario = namespace_demo();
+    scenario.fault = Fault::Forbidden { method: Method::PATCH, plural: "networkpolicies".to_owned() };
+    let (cluster, _state) = cluster_with(scenario);
+    let failure = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap_err();
+    match &failure.error {
+        ClusterError::Forbidden { verb, resource, namespace, .. } => {
+            assert_eq!((*verb, resource.as_str(), namespace.as_str()), ("patch", "networkpolicies", "demo"));
+        }
+        other => panic!("expected forbidden, got {other:?}"),
+    }
+    assert!(failure
+        .error
+        .to_string()
+        .starts_with("forbidden: the credentials may not patch networkpolicies in namespace demo"));
+    assert!(failure.done.iter().all(|s| s.kind != "NetworkPolicy" && s.kind != "StatefulSet"));
+    assert!(failure.done.iter().any(|s| s.kind == "ConfigMap"));
+    assert!(failure.not_applied.iter().any(|o| o == "StatefulSet lines-uniq"));
+}
+
+#[tokio::test]
+async fn an_unreachable_or_unauthorised_cluster_is_named_and_nothing_is_applied() {
+    let (cluster, state) = cluster_with(Scenario { fault: Fault::Unreachable, ..namespace_demo() });
+    let failure = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap_err();
+    let message = failure.error.to_string();
+    assert!(message.starts_with("cluster https://mock.test:6443 is unreachable"), "{message}");
+    assert!(message.contains("Connection refused"), "{message}");
+    assert!(failure.done.is_empty());
+    assert_eq!(failure.not_applied.len(), manifests(PIPELINE).len());
+    assert_eq!(lines(&state), vec!["GET /api/v1/namespaces/demo"]);
+
+    let (cluster, _) = cluster_with(Scenario { fault: Fault::Unauthorized, ..namespace_demo() });
+    let failure = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap_err();
+    assert!(matches!(failure.error, ClusterError::Unauthorized { .. }), "{:?}", failure.error);
+    assert!(failure.error.to_string().contains("401"));
+}
+
+#[tokio::test]
+async fn a_missing_namespace_stops_before_any_write() {
+    let (cluster, state) = cluster_with(Scenario::default());
+    let failure = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap_err();
+    assert!(matches!(failure.error, ClusterError::NamespaceMissing { .. }));
+    assert!(failure.error.to_string().contains("namespace demo does not exist on cluster https://mock.test:6443"));
+    assert_eq!(lines(&state), vec!["GET /api/v1/namespaces/demo"]);
+}
+
+#[tokio::test]
+async fn a_rollout_that_never_becomes_ready_times_out_naming_the_workloads() {
+    let (cluster, _) = cluster_with(Scenario { never_ready: true, ..namespace_demo() });
+    let steps = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
+    let workloads: Vec<(String, String)> = steps
+        .iter()
+        .filter(|s| s.kind == "StatefulSet" || s.kind == "Deployment")
+        .map(|s| (s.kind.clone(), s.name.clone()))
+        .collect();
+    assert_eq!(workloads.len(), 3, "two tasks and the gateway");
+    let mut rounds = 0;
+    let result = rollout::wait(
+        &cluster,
+        "demo",
+        &workloads,
+        Duration::from_millis(60),
+        Duration::from_millis(20),
+        &mut |seen| {
+            rounds += 1;
+            assert_eq!(seen.len(), 3);
+        },
+    )
+    .await;
+    match result {
+        Err(RolloutError::TimedOut { not_ready, .. }) => {
+            let names: Vec<&str> = not_ready.iter().map(|r| r.name.as_str()).collect();
+            assert_eq!(names.len(), 3);
+            for workload in &workloads {
+                assert!(names.contains(&workload.1.as_str()), "{names:?}");
+            }
+            assert!(not_ready.iter().all(|r| r.ready == 0 && r.desired == 1));
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(rounds >= 2, "progress is reported every round");
+
+    // Ready workloads end the wait at once.
+    let (cluster, _) = cluster_with(namespace_demo());
+    run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
+    let done =
+        rollout::wait(&cluster, "demo", &workloads, Duration::from_secs(5), Duration::from_millis(10), &mut |_| {})
+            .await
+            .unwrap();
+    assert!(done.iter().all(rollout::Rollout::is_done));
+}
+
+#[tokio::test]
+async fn delete_removes_everything_but_the_data_unless_asked() {
+    for delete_data in [false, true] {
+        let (cluster, state) = cluster_with(namespace_demo());
+        run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
+        let mut heard = 0;
+        let steps = remove::delete(&cluster, "demo", "lines", delete_data, &mut |_| heard += 1).await.unwrap();
+        assert_eq!(heard, steps.len());
+        let left: Vec<(String, String)> = state.lock().unwrap().objects.keys().cloned().collect();
+        let claim = ("persistentvolumeclaims".to_owned(), "lines-gateway".to_owned());
+        if delete_data {
+            assert!(left.is_empty(), "{left:?}");
+            assert!(steps.iter().all(|s| s.action == Action::Delete));
+        } else {
+            assert_eq!(left, vec![claim], "only the claim, which holds data, stays");
+            let kept: Vec<&Step> = steps.iter().filter(|s| s.action == Action::KeepData).collect();
+            assert_eq!(kept.len(), 1);
+        }
+        // Workloads go first.
+        assert_eq!(steps[0].kind, "Deployment");
+        let gone = remove::wait_gone(
+            &cluster,
+            "demo",
+            "lines",
+            delete_data,
+            Duration::from_secs(1),
+            Duration::from_millis(10),
+        )
+        .await
+        .unwrap();
+        assert!(gone.is_empty(), "{gone:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_dry_run_sends_dry_run_requests_and_changes_nothing() {
+    let (cluster, state) = cluster_with(namespace_demo());
+    let steps = run(&cluster, PIPELINE, ApplyOptions { dry_run: true, ..ApplyOptions::default() }).await.unwrap();
+    assert!(steps.iter().all(|s| s.action == Action::Create));
+    assert!(state.lock().unwrap().objects.is_empty());
+    let sent = state.lock().unwrap().requests.clone();
+    assert!(sent
+        .iter()
+        .filter(|r| r.method == Method::PATCH)
+        .all(|r| r.query.get("dryRun").map(String::as_str) == Some("All")));
+}
+
+#[tokio::test]
+async fn diff_names_each_changed_field_and_is_empty_when_nothing_changes() {
+    let (cluster, state) = cluster_with(namespace_demo());
+    run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
+    let dry = ApplyOptions { dry_run: true, ..ApplyOptions::default() };
+    let same = run(&cluster, PIPELINE, dry).await.unwrap();
+    assert!(same.iter().all(|s| !s.action.changes_cluster()), "{same:?}");
+
+    let before = state.lock().unwrap().objects.clone();
+    let newer = PIPELINE.replace("alpine:3.20", "alpine:3.21");
+    let steps = run(&cluster, &newer, dry).await.unwrap();
+    let updated: Vec<&Step> = steps.iter().filter(|s| s.action == Action::Update).collect();
+    let names: Vec<&str> = updated.iter().map(|s| s.name.as_str()).collect();
+    // The IR names each task's image too.
+    assert_eq!(names, vec!["lines-ir", "lines-count", "lines-uniq"]);
+    for step in updated.into_iter().filter(|s| s.kind == "StatefulSet") {
+        let fields: Vec<&str> = step.changes.iter().map(|c| c.path.as_str()).collect();
+        assert!(fields.contains(&".spec.template.spec.containers[0].image"), "{fields:?}");
+        let image = step.changes.iter().find(|c| c.path.ends_with("containers[0].image")).unwrap();
+        assert_eq!(image.before, Some(json!("alpine:3.20")));
+        assert_eq!(image.after, Some(json!("alpine:3.21")));
+    }
+    assert_eq!(state.lock().unwrap().objects, before, "a diff changes nothing");
+}
+
+#[tokio::test]
+async fn status_shows_readiness_and_the_gateways_runs() {
+    let runs = json!({ "runs": [
+        { "task": "uniq", "run": 1, "status": "succeeded" },
+        { "task": "uniq", "run": 2, "status": "failed", "stderr_tail": "sort: cannot read" },
+        { "task": "count", "run": 1, "status": "succeeded" },
+    ], "unreachable": ["count"] });
+    let (cluster, state) = cluster_with(Scenario { gateway_runs: Some(runs), ..namespace_demo() });
+    run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
+    clear_requests(&state);
+    let report = status::status(&cluster, "demo", "lines").await.unwrap();
+    let tasks: Vec<(&str, bool)> = report.workloads.iter().map(|w| (w.task.as_str(), w.rollout.is_done())).collect();
+    assert_eq!(tasks, vec![("count", true), ("gateway", true), ("uniq", true)]);
+    let by_task = report.runs.unwrap();
+    assert_eq!(by_task["uniq"].runs, 2);
+    assert_eq!(by_task["uniq"].failed, 1);
+    assert_eq!(by_task["uniq"].last_failure, Some((2, "sort: cannot read".to_owned())));
+    assert_eq!(report.unreachable, vec!["count"]);
+    assert!(lines(&state)
+        .iter()
+        .any(|l| l == "GET /api/v1/namespaces/demo/services/lines-gateway:7400/proxy/v1/pipeline/runs"));
+
+    // A gateway that is down: readiness still shows, and why runs do not.
+    let (cluster, _) = cluster_with(namespace_demo());
+    run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
+    let report = status::status(&cluster, "demo", "lines").await.unwrap();
+    assert_eq!(report.workloads.len(), 3);
+    assert!(report.runs.unwrap_err().contains("the gateway did not answer"));
+}
+
+/// Every body the commands send is an object the official schemas accept.
+#[tokio::test]
+async fn every_request_body_passes_kubernetes_validate_strict() {
+    let validator = std::env::var("KOALJA_KUBERNETES_VALIDATE").unwrap_or_else(|_| "kubernetes-validate".to_owned());
+    if Command::new(&validator).arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("KOALJA_REQUIRE_TOOLS").is_none(),
+            "kubernetes-validate is required (scripts/test.sh installs it)"
+        );
+        eprintln!("NOT RUN: kubernetes-validate is not installed; scripts/test.sh installs it and runs this check");
+        return;
+    }
+    let (cluster, state) = cluster_with(namespace_demo());
+    run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
+    run(
+        &cluster,
+        &PIPELINE.replace("alpine:3.20", "alpine:3.21"),
+        ApplyOptions { dry_run: true, ..ApplyOptions::default() },
+    )
+    .await
+    .unwrap();
+    let bodies: Vec<Value> = state.lock().unwrap().requests.iter().filter_map(|r| r.body.clone()).collect();
+    assert!(bodies.len() >= 2 * manifests(PIPELINE).len());
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deploy-bodies");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let files: Vec<std::path::PathBuf> = bodies
+        .iter()
+        .enumerate()
+        .map(|(index, body)| {
+            let file = dir.join(format!("{index:03}.json"));
+            std::fs::write(&file, serde_json::to_vec_pretty(body).unwrap()).unwrap();
+            file
+        })
+        .collect();
+    let output = Command::new(&validator).args(["-k", "1.33.0", "--strict"]).args(&files).output().unwrap();
+    let report = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{report}");
+    assert!(!report.contains("ERROR"), "{report}");
+    assert_eq!(report.matches("passed").count(), files.len(), "{report}");
+}
+
+/// Deploy, wait, status and delete on a real cluster. Set
+/// `KOALJA_E2E_KUBECONFIG` to a kube config whose current context may
+/// create objects in namespace `KOALJA_E2E_NAMESPACE` (default
+/// `koalja-e2e`, which must exist), and `KOALJA_E2E_AGENT_IMAGE` to an agent
+/// image the cluster can pull.
+#[tokio::test]
+async fn real_cluster_end_to_end() {
+    let Some(kubeconfig) = std::env::var_os("KOALJA_E2E_KUBECONFIG") else {
+        eprintln!(
+            "NOT RUN: real_cluster_end_to_end needs KOALJA_E2E_KUBECONFIG (see README, \"Testing against a cluster\")"
+        );
+        return;
+    };
+    let namespace = std::env::var("KOALJA_E2E_NAMESPACE").unwrap_or_else(|_| "koalja-e2e".to_owned());
+    let agent_image = std::env::var("KOALJA_E2E_AGENT_IMAGE").unwrap_or_else(|_| BuildOptions::default().agent_image);
+    let text = PIPELINE.replace("[demo/lines]", &format!("[{namespace}/lines]"));
+    let built = build(&analyze_text(&text, "p"), &BuildOptions { agent_image, ..BuildOptions::default() }).unwrap();
+    let cluster = Cluster::connect(Some(Path::new(&kubeconfig)), None).await.unwrap();
+    let steps = deploy(&cluster, &built, ApplyOptions::default(), &mut |_| {}).await.unwrap();
+    let workloads: Vec<(String, String)> = steps
+        .iter()
+        .filter(|s| s.kind == "StatefulSet" || s.kind == "Deployment")
+        .map(|s| (s.kind.clone(), s.name.clone()))
+        .collect();
+    rollout::wait(&cluster, &namespace, &workloads, Duration::from_secs(300), Duration::from_secs(2), &mut |_| {})
+        .await
+        .unwrap();
+    let again = deploy(&cluster, &built, ApplyOptions::default(), &mut |_| {}).await.unwrap();
+    assert!(again.iter().all(|s| !s.action.changes_cluster()), "a re-deploy changes nothing: {again:?}");
+    let report = status::status(&cluster, &namespace, "lines").await.unwrap();
+    assert_eq!(report.workloads.len(), 3);
+    remove::delete(&cluster, &namespace, "lines", true, &mut |_| {}).await.unwrap();
+    let left = remove::wait_gone(&cluster, &namespace, "lines", true, Duration::from_secs(120), Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+}

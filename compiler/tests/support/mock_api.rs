@@ -1,0 +1,264 @@
+//! A mock Kubernetes API server for the deploy tests: kube's client talks to
+//! it through a `tower-test` service pair (no sockets). It keeps one
+//! namespace's objects in memory, answers the requests `koaljac deploy`,
+//! `diff`, `delete` and `status` send the way an API server does (apply,
+//! get, list by label selector, delete, dry runs, the service proxy), and
+//! records every request so a test can assert exactly what was sent. A
+//! `Scenario` sets up the cluster and the fault it injects.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use http::{Method, Request, Response, StatusCode};
+use kube::client::Body;
+use serde_json::{json, Value};
+
+/// The namespace the mock cluster has (the examples' pipelines use it).
+pub type Objects = BTreeMap<(String, String), Value>;
+
+/// What the cluster is like and which fault it injects.
+#[derive(Clone, Debug, Default)]
+pub struct Scenario {
+    /// Namespaces that exist.
+    pub namespaces: Vec<String>,
+    /// Objects already there, by (plural, name).
+    pub objects: Objects,
+    /// Workloads never become ready.
+    pub never_ready: bool,
+    pub fault: Fault,
+    /// What the gateway answers on `/v1/pipeline/runs`, if it is up.
+    pub gateway_runs: Option<Value>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub enum Fault {
+    #[default]
+    None,
+    /// Applying this object (plural, name) conflicts with another manager
+    /// on this field.
+    Conflict { plural: String, name: String, field: String, manager: String },
+    /// Requests with this method on this plural are forbidden.
+    Forbidden { method: Method, plural: String },
+    /// Every request fails to connect.
+    Unreachable,
+    /// Every request is refused as unauthorised.
+    Unauthorized,
+}
+
+/// One request as sent.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: Method,
+    pub path: String,
+    pub query: BTreeMap<String, String>,
+    pub body: Option<Value>,
+}
+
+impl Recorded {
+    /// `METHOD path` plus `dryRun` when set: how the tests list requests.
+    pub fn line(&self) -> String {
+        let dry = if self.query.contains_key("dryRun") { " dryRun" } else { "" };
+        format!("{} {}{dry}", self.method, self.path)
+    }
+}
+
+#[derive(Default)]
+pub struct State {
+    pub objects: Objects,
+    pub requests: Vec<Recorded>,
+    scenario: Scenario,
+    version: u64,
+}
+
+/// A kube client wired to a mock cluster, and the cluster's state.
+pub fn start(scenario: Scenario) -> (kube::Client, Arc<Mutex<State>>) {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let state = Arc::new(Mutex::new(State { objects: scenario.objects.clone(), scenario, ..State::default() }));
+    let serving = state.clone();
+    tokio::spawn(async move {
+        while let Some((request, send)) = handle.next_request().await {
+            let (parts, body) = request.into_parts();
+            let bytes = body.collect_bytes().await.unwrap_or_default();
+            let answer = serving.lock().unwrap().answer(parts, &bytes);
+            match answer {
+                Some(response) => send.send_response(response),
+                None => send.send_error(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionRefused,
+                    "tcp connect error: Connection refused (os error 111)",
+                )),
+            }
+        }
+    });
+    (kube::Client::new(service, "default"), state)
+}
+
+fn respond(status: StatusCode, body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::from(serde_json::to_vec(body).unwrap()))
+        .unwrap()
+}
+
+fn failure(code: u16, reason: &str, message: &str, details: Value) -> Response<Body> {
+    let status = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": message, "reason": reason, "details": details, "code": code
+    });
+    respond(StatusCode::from_u16(code).unwrap(), &status)
+}
+
+fn not_found(plural: &str, name: &str) -> Response<Body> {
+    failure(404, "NotFound", &format!("{plural} \"{name}\" not found"), json!({ "name": name, "kind": plural }))
+}
+
+impl State {
+    /// The answer to one request; `None` for a connection that fails.
+    fn answer(&mut self, parts: http::request::Parts, body: &[u8]) -> Option<Response<Body>> {
+        let path = parts.uri.path().to_owned();
+        let query: BTreeMap<String, String> =
+            form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
+        let body: Option<Value> = serde_json::from_slice(body).ok();
+        self.requests.push(Recorded {
+            method: parts.method.clone(),
+            path: path.clone(),
+            query: query.clone(),
+            body: body.clone(),
+        });
+        match &self.scenario.fault {
+            Fault::Unreachable => return None,
+            Fault::Unauthorized => return Some(failure(401, "Unauthorized", "Unauthorized", json!({}))),
+            _ => {}
+        }
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        // /api/v1/namespaces/NS[/PLURAL[/NAME[/proxy/…]]] or /apis/G/V/namespaces/NS/…
+        let rest: &[&str] = match segments.as_slice() {
+            ["api", "v1", "namespaces", rest @ ..] => rest,
+            ["apis", _, _, "namespaces", rest @ ..] => rest,
+            _ => return Some(failure(404, "NotFound", "the server could not find the requested resource", json!({}))),
+        };
+        let namespace = rest[0].to_owned();
+        let namespace_exists = self.scenario.namespaces.contains(&namespace);
+        if rest.len() == 1 {
+            return Some(if namespace_exists {
+                respond(
+                    StatusCode::OK,
+                    &json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": namespace } }),
+                )
+            } else {
+                not_found("namespaces", &namespace)
+            });
+        }
+        let plural = rest[1].to_owned();
+        let name = rest.get(2).map(|s| s.to_string());
+        if let Fault::Forbidden { method, plural: forbidden } = &self.scenario.fault {
+            if *method == parts.method && *forbidden == plural {
+                let verb = match parts.method.as_str() {
+                    "PATCH" => "patch",
+                    "DELETE" => "delete",
+                    _ => "get",
+                };
+                let message = format!(
+                    "{plural} is forbidden: User \"ci\" cannot {verb} resource \"{plural}\" in the namespace \"{namespace}\""
+                );
+                return Some(failure(403, "Forbidden", &message, json!({ "kind": plural })));
+            }
+        }
+        if rest.get(3) == Some(&"proxy") {
+            return Some(match &self.scenario.gateway_runs {
+                Some(runs) => respond(StatusCode::OK, runs),
+                None => failure(503, "ServiceUnavailable", "no endpoints available for service", json!({})),
+            });
+        }
+        Some(match (parts.method.clone(), name) {
+            (Method::GET, Some(name)) => match self.objects.get(&(plural.clone(), name.clone())) {
+                Some(object) => respond(StatusCode::OK, object),
+                None => not_found(&plural, &name),
+            },
+            (Method::GET, None) => {
+                let wanted = labels_of_selector(query.get("labelSelector").map(String::as_str).unwrap_or_default());
+                let items: Vec<&Value> = self
+                    .objects
+                    .iter()
+                    .filter(|((p, _), object)| *p == plural && has_labels(object, &wanted))
+                    .map(|(_, object)| object)
+                    .collect();
+                respond(StatusCode::OK, &json!({ "apiVersion": "v1", "kind": "List", "metadata": {}, "items": items }))
+            }
+            (Method::PATCH, Some(name)) => {
+                if !namespace_exists {
+                    return Some(not_found("namespaces", &namespace));
+                }
+                self.apply(&plural, &name, body.unwrap_or(Value::Null), &query)
+            }
+            (Method::DELETE, Some(name)) => match self.objects.get(&(plural.clone(), name.clone())).cloned() {
+                Some(object) => {
+                    if !query.contains_key("dryRun") {
+                        self.objects.remove(&(plural, name));
+                    }
+                    respond(StatusCode::OK, &object)
+                }
+                None => not_found(&plural, &name),
+            },
+            _ => failure(405, "MethodNotAllowed", "not supported by the mock", json!({})),
+        })
+    }
+
+    /// Server-side apply, simplified: the applied object replaces the live
+    /// one (a build always sends every field it owns), with the server's
+    /// bookkeeping; the resource version moves only when something changed.
+    fn apply(&mut self, plural: &str, name: &str, body: Value, query: &BTreeMap<String, String>) -> Response<Body> {
+        if let Fault::Conflict { plural: p, name: n, field, manager } = &self.scenario.fault {
+            if p == plural && n == name && query.get("force").map(String::as_str) != Some("true") {
+                let message =
+                    format!("Apply failed with 1 conflict: conflict with \"{manager}\" using apps/v1: {field}");
+                let cause = json!({ "reason": "FieldManagerConflict", "message": format!("conflict with \"{manager}\" using apps/v1"), "field": field });
+                return failure(409, "Conflict", &message, json!({ "name": name, "kind": plural, "causes": [cause] }));
+            }
+        }
+        let key = (plural.to_owned(), name.to_owned());
+        let live = self.objects.get(&key).cloned();
+        let mut object = body;
+        let unchanged = live.as_ref().is_some_and(|live| without_bookkeeping(live) == without_bookkeeping(&object));
+        let (version, generation) = match (&live, unchanged) {
+            (Some(live), true) => (live["metadata"]["resourceVersion"].clone(), live["metadata"]["generation"].clone()),
+            (live, _) => {
+                self.version += 1;
+                let generation = live.as_ref().and_then(|l| l["metadata"]["generation"].as_i64()).unwrap_or(0) + 1;
+                (json!(self.version.to_string()), json!(generation))
+            }
+        };
+        object["metadata"]["resourceVersion"] = version;
+        object["metadata"]["generation"] = generation.clone();
+        object["metadata"]["uid"] = json!(format!("uid-{plural}-{name}"));
+        object["metadata"]["managedFields"] = json!([{ "manager": query.get("fieldManager"), "operation": "Apply" }]);
+        if matches!(plural, "statefulsets" | "deployments") {
+            let replicas = object["spec"]["replicas"].as_i64().unwrap_or(1);
+            let ready = if self.scenario.never_ready { 0 } else { replicas };
+            object["status"] = json!({ "observedGeneration": generation, "replicas": replicas, "readyReplicas": ready, "updatedReplicas": ready });
+        }
+        if !query.contains_key("dryRun") {
+            self.objects.insert(key, object.clone());
+        }
+        respond(if live.is_some() { StatusCode::OK } else { StatusCode::CREATED }, &object)
+    }
+}
+
+fn without_bookkeeping(object: &Value) -> Value {
+    let mut object = object.clone();
+    object.as_object_mut().map(|o| o.remove("status"));
+    if let Some(metadata) = object["metadata"].as_object_mut() {
+        for key in ["resourceVersion", "generation", "uid", "managedFields"] {
+            metadata.remove(key);
+        }
+    }
+    object
+}
+
+fn labels_of_selector(selector: &str) -> Vec<(String, String)> {
+    selector.split(',').filter_map(|pair| pair.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+}
+
+fn has_labels(object: &Value, wanted: &[(String, String)]) -> bool {
+    wanted.iter().all(|(key, value)| object["metadata"]["labels"][key].as_str() == Some(value.as_str()))
+}
