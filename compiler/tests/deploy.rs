@@ -32,6 +32,13 @@ task uniq  { shell: "sort {in} | uniq > {stripped}" }
 task count { shell: "wc -l < {stripped} > {out}" }
 "#;
 
+/// The test pipeline without its `count` task.
+fn without_count() -> String {
+    PIPELINE
+        .replace("(stripped)  count (out)\n", "")
+        .replace("task count { shell: \"wc -l < {stripped} > {out}\" }\n", "")
+}
+
 fn manifests(text: &str) -> Manifests {
     build(&analyze_text(text, "p"), &BuildOptions::default()).expect("the test pipeline builds")
 }
@@ -125,14 +132,24 @@ async fn a_removed_task_has_its_objects_pruned_and_nothing_else() {
         "metadata": { "name": "other-count", "labels": { "app.kubernetes.io/part-of": "other", "app.kubernetes.io/managed-by": "koaljac" } } });
     scenario.objects.insert(("services".to_owned(), "lines-count-debug".to_owned()), by_hand);
     scenario.objects.insert(("services".to_owned(), "other-count".to_owned()), other);
+    // The claims a StatefulSet makes from its template, one per task.
+    for task in ["uniq", "count"] {
+        let claim = json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {
+            "name": format!("state-lines-{task}-0"),
+            "labels": { "app.kubernetes.io/part-of": "lines", "app.kubernetes.io/managed-by": "koaljac", "koalja.dev/task": task } } });
+        scenario.objects.insert(("persistentvolumeclaims".to_owned(), format!("state-lines-{task}-0")), claim);
+    }
     let (cluster, state) = cluster_with(scenario);
     run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
     clear_requests(&state);
 
-    let smaller = PIPELINE
-        .replace("(stripped)  count (out)\n", "")
-        .replace("task count { shell: \"wc -l < {stripped} > {out}\" }\n", "");
+    let smaller = without_count();
     let steps = run(&cluster, &smaller, ApplyOptions::default()).await.unwrap();
+    // The removed task's claim is kept, and said so; the live task's is
+    // not mentioned.
+    let kept: Vec<(String, String, Action)> =
+        actions(&steps).into_iter().filter(|(_, _, action)| *action == Action::KeepData).collect();
+    assert_eq!(kept, vec![("PersistentVolumeClaim".to_owned(), "state-lines-count-0".to_owned(), Action::KeepData)]);
     let pruned: Vec<(String, String, Action)> =
         actions(&steps).into_iter().filter(|(_, _, action)| *action == Action::Prune).collect();
     assert_eq!(
@@ -153,6 +170,7 @@ async fn a_removed_task_has_its_objects_pruned_and_nothing_else() {
         ]
     );
     let objects = &state.lock().unwrap().objects;
+    assert!(objects.contains_key(&("persistentvolumeclaims".to_owned(), "state-lines-count-0".to_owned())));
     assert!(objects.contains_key(&("services".to_owned(), "lines-count-debug".to_owned())));
     assert!(objects.contains_key(&("services".to_owned(), "other-count".to_owned())));
 }
@@ -325,6 +343,18 @@ async fn a_dry_run_sends_dry_run_requests_and_changes_nothing() {
         .iter()
         .filter(|r| r.method == Method::PATCH)
         .all(|r| r.query.get("dryRun").map(String::as_str) == Some("All")));
+
+    // A dry run of a removed task plans the prune and deletes nothing.
+    run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
+    let before = state.lock().unwrap().objects.clone();
+    clear_requests(&state);
+    let steps =
+        run(&cluster, &without_count(), ApplyOptions { dry_run: true, ..ApplyOptions::default() }).await.unwrap();
+    assert_eq!(steps.iter().filter(|s| s.action == Action::Prune).count(), 3);
+    let deletes: Vec<String> = lines(&state).into_iter().filter(|l| l.starts_with("DELETE")).collect();
+    assert_eq!(deletes.len(), 3);
+    assert!(deletes.iter().all(|l| l.ends_with(" dryRun")), "{deletes:?}");
+    assert_eq!(state.lock().unwrap().objects, before);
 }
 
 #[tokio::test]
@@ -403,26 +433,63 @@ async fn every_request_body_passes_kubernetes_validate_strict() {
     )
     .await
     .unwrap();
-    let bodies: Vec<Value> = state.lock().unwrap().requests.iter().filter_map(|r| r.body.clone()).collect();
+    run(&cluster, &without_count(), ApplyOptions { dry_run: true, ..ApplyOptions::default() }).await.unwrap();
+    remove::delete(&cluster, "demo", "lines", true, &mut |_| {}).await.unwrap();
+    let sent = state.lock().unwrap().requests.clone();
+    let bodies: Vec<Value> = sent.iter().filter(|r| r.method == Method::PATCH).filter_map(|r| r.body.clone()).collect();
     assert!(bodies.len() >= 2 * manifests(PIPELINE).len());
+    let deletes: Vec<Value> =
+        sent.iter().filter(|r| r.method == Method::DELETE).filter_map(|r| r.body.clone()).collect();
+    assert!(deletes.len() > manifests(PIPELINE).len(), "the dry-run prunes and the delete");
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deploy-bodies");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let files: Vec<std::path::PathBuf> = bodies
-        .iter()
-        .enumerate()
-        .map(|(index, body)| {
-            let file = dir.join(format!("{index:03}.json"));
-            std::fs::write(&file, serde_json::to_vec_pretty(body).unwrap()).unwrap();
-            file
-        })
-        .collect();
+    let write = |name: &str, bodies: &[Value]| -> Vec<std::path::PathBuf> {
+        let made = dir.join(name);
+        std::fs::create_dir_all(&made).unwrap();
+        bodies
+            .iter()
+            .enumerate()
+            .map(|(index, body)| {
+                let file = made.join(format!("{index:03}.json"));
+                std::fs::write(&file, serde_json::to_vec_pretty(body).unwrap()).unwrap();
+                file
+            })
+            .collect()
+    };
+    let files = write("objects", &bodies);
     let output = Command::new(&validator).args(["-k", "1.33.0", "--strict"]).args(&files).output().unwrap();
     let report = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{report}");
     assert!(!report.contains("ERROR"), "{report}");
     assert_eq!(report.matches("passed").count(), files.len(), "{report}");
+
+    // Deletes send DeleteOptions, which carry no kind, and the command line
+    // finds schemas by kind: check them against the same strict schema
+    // (`deleteoptions-meta-v1.json`) through kubernetes-validate's Python.
+    let files = write("delete-options", &deletes);
+    let python = Path::new(&validator).with_file_name("python3");
+    let output = Command::new(python).arg("-c").arg(DELETE_OPTIONS_CHECK).args(&files).output().unwrap();
+    let report = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{report}");
+    assert_eq!(report.matches("passed").count(), files.len(), "{report}");
 }
+
+/// Validates each file named on the command line against Kubernetes 1.33's
+/// strict DeleteOptions schema, as kubernetes-validate ships it.
+const DELETE_OPTIONS_CHECK: &str = r#"
+import json, pathlib, sys
+import jsonschema, kubernetes_validate
+from referencing import Registry, Resource
+schemas = pathlib.Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / "v1.33.0-local-strict"
+schema = json.loads((schemas / "deleteoptions-meta-v1.json").read_text())
+definitions = json.loads((schemas / "_definitions.json").read_text())
+registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+validator = jsonschema.validators.Draft202012Validator(schema, registry=registry)
+for name in sys.argv[1:]:
+    validator.validate(json.loads(pathlib.Path(name).read_text()))
+    print(name, "passed")
+"#;
 
 /// Deploy, wait, status and delete on a real cluster. Set
 /// `KOALJA_E2E_KUBECONFIG` to a kube config whose current context may

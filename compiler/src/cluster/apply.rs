@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::compare::{changes, comparable, FieldChange};
 use super::{kinds, Cluster, ClusterError};
-use crate::lower::{pipeline_selector, Manifests, Object};
+use crate::lower::{pipeline_selector, Manifests, Object, TASK};
 
 /// The field manager of every apply: `kubectl` and controllers see
 /// `koaljac` as the owner of what a build sets.
@@ -116,6 +116,8 @@ pub async fn deploy(
     for object in &objects {
         emitted.entry(object.kind()).or_default().insert(object.name());
     }
+    let tasks: BTreeSet<&str> =
+        objects.iter().filter_map(|object| object.metadata().labels.as_ref()?.get(TASK).map(String::as_str)).collect();
     // Prune dependents first: workloads before what they use.
     for resource in kinds::all().iter().rev() {
         let kept = emitted.get(resource.kind.as_str());
@@ -123,13 +125,23 @@ pub async fn deploy(
             Ok(found) => found,
             Err(error) => return Err(fail(error, done, objects.len())),
         };
-        for name in found.into_iter().filter(|name| !kept.is_some_and(|kept| kept.contains(name.as_str()))) {
-            let action = if kinds::holds_data(resource) { Action::KeepData } else { Action::Prune };
-            if action == Action::Prune {
+        for (name, task) in found {
+            if kept.is_some_and(|kept| kept.contains(name.as_str())) {
+                continue;
+            }
+            let action = if kinds::holds_data(resource) {
+                // A StatefulSet's own claims are never emitted: they are
+                // left over only once their task is gone.
+                if task.as_deref().is_some_and(|task| tasks.contains(task)) {
+                    continue;
+                }
+                Action::KeepData
+            } else {
                 if let Err(error) = delete(cluster, namespace, resource, &name, options.dry_run).await {
                     return Err(fail(error, done, objects.len()));
                 }
-            }
+                Action::Prune
+            };
             let step = Step { kind: resource.kind.clone(), name, action, changes: Vec::new() };
             on_step(&step);
             done.push(step);
@@ -191,22 +203,30 @@ async fn apply_one(
     Ok(Step { kind: resource.kind.clone(), name: name.to_owned(), action, changes })
 }
 
-/// The names of the pipeline's objects of one kind.
+/// The pipeline's objects of one kind: their names, and the task each
+/// belongs to (its `koalja.dev/task` label), by name.
 pub(super) async fn list(
     cluster: &Cluster,
     namespace: &str,
     resource: &ApiResource,
     pipeline: &str,
-) -> Result<Vec<String>, ClusterError> {
+) -> Result<Vec<(String, Option<String>)>, ClusterError> {
     let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, resource);
     let params = ListParams::default().labels(&pipeline_selector(pipeline));
     let listed = api.list(&params).await.map_err(|error| {
         let what = format!("{} in {namespace}", resource.plural);
         ClusterError::from_kube(error, &cluster.name, "list", &resource.plural, namespace, &what)
     })?;
-    let mut names: Vec<String> = listed.items.into_iter().filter_map(|item| item.metadata.name).collect();
-    names.sort();
-    Ok(names)
+    let mut found: Vec<(String, Option<String>)> = listed
+        .items
+        .into_iter()
+        .filter_map(|item| {
+            let task = item.metadata.labels.as_ref().and_then(|labels| labels.get(TASK)).cloned();
+            Some((item.metadata.name?, task))
+        })
+        .collect();
+    found.sort();
+    Ok(found)
 }
 
 pub(super) async fn delete(

@@ -57,7 +57,8 @@ pub struct Recorded {
 impl Recorded {
     /// `METHOD path` plus `dryRun` when set: how the tests list requests.
     pub fn line(&self) -> String {
-        let dry = if self.query.contains_key("dryRun") { " dryRun" } else { "" };
+        let in_body = self.body.as_ref().is_some_and(|b| b.get("dryRun").is_some());
+        let dry = if self.query.contains_key("dryRun") || in_body { " dryRun" } else { "" };
         format!("{} {}{dry}", self.method, self.path)
     }
 }
@@ -193,7 +194,10 @@ impl State {
             }
             (Method::DELETE, Some(name)) => match self.objects.get(&(plural.clone(), name.clone())).cloned() {
                 Some(object) => {
-                    if !query.contains_key("dryRun") {
+                    // kube sends DeleteOptions, dry run included, as the body.
+                    let dry_run =
+                        query.contains_key("dryRun") || body.as_ref().is_some_and(|b| b.get("dryRun").is_some());
+                    if !dry_run {
                         self.objects.remove(&(plural, name));
                     }
                     respond(StatusCode::OK, &object)
