@@ -333,3 +333,45 @@ fn agents_find_each_other_at_the_services_build_emits() {
         }
     }
 }
+
+/// Each workload's `koalja.dev/ir-view` annotation, by object name.
+fn ir_views(text: &str) -> std::collections::BTreeMap<String, String> {
+    objects(text)
+        .iter()
+        .filter(|o| o["kind"] == "StatefulSet" || o["kind"] == "Deployment")
+        .map(|o| {
+            let view = o["spec"]["template"]["metadata"]["annotations"][koalja_compiler::lower::IR_VIEW].as_str();
+            (
+                o["metadata"]["name"].as_str().unwrap().to_owned(),
+                view.expect("every pod template has a view").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The names whose view differs between two builds (or exists in one only).
+fn restarted(before: &std::collections::BTreeMap<String, String>, text: &str) -> Vec<String> {
+    let after = ir_views(text);
+    let mut names: Vec<String> =
+        after.iter().filter(|(name, view)| before.get(*name) != Some(view)).map(|(n, _)| n.clone()).collect();
+    names.extend(before.keys().filter(|name| !after.contains_key(*name)).cloned());
+    names.sort();
+    names
+}
+
+#[test]
+fn a_pod_template_changes_exactly_when_its_agents_view_of_the_ir_does() {
+    let base = "[demo/p]\n(in) a (x)\n(x) b (y)\n(y) c (out)\ndefaults { image: \"i\" }\ntask a { command: [\"a\", in, x] }\ntask b { command: [\"b\", x, y] }\ntask c { command: [\"c\", y, out] }\n";
+    let views = ir_views(base);
+    assert_eq!(views.len(), 4, "three tasks and the gateway");
+    // Layout and comments: nothing restarts.
+    let relaid = base.replace("(in) a (x)\n", "# the first step\n\n(in)   a   (x)\n");
+    assert_eq!(restarted(&views, &relaid), Vec::<String>::new());
+    // One task's command: that task alone.
+    assert_eq!(restarted(&views, &base.replace("[\"b\", x, y]", "[\"b2\", x, y]")), vec!["p-b"]);
+    // A buffer on an input changes its consumer's contract: the consumer.
+    assert_eq!(restarted(&views, &base.replace("(y) c (out)", "(y[2]) c (out)")), vec!["p-c"]);
+    // A new task: it, and the gateway, which asks every agent for runs.
+    let more = format!("{base}(y) d (out2)\ntask d {{ command: [\"d\", y, out2] }}\n");
+    assert_eq!(restarted(&views, &more), vec!["p-d", "p-gateway"]);
+}

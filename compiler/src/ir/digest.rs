@@ -26,8 +26,12 @@ struct Definition<'a> {
 pub fn definition_digest(task: &TaskSettings) -> String {
     let definition = Definition { image: &task.image, run: &task.run, env: &task.env };
     // Serialising strings, lists and sorted maps cannot fail.
-    let canonical = serde_json::to_vec(&definition).unwrap_or_default();
-    let hash = Sha256::digest(&canonical);
+    sha256(&serde_json::to_vec(&definition).unwrap_or_default())
+}
+
+/// `sha256:` and the hex digest of `bytes`, the form every digest here takes.
+pub fn sha256(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
     let mut text = String::with_capacity(7 + 64);
     text.push_str("sha256:");
     for byte in hash.iter() {

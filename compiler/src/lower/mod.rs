@@ -21,7 +21,9 @@
 //! container copies the static agent from the agent image into an emptyDir,
 //! and the task container's command becomes
 //! `/koalja/bin/koalja-agent task --ir /etc/koalja/ir.json --task NAME --state /var/lib/koalja`
-//! (ARCHITECTURE.md, "The agent contract"). Every pod passes the restricted
+//! (ARCHITECTURE.md, "The agent contract"). Each pod template carries a
+//! digest of the part of the IR its agent reads (`restarts`), so a deploy
+//! restarts exactly the pods whose pipeline changed. Every pod passes the restricted
 //! Pod Security Standard. Objects come out in dependency order, then by name,
 //! each with its fields in k8s-openapi's order (`apiVersion`, `kind`,
 //! `metadata`, `spec`, the rest alphabetical) and its maps sorted:
@@ -29,10 +31,12 @@
 
 mod manifests;
 mod objects;
+mod restarts;
 mod yaml;
 
 pub use manifests::Manifests;
 pub use objects::{COMPONENT, MANAGED_BY, PART_OF, TASK};
+pub use restarts::IR_VIEW;
 
 /// The label selector of every object the builds of pipeline `pipeline`
 /// (its Kubernetes name) emit, and of nothing else.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{BuildOptions, IrPayload, Object, AGENT_BINARY, AGENT_PORT, IR_PATH, RUN_AS_USER, STATE_DIR};
+use super::{restarts, BuildOptions, IrPayload, Object, AGENT_BINARY, AGENT_PORT, IR_PATH, RUN_AS_USER, STATE_DIR};
 use crate::check::names::kubernetes_name;
 use crate::ir::{Ir, Node, TaskNode};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, StatefulSet, StatefulSetSpec};
@@ -185,6 +185,10 @@ pub(super) fn pipeline_objects(context: &Context, payload: IrPayload) -> Vec<Obj
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(context.labels("gateway", Some("gateway"))),
+                    annotations: Some(BTreeMap::from([(
+                        restarts::IR_VIEW.to_owned(),
+                        restarts::gateway_view(&context.ir),
+                    )])),
                     ..ObjectMeta::default()
                 }),
                 spec: Some(PodSpec {
@@ -267,7 +271,8 @@ pub(super) fn task_object(context: &Context, index: NodeIndex, which: TaskObject
         TaskObject::NetworkPolicy => Object::from(network_policy(context, index, task, name, &task_label, component)),
         TaskObject::Service => Object::from(service(context, name, component, &task_label, task.settings.service_port)),
         TaskObject::Workload => {
-            let template = pod_template(context, task, &task_label, component, is_service);
+            let view = restarts::task_view(&context.ir, index);
+            let template = pod_template(context, task, &task_label, component, is_service, view);
             let selector =
                 LabelSelector { match_labels: Some(context.selector(&task_label)), ..LabelSelector::default() };
             if is_service {
@@ -356,6 +361,7 @@ fn pod_template(
     task_label: &str,
     component: &str,
     is_service: bool,
+    ir_view: String,
 ) -> PodTemplateSpec {
     let mut env: Vec<EnvVar> = task
         .settings
@@ -453,6 +459,7 @@ fn pod_template(
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(context.labels(component, Some(task_label))),
+            annotations: Some(BTreeMap::from([(restarts::IR_VIEW.to_owned(), ir_view)])),
             ..ObjectMeta::default()
         }),
         spec: Some(PodSpec {
