@@ -4,7 +4,8 @@
 //! re-deploy, a removed task, a conflict, forbidden, unreachable and
 //! unauthorised clusters, a missing namespace, a rollout that times out,
 //! delete with and without data, dry runs and diffs. Every body sent passes
-//! `kubernetes-validate --strict`. `real_cluster_end_to_end` runs against a
+//! `kubernetes-validate --strict`. The `koaljac` binary itself is run
+//! against the same mock served over HTTP (`the_cli_*`). `real_cluster_end_to_end` runs against a
 //! real cluster when `KOALJA_E2E_KUBECONFIG` is set.
 
 #[path = "support/mock_api.rs"]
@@ -527,4 +528,101 @@ async fn real_cluster_end_to_end() {
         .await
         .unwrap();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// Runs the `koaljac` binary with `args` against the mock served at `url`;
+/// its exit code, standard output and standard error.
+async fn koaljac(url: &str, args: &[&str]) -> (i32, String, String) {
+    let dir = tempdir(&format!("cli-{}", url.rsplit(':').next().unwrap()));
+    let kubeconfig = mock_api::kubeconfig(&dir, url);
+    let pipeline = dir.join("lines.kja");
+    let args: Vec<String> = args.iter().map(|a| a.replace("FILE", pipeline.to_str().unwrap())).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_koaljac")).args(&args).arg("--kubeconfig").arg(&kubeconfig).output().unwrap()
+    })
+    .await
+    .unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes the pipeline the next `koaljac` call on `url` reads as FILE.
+fn write_pipeline(url: &str, text: &str) {
+    let dir = tempdir(&format!("cli-{}", url.rsplit(':').next().unwrap()));
+    std::fs::write(dir.join("lines.kja"), text).unwrap();
+}
+
+/// The binary end to end over HTTP: deploy with rollout, diff (exit 0, then
+/// 1 naming the field), a dry-run plan, status, delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_deploys_diffs_plans_reports_and_deletes() {
+    let runs = json!({ "runs": [{ "task": "uniq", "run": 1, "status": "failed", "stderr_tail": "sort: no input" }], "unreachable": [] });
+    let (url, state) = mock_api::serve_http(Scenario { gateway_runs: Some(runs), ..namespace_demo() }).await;
+    write_pipeline(&url, PIPELINE);
+
+    let (code, out, err) = koaljac(&url, &["deploy", "FILE"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("deploying demo/lines on {url}/ (16 objects)")), "{out}");
+    assert!(out.contains("  create      StatefulSet lines-uniq"), "{out}");
+    assert!(out.contains("applied: 16 create"), "{out}");
+    assert!(out.contains("lines-uniq: 1/1 ready (ready)"), "plain progress lines off a terminal: {out}");
+    assert!(out.contains("ready: 3 workloads"), "{out}");
+
+    let (code, out, _) = koaljac(&url, &["diff", "FILE"]).await;
+    assert_eq!((code, out.trim()), (0, "no changes: 16 objects up to date"));
+
+    write_pipeline(&url, &PIPELINE.replace("alpine:3.20", "alpine:3.21"));
+    let (code, out, _) = koaljac(&url, &["diff", "FILE"]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("~ StatefulSet demo/lines-uniq"), "{out}");
+    assert!(out.contains(".spec.template.spec.containers[0].image: \"alpine:3.20\" → \"alpine:3.21\""), "{out}");
+    assert!(out.contains("3 of 16 objects would change"), "{out}");
+
+    let before = state.lock().unwrap().objects.clone();
+    let (code, out, _) = koaljac(&url, &["deploy", "FILE", "--dry-run"]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("plan for demo/lines"), "{out}");
+    assert!(out.contains("  update      StatefulSet lines-count"), "{out}");
+    assert!(out.contains("dry run, nothing changed: 13 unchanged, 3 update"), "{out}");
+    assert_eq!(state.lock().unwrap().objects, before);
+
+    let (code, out, err) = koaljac(&url, &["status", "FILE"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("demo/lines on"), "{out}");
+    assert!(
+        out.lines().any(|l| l.trim_start().starts_with("uniq") && l.contains("1/1") && l.contains("#1 failed")),
+        "{out}"
+    );
+    assert!(out.contains("last failure #1: sort: no input"), "{out}");
+
+    let (code, out, _) = koaljac(&url, &["delete", "--pipeline", "demo/lines"]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("  keep (data) PersistentVolumeClaim lines-gateway"), "{out}");
+    assert!(out.contains("--delete-data"), "{out}");
+    let left: Vec<String> = state.lock().unwrap().objects.keys().map(|(_, name)| name.clone()).collect();
+    assert_eq!(left, vec!["lines-gateway"]);
+
+    let (code, out, _) = koaljac(&url, &["status", "--pipeline", "demo/lines"]).await;
+    assert_eq!(code, 1);
+    assert!(out.contains("is not deployed"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_exits_1_when_the_rollout_times_out_naming_what_is_not_ready() {
+    let (url, _) = mock_api::serve_http(Scenario { never_ready: true, ..namespace_demo() }).await;
+    write_pipeline(&url, PIPELINE);
+    let (code, out, err) = koaljac(&url, &["deploy", "FILE", "--timeout", "1s"]).await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("applied: 16 create"), "{out}");
+    assert!(err.contains("error: not ready after 1s:"), "{err}");
+    assert!(err.contains("StatefulSet lines-uniq: 0/1 ready"), "{err}");
+    let (code, _, err) = koaljac(&url, &["deploy", "FILE", "--timeout", "soon"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not a duration"), "{err}");
 }

@@ -82,7 +82,7 @@ pub fn start(scenario: Scenario) -> (kube::Client, Arc<Mutex<State>>) {
             let bytes = body.collect_bytes().await.unwrap_or_default();
             let answer = serving.lock().unwrap().answer(parts, &bytes);
             match answer {
-                Some(response) => send.send_response(response),
+                Some(reply) => send.send_response(reply.into_response()),
                 None => send.send_error(std::io::Error::new(
                     std::io::ErrorKind::ConnectionRefused,
                     "tcp connect error: Connection refused (os error 111)",
@@ -93,15 +93,27 @@ pub fn start(scenario: Scenario) -> (kube::Client, Arc<Mutex<State>>) {
     (kube::Client::new(service, "default"), state)
 }
 
-fn respond(status: StatusCode, body: &Value) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Body::from(serde_json::to_vec(body).unwrap()))
-        .unwrap()
+/// An answer: status and JSON body, whichever transport carries it.
+pub struct Reply {
+    status: StatusCode,
+    body: Value,
 }
 
-fn failure(code: u16, reason: &str, message: &str, details: Value) -> Response<Body> {
+impl Reply {
+    fn into_response<B: From<Vec<u8>>>(self) -> Response<B> {
+        Response::builder()
+            .status(self.status)
+            .header("content-type", "application/json")
+            .body(B::from(serde_json::to_vec(&self.body).unwrap()))
+            .unwrap()
+    }
+}
+
+fn respond(status: StatusCode, body: &Value) -> Reply {
+    Reply { status, body: body.clone() }
+}
+
+fn failure(code: u16, reason: &str, message: &str, details: Value) -> Reply {
     let status = json!({
         "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": message, "reason": reason, "details": details, "code": code
@@ -109,13 +121,13 @@ fn failure(code: u16, reason: &str, message: &str, details: Value) -> Response<B
     respond(StatusCode::from_u16(code).unwrap(), &status)
 }
 
-fn not_found(plural: &str, name: &str) -> Response<Body> {
+fn not_found(plural: &str, name: &str) -> Reply {
     failure(404, "NotFound", &format!("{plural} \"{name}\" not found"), json!({ "name": name, "kind": plural }))
 }
 
 impl State {
     /// The answer to one request; `None` for a connection that fails.
-    fn answer(&mut self, parts: http::request::Parts, body: &[u8]) -> Option<Response<Body>> {
+    fn answer(&mut self, parts: http::request::Parts, body: &[u8]) -> Option<Reply> {
         let path = parts.uri.path().to_owned();
         let query: BTreeMap<String, String> =
             form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
@@ -211,7 +223,7 @@ impl State {
     /// Server-side apply, simplified: the applied object replaces the live
     /// one (a build always sends every field it owns), with the server's
     /// bookkeeping; the resource version moves only when something changed.
-    fn apply(&mut self, plural: &str, name: &str, body: Value, query: &BTreeMap<String, String>) -> Response<Body> {
+    fn apply(&mut self, plural: &str, name: &str, body: Value, query: &BTreeMap<String, String>) -> Reply {
         if let Fault::Conflict { plural: p, name: n, field, manager } = &self.scenario.fault {
             if p == plural && n == name && query.get("force").map(String::as_str) != Some("true") {
                 let message =
@@ -246,6 +258,41 @@ impl State {
         }
         respond(if live.is_some() { StatusCode::OK } else { StatusCode::CREATED }, &object)
     }
+}
+
+/// The same mock served over HTTP on loopback, for tests that run the
+/// `koaljac` binary: its URL and state. Must be called in a multi-threaded
+/// runtime if the test blocks on the binary.
+pub async fn serve_http(scenario: Scenario) -> (String, Arc<Mutex<State>>) {
+    let state = Arc::new(Mutex::new(State { objects: scenario.objects.clone(), scenario, ..State::default() }));
+    let serving = state.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let serving = serving.clone();
+        async move {
+            let (parts, body) = request.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let reply = serving.lock().unwrap().answer(parts, &bytes);
+            match reply {
+                Some(reply) => reply.into_response::<axum::body::Body>(),
+                // Unreachable over HTTP: the connection is dropped instead.
+                None => panic!("the unreachable fault is for the in-process client only"),
+            }
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, state)
+}
+
+/// A kube config file for the cluster at `url`, in `dir`.
+pub fn kubeconfig(dir: &std::path::Path, url: &str) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig.yaml");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: mock\n  cluster: {{server: '{url}'}}\nusers:\n- name: ci\n  user: {{token: t}}\ncontexts:\n- name: mock\n  context: {{cluster: mock, user: ci}}\ncurrent-context: mock\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 fn without_bookkeeping(object: &Value) -> Value {
