@@ -89,16 +89,28 @@ async fn a_first_deploy_applies_every_object_in_apply_order_then_looks_for_lefto
     assert_eq!(sent[0].line(), "GET /api/v1/namespaces/demo");
     let patches: Vec<&mock_api::Recorded> = sent.iter().filter(|r| r.method == Method::PATCH).collect();
     assert_eq!(patches.len(), built.len());
-    for (patch, object) in patches.iter().zip(&built) {
+    let mut patched: Vec<(String, String)> = Vec::new();
+    for patch in &patches {
         assert_eq!(patch.query.get("fieldManager").map(String::as_str), Some("koaljac"));
         assert_eq!(patch.query.get("force"), None, "conflicts are not forced by default");
-        assert!(patch.path.ends_with(&format!("/{}", object.name())), "{}", patch.path);
-        assert_eq!(patch.body.as_ref().unwrap()["kind"], object.kind());
+        let body = patch.body.as_ref().unwrap();
+        let name = body["metadata"]["name"].as_str().unwrap();
+        assert!(patch.path.ends_with(&format!("/{name}")), "{}", patch.path);
+        patched.push((body["kind"].as_str().unwrap().to_owned(), name.to_owned()));
     }
-    // Each apply is preceded by a read of the live object.
-    let first_patch = sent.iter().position(|r| r.method == Method::PATCH).unwrap();
-    assert_eq!(sent[first_patch - 1].method, Method::GET);
-    assert_eq!(sent[first_patch - 1].path, sent[first_patch].path);
+    patched.sort();
+    let mut expected_patches = expected.clone();
+    expected_patches.sort();
+    assert_eq!(patched, expected_patches, "every object applied once");
+    // Each apply is preceded by a read of the live object, and objects of
+    // one kind are applied only after every object of the kinds before it.
+    for (index, patch) in sent.iter().enumerate().filter(|(_, r)| r.method == Method::PATCH) {
+        assert!(sent[..index].iter().any(|r| r.method == Method::GET && r.path == patch.path), "{}", patch.path);
+    }
+    let kinds: Vec<String> =
+        patches.iter().map(|p| p.body.as_ref().unwrap()["kind"].as_str().unwrap().to_owned()).collect();
+    let order = |kind: &str| built.iter().position(|o| o.kind() == kind).unwrap();
+    assert!(kinds.windows(2).all(|pair| order(&pair[0]) <= order(&pair[1])), "{kinds:?}");
     // Then one list per kind, by the pipeline's labels, and nothing deleted.
     let lists: Vec<&mock_api::Recorded> = sent.iter().filter(|r| r.query.contains_key("labelSelector")).collect();
     assert_eq!(lists.len(), 9);
@@ -218,10 +230,9 @@ async fn forbidden_names_the_verb_and_resource_and_what_was_applied() {
         }
         other => panic!("expected forbidden, got {other:?}"),
     }
-    assert!(failure
-        .error
-        .to_string()
-        .starts_with("forbidden: the credentials may not patch networkpolicies in namespace demo"));
+    assert!(failure.error.to_string().starts_with(
+        "forbidden: on cluster https://mock.test:6443 the credentials may not patch networkpolicies in namespace demo"
+    ));
     assert!(failure.done.iter().all(|s| s.kind != "NetworkPolicy" && s.kind != "StatefulSet"));
     assert!(failure.done.iter().any(|s| s.kind == "ConfigMap"));
     assert!(failure.not_applied.iter().any(|o| o == "StatefulSet lines-uniq"));
@@ -267,6 +278,7 @@ async fn a_rollout_that_never_becomes_ready_times_out_naming_the_workloads() {
     let result = rollout::wait(
         &cluster,
         "demo",
+        "lines",
         &workloads,
         Duration::from_millis(60),
         Duration::from_millis(20),
@@ -292,10 +304,17 @@ async fn a_rollout_that_never_becomes_ready_times_out_naming_the_workloads() {
     // Ready workloads end the wait at once.
     let (cluster, _) = cluster_with(namespace_demo());
     run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
-    let done =
-        rollout::wait(&cluster, "demo", &workloads, Duration::from_secs(5), Duration::from_millis(10), &mut |_| {})
-            .await
-            .unwrap();
+    let done = rollout::wait(
+        &cluster,
+        "demo",
+        "lines",
+        &workloads,
+        Duration::from_secs(5),
+        Duration::from_millis(10),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     assert!(done.iter().all(rollout::Rollout::is_done));
 }
 
@@ -516,9 +535,17 @@ async fn real_cluster_end_to_end() {
         .filter(|s| s.kind == "StatefulSet" || s.kind == "Deployment")
         .map(|s| (s.kind.clone(), s.name.clone()))
         .collect();
-    rollout::wait(&cluster, &namespace, &workloads, Duration::from_secs(300), Duration::from_secs(2), &mut |_| {})
-        .await
-        .unwrap();
+    rollout::wait(
+        &cluster,
+        &namespace,
+        "lines",
+        &workloads,
+        Duration::from_secs(300),
+        Duration::from_secs(2),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     let again = deploy(&cluster, &built, ApplyOptions::default(), &mut |_| {}).await.unwrap();
     assert!(again.iter().all(|s| !s.action.changes_cluster()), "a re-deploy changes nothing: {again:?}");
     let report = status::status(&cluster, &namespace, "lines").await.unwrap();

@@ -13,7 +13,7 @@ pub enum ClusterError {
     /// The credentials were refused (401).
     Unauthorized { cluster: String, message: String },
     /// The credentials may not do this (403).
-    Forbidden { verb: &'static str, resource: String, namespace: String, message: String },
+    Forbidden { cluster: String, verb: &'static str, resource: String, namespace: String, message: String },
     /// The pipeline's namespace does not exist.
     NamespaceMissing { cluster: String, namespace: String },
     /// Another field manager owns fields this apply would change (409).
@@ -69,6 +69,7 @@ fn from_status(
     match status.code {
         401 => ClusterError::Unauthorized { cluster: cluster.to_owned(), message: status.message },
         403 => ClusterError::Forbidden {
+            cluster: cluster.to_owned(),
             verb,
             resource: resource.to_owned(),
             namespace: namespace.to_owned(),
@@ -129,9 +130,9 @@ impl std::fmt::Display for ClusterError {
             ClusterError::Unauthorized { cluster, message } => {
                 write!(f, "cluster {cluster} refused the credentials (401 Unauthorized): {message}")
             }
-            ClusterError::Forbidden { verb, resource, namespace, message } => write!(
+            ClusterError::Forbidden { cluster, verb, resource, namespace, message } => write!(
                 f,
-                "forbidden: the credentials may not {verb} {resource} in namespace {namespace} (403): {message}"
+                "forbidden: on cluster {cluster} the credentials may not {verb} {resource} in namespace {namespace} (403): {message}"
             ),
             ClusterError::NamespaceMissing { cluster, namespace } => {
                 write!(f, "namespace {namespace} does not exist on cluster {cluster}; create it first (kubectl create namespace {namespace})")

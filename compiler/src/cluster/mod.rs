@@ -15,8 +15,9 @@
 //! - `remove`: delete;
 //! - `status`: readiness of the workloads and the gateway's view of runs.
 //!
-//! Requests go one at a time, in order: the output says exactly how far a
-//! failed deploy got. The API server is mocked in `tests/deploy.rs`.
+//! Applies go in apply order, a few objects of one kind at a time, and a
+//! failed deploy says exactly which objects were applied. The API server is
+//! mocked in `tests/deploy.rs`.
 
 pub mod apply;
 pub mod compare;

@@ -1,14 +1,17 @@
 //! Waiting for a deploy's workloads to be ready: every StatefulSet and
 //! Deployment has seen its latest spec (`observedGeneration`) and runs that
-//! many updated, ready replicas. Polled, because a watch per workload costs a
-//! connection each and a deploy has thousands.
+//! many updated, ready replicas. Polled by listing, because a watch per
+//! workload costs a connection each and a deploy has thousands.
 
 use std::time::Duration;
 
-use kube::api::{Api, DynamicObject};
+use std::collections::HashMap;
+
+use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
 use super::{kinds, Cluster, ClusterError};
+use crate::lower::pipeline_selector;
 
 /// One workload's rollout as last seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,36 +57,56 @@ pub enum RolloutError {
     Cluster(ClusterError),
 }
 
-/// Polls the workloads `(kind, name)` every `interval` until all are done
-/// or `timeout` has passed; `on_progress` sees every workload each round.
+/// Polls the workloads `(kind, name)` of pipeline `pipeline` every
+/// `interval` until all are done or `timeout` has passed; `on_progress`
+/// sees every workload each round. A round lists each workload kind once
+/// by the pipeline's labels, so its cost does not grow with the pipeline's
+/// size in requests.
 pub async fn wait(
     cluster: &Cluster,
     namespace: &str,
+    pipeline: &str,
     workloads: &[(String, String)],
     timeout: Duration,
     interval: Duration,
     on_progress: &mut dyn FnMut(&[Rollout]),
 ) -> Result<Vec<Rollout>, RolloutError> {
     let started = tokio::time::Instant::now();
-    let resources = kinds::all();
+    let selector = pipeline_selector(pipeline);
     loop {
-        let mut seen = Vec::with_capacity(workloads.len());
-        for (kind, name) in workloads {
-            let Some(resource) = resources.iter().find(|r| &r.kind == kind) else { continue };
+        let mut live: HashMap<(String, String), Rollout> = HashMap::new();
+        for resource in kinds::all().iter().filter(|r| kinds::is_workload(r)) {
             let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, resource);
-            let object = api.get(name).await.map_err(|error| {
-                let described = kinds::describe(kind, namespace, name);
+            let listed = api.list(&ListParams::default().labels(&selector)).await.map_err(|error| {
+                let what = format!("{} in {namespace}", resource.plural);
                 RolloutError::Cluster(ClusterError::from_kube(
                     error,
                     &cluster.name,
-                    "get",
+                    "list",
                     &resource.plural,
                     namespace,
-                    &described,
+                    &what,
                 ))
             })?;
-            seen.push(Rollout::of(kind, &object));
+            for object in &listed.items {
+                let rollout = Rollout::of(&resource.kind, object);
+                live.insert((rollout.kind.clone(), rollout.name.clone()), rollout);
+            }
         }
+        // A workload that is not there (deleted meanwhile) is not ready.
+        let seen: Vec<Rollout> = workloads
+            .iter()
+            .map(|(kind, name)| {
+                live.remove(&(kind.clone(), name.clone())).unwrap_or_else(|| Rollout {
+                    kind: kind.clone(),
+                    name: name.clone(),
+                    desired: 1,
+                    ready: 0,
+                    updated: 0,
+                    observed: false,
+                })
+            })
+            .collect();
         on_progress(&seen);
         if seen.iter().all(Rollout::is_done) {
             return Ok(seen);

@@ -159,21 +159,23 @@ pub fn deploy(request: DeployRequest) -> ExitCode {
             .filter(|s| matches!(s.kind.as_str(), "StatefulSet" | "Deployment") && s.action != Action::Prune)
             .map(|s| (s.kind.clone(), s.name.clone()))
             .collect();
-        wait_for_rollout(&cluster, manifests.namespace(), &workloads, request.timeout).await
+        wait_for_rollout(&cluster, manifests.namespace(), manifests.pipeline(), &workloads, request.timeout).await
     })
 }
 
 async fn wait_for_rollout(
     cluster: &Cluster,
     namespace: &str,
+    pipeline: &str,
     workloads: &[(String, String)],
     timeout: Duration,
 ) -> ExitCode {
     println!("waiting up to {} for {} workloads", humantime::format_duration(timeout), workloads.len());
     let mut display = Progress::new(workloads);
-    let result =
-        rollout::wait(cluster, namespace, workloads, timeout, Duration::from_secs(2), &mut |seen| display.show(seen))
-            .await;
+    let result = rollout::wait(cluster, namespace, pipeline, workloads, timeout, Duration::from_secs(2), &mut |seen| {
+        display.show(seen)
+    })
+    .await;
     display.finish();
     match result {
         Ok(_) => {
