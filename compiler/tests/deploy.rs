@@ -22,7 +22,7 @@ use koalja_compiler::cluster::apply::{deploy, Action, ApplyOptions, Failure, Ste
 use koalja_compiler::cluster::rollout::{self, RolloutError};
 use koalja_compiler::cluster::{remove, status, Cluster, ClusterError};
 use koalja_compiler::lower::{build, BuildOptions, Manifests};
-use mock_api::{Fault, Scenario, State};
+use mock_api::{Scenario, State};
 use serde_json::{json, Value};
 
 const PIPELINE: &str = r#"[demo/lines]
@@ -49,10 +49,6 @@ fn cluster_with(scenario: Scenario) -> (Cluster, Arc<Mutex<State>>) {
     (Cluster { client, name: "https://mock.test:6443".to_owned() }, state)
 }
 
-fn namespace_demo() -> Scenario {
-    Scenario { namespaces: vec!["demo".to_owned()], ..Scenario::default() }
-}
-
 async fn run(cluster: &Cluster, text: &str, options: ApplyOptions) -> Result<Vec<Step>, Failure> {
     let mut heard = Vec::new();
     let result = deploy(cluster, &manifests(text), options, &mut |step| heard.push(step.clone())).await;
@@ -76,7 +72,7 @@ fn clear_requests(state: &Arc<Mutex<State>>) {
 
 #[tokio::test]
 async fn a_first_deploy_applies_every_object_in_apply_order_then_looks_for_leftovers() {
-    let (cluster, state) = cluster_with(namespace_demo());
+    let (cluster, state) = cluster_with(Scenario::EmptyNamespace);
     let steps = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
     let built = manifests(PIPELINE).objects();
     assert_eq!(steps.len(), built.len());
@@ -123,7 +119,7 @@ async fn a_first_deploy_applies_every_object_in_apply_order_then_looks_for_lefto
 
 #[tokio::test]
 async fn an_unchanged_redeploy_writes_nothing_new() {
-    let (cluster, state) = cluster_with(namespace_demo());
+    let (cluster, state) = cluster_with(Scenario::EmptyNamespace);
     run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
     let before = state.lock().unwrap().objects.clone();
     clear_requests(&state);
@@ -137,22 +133,7 @@ async fn an_unchanged_redeploy_writes_nothing_new() {
 
 #[tokio::test]
 async fn a_removed_task_has_its_objects_pruned_and_nothing_else() {
-    let mut scenario = namespace_demo();
-    // Look-alikes that must survive: no managed-by label, another pipeline.
-    let by_hand = json!({ "apiVersion": "v1", "kind": "Service",
-        "metadata": { "name": "lines-count-debug", "labels": { "app.kubernetes.io/part-of": "lines" } } });
-    let other = json!({ "apiVersion": "v1", "kind": "Service",
-        "metadata": { "name": "other-count", "labels": { "app.kubernetes.io/part-of": "other", "app.kubernetes.io/managed-by": "koaljac" } } });
-    scenario.objects.insert(("services".to_owned(), "lines-count-debug".to_owned()), by_hand);
-    scenario.objects.insert(("services".to_owned(), "other-count".to_owned()), other);
-    // The claims a StatefulSet makes from its template, one per task.
-    for task in ["uniq", "count"] {
-        let claim = json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {
-            "name": format!("state-lines-{task}-0"),
-            "labels": { "app.kubernetes.io/part-of": "lines", "app.kubernetes.io/managed-by": "koaljac", "koalja.dev/task": task } } });
-        scenario.objects.insert(("persistentvolumeclaims".to_owned(), format!("state-lines-{task}-0")), claim);
-    }
-    let (cluster, state) = cluster_with(scenario);
+    let (cluster, state) = cluster_with(Scenario::Neighbours);
     run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
     clear_requests(&state);
 
@@ -190,14 +171,7 @@ async fn a_removed_task_has_its_objects_pruned_and_nothing_else() {
 
 #[tokio::test]
 async fn a_conflict_names_the_field_and_manager_and_stops_unless_forced() {
-    let mut scenario = namespace_demo();
-    scenario.fault = Fault::Conflict {
-        plural: "statefulsets".to_owned(),
-        name: "lines-uniq".to_owned(),
-        field: ".spec.replicas".to_owned(),
-        manager: "kubectl-edit".to_owned(),
-    };
-    let (cluster, state) = cluster_with(scenario);
+    let (cluster, state) = cluster_with(Scenario::Conflict);
     let failure = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap_err();
     let message = failure.error.to_string();
     assert!(message.contains(".spec.replicas is owned by kubectl-edit"), "{message}");
@@ -220,9 +194,7 @@ async fn a_conflict_names_the_field_and_manager_and_stops_unless_forced() {
 
 #[tokio::test]
 async fn forbidden_names_the_verb_and_resource_and_what_was_applied() {
-    let mut scenario = namespace_demo();
-    scenario.fault = Fault::Forbidden { method: Method::PATCH, plural: "networkpolicies".to_owned() };
-    let (cluster, _state) = cluster_with(scenario);
+    let (cluster, _state) = cluster_with(Scenario::ForbiddenNetworkPolicies);
     let failure = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap_err();
     match &failure.error {
         ClusterError::Forbidden { verb, resource, namespace, .. } => {
@@ -240,7 +212,7 @@ async fn forbidden_names_the_verb_and_resource_and_what_was_applied() {
 
 #[tokio::test]
 async fn an_unreachable_or_unauthorised_cluster_is_named_and_nothing_is_applied() {
-    let (cluster, state) = cluster_with(Scenario { fault: Fault::Unreachable, ..namespace_demo() });
+    let (cluster, state) = cluster_with(Scenario::Unreachable);
     let failure = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap_err();
     let message = failure.error.to_string();
     assert!(message.starts_with("cluster https://mock.test:6443 is unreachable"), "{message}");
@@ -249,7 +221,7 @@ async fn an_unreachable_or_unauthorised_cluster_is_named_and_nothing_is_applied(
     assert_eq!(failure.not_applied.len(), manifests(PIPELINE).len());
     assert_eq!(lines(&state), vec!["GET /api/v1/namespaces/demo"]);
 
-    let (cluster, _) = cluster_with(Scenario { fault: Fault::Unauthorized, ..namespace_demo() });
+    let (cluster, _) = cluster_with(Scenario::Unauthorized);
     let failure = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap_err();
     assert!(matches!(failure.error, ClusterError::Unauthorized { .. }), "{:?}", failure.error);
     assert!(failure.error.to_string().contains("401"));
@@ -257,7 +229,7 @@ async fn an_unreachable_or_unauthorised_cluster_is_named_and_nothing_is_applied(
 
 #[tokio::test]
 async fn a_missing_namespace_stops_before_any_write() {
-    let (cluster, state) = cluster_with(Scenario::default());
+    let (cluster, state) = cluster_with(Scenario::NoNamespace);
     let failure = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap_err();
     assert!(matches!(failure.error, ClusterError::NamespaceMissing { .. }));
     assert!(failure.error.to_string().contains("namespace demo does not exist on cluster https://mock.test:6443"));
@@ -266,7 +238,7 @@ async fn a_missing_namespace_stops_before_any_write() {
 
 #[tokio::test]
 async fn a_rollout_that_never_becomes_ready_times_out_naming_the_workloads() {
-    let (cluster, _) = cluster_with(Scenario { never_ready: true, ..namespace_demo() });
+    let (cluster, _) = cluster_with(Scenario::NeverReady);
     let steps = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
     let workloads: Vec<(String, String)> = steps
         .iter()
@@ -302,7 +274,7 @@ async fn a_rollout_that_never_becomes_ready_times_out_naming_the_workloads() {
     assert!(rounds >= 2, "progress is reported every round");
 
     // Ready workloads end the wait at once.
-    let (cluster, _) = cluster_with(namespace_demo());
+    let (cluster, _) = cluster_with(Scenario::EmptyNamespace);
     run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
     let done = rollout::wait(
         &cluster,
@@ -321,7 +293,7 @@ async fn a_rollout_that_never_becomes_ready_times_out_naming_the_workloads() {
 #[tokio::test]
 async fn delete_removes_everything_but_the_data_unless_asked() {
     for delete_data in [false, true] {
-        let (cluster, state) = cluster_with(namespace_demo());
+        let (cluster, state) = cluster_with(Scenario::EmptyNamespace);
         run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
         let mut heard = 0;
         let steps = remove::delete(&cluster, "demo", "lines", delete_data, &mut |_| heard += 1).await.unwrap();
@@ -354,7 +326,7 @@ async fn delete_removes_everything_but_the_data_unless_asked() {
 
 #[tokio::test]
 async fn a_dry_run_sends_dry_run_requests_and_changes_nothing() {
-    let (cluster, state) = cluster_with(namespace_demo());
+    let (cluster, state) = cluster_with(Scenario::EmptyNamespace);
     let steps = run(&cluster, PIPELINE, ApplyOptions { dry_run: true, ..ApplyOptions::default() }).await.unwrap();
     assert!(steps.iter().all(|s| s.action == Action::Create));
     assert!(state.lock().unwrap().objects.is_empty());
@@ -379,7 +351,7 @@ async fn a_dry_run_sends_dry_run_requests_and_changes_nothing() {
 
 #[tokio::test]
 async fn diff_names_each_changed_field_and_is_empty_when_nothing_changes() {
-    let (cluster, state) = cluster_with(namespace_demo());
+    let (cluster, state) = cluster_with(Scenario::EmptyNamespace);
     run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
     let dry = ApplyOptions { dry_run: true, ..ApplyOptions::default() };
     let same = run(&cluster, PIPELINE, dry).await.unwrap();
@@ -409,7 +381,7 @@ async fn status_shows_readiness_and_the_gateways_runs() {
         { "task": "uniq", "run": 2, "status": "failed", "stderr_tail": "sort: cannot read" },
         { "task": "count", "run": 1, "status": "succeeded" },
     ], "unreachable": ["count"] });
-    let (cluster, state) = cluster_with(Scenario { gateway_runs: Some(runs), ..namespace_demo() });
+    let (cluster, state) = cluster_with(Scenario::GatewayRuns(runs));
     run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
     clear_requests(&state);
     let report = status::status(&cluster, "demo", "lines").await.unwrap();
@@ -425,7 +397,7 @@ async fn status_shows_readiness_and_the_gateways_runs() {
         .any(|l| l == "GET /api/v1/namespaces/demo/services/lines-gateway:7400/proxy/v1/pipeline/runs"));
 
     // A gateway that is down: readiness still shows, and why runs do not.
-    let (cluster, _) = cluster_with(namespace_demo());
+    let (cluster, _) = cluster_with(Scenario::EmptyNamespace);
     run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
     let report = status::status(&cluster, "demo", "lines").await.unwrap();
     assert_eq!(report.workloads.len(), 3);
@@ -444,7 +416,7 @@ async fn every_request_body_passes_kubernetes_validate_strict() {
         eprintln!("NOT RUN: kubernetes-validate is not installed; scripts/test.sh installs it and runs this check");
         return;
     }
-    let (cluster, state) = cluster_with(namespace_demo());
+    let (cluster, state) = cluster_with(Scenario::EmptyNamespace);
     run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
     run(
         &cluster,
@@ -590,7 +562,7 @@ fn write_pipeline(url: &str, text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_deploys_diffs_plans_reports_and_deletes() {
     let runs = json!({ "runs": [{ "task": "uniq", "run": 1, "status": "failed", "stderr_tail": "sort: no input" }], "unreachable": [] });
-    let (url, state) = mock_api::serve_http(Scenario { gateway_runs: Some(runs), ..namespace_demo() }).await;
+    let (url, state) = mock_api::serve_http(Scenario::GatewayRuns(runs)).await;
     write_pipeline(&url, PIPELINE);
 
     let (code, out, err) = koaljac(&url, &["deploy", "FILE"]).await;
@@ -642,7 +614,7 @@ async fn the_cli_deploys_diffs_plans_reports_and_deletes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_exits_1_when_the_rollout_times_out_naming_what_is_not_ready() {
-    let (url, _) = mock_api::serve_http(Scenario { never_ready: true, ..namespace_demo() }).await;
+    let (url, _) = mock_api::serve_http(Scenario::NeverReady).await;
     write_pipeline(&url, PIPELINE);
     let (code, out, err) = koaljac(&url, &["deploy", "FILE", "--timeout", "1s"]).await;
     assert_eq!(code, 1, "{out}{err}");

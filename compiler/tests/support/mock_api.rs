@@ -4,7 +4,8 @@
 //! `diff`, `delete` and `status` send the way an API server does (apply,
 //! get, list by label selector, delete, dry runs, the service proxy), and
 //! records every request so a test can assert exactly what was sent. A
-//! `Scenario` sets up the cluster and the fault it injects.
+//! `Scenario` names the situation a test puts the cluster in; its `Setup`
+//! is the cluster's starting state and the fault it injects.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -16,9 +17,84 @@ use serde_json::{json, Value};
 /// The namespace the mock cluster has (the examples' pipelines use it).
 pub type Objects = BTreeMap<(String, String), Value>;
 
+/// The situations the deploy tests put a cluster in (as kube-rs
+/// controller-rs `fixtures.rs` names its scenarios). The namespace the
+/// tests deploy to is `demo`, the pipeline `lines`.
+#[derive(Clone, Debug)]
+pub enum Scenario {
+    /// Namespace `demo` exists and holds nothing: first deploys, dry runs,
+    /// diffs, deletes.
+    EmptyNamespace,
+    /// Namespace `demo` does not exist.
+    NoNamespace,
+    /// Beside the pipeline: a Service made by hand with only the part-of
+    /// label, another pipeline's Service, and a state claim per task as a
+    /// StatefulSet leaves them.
+    Neighbours,
+    /// Another field manager, `kubectl-edit`, owns `.spec.replicas` of
+    /// StatefulSet `lines-uniq`.
+    Conflict,
+    /// The credentials may not patch NetworkPolicies.
+    ForbiddenNetworkPolicies,
+    /// Nothing answers.
+    Unreachable,
+    /// The credentials are refused.
+    Unauthorized,
+    /// Workloads never become ready.
+    NeverReady,
+    /// The gateway is up and answers `/v1/pipeline/runs` with this.
+    GatewayRuns(Value),
+}
+
+impl Scenario {
+    pub fn setup(self) -> Setup {
+        let demo = Setup { namespaces: vec!["demo".to_owned()], ..Setup::default() };
+        match self {
+            Scenario::EmptyNamespace => demo,
+            Scenario::NoNamespace => Setup::default(),
+            Scenario::Neighbours => {
+                let mut setup = demo;
+                let by_hand = json!({ "apiVersion": "v1", "kind": "Service", "metadata": {
+                    "name": "lines-count-debug", "labels": { "app.kubernetes.io/part-of": "lines" } } });
+                let other = json!({ "apiVersion": "v1", "kind": "Service", "metadata": {
+                    "name": "other-count",
+                    "labels": { "app.kubernetes.io/part-of": "other", "app.kubernetes.io/managed-by": "koaljac" } } });
+                setup.objects.insert(("services".to_owned(), "lines-count-debug".to_owned()), by_hand);
+                setup.objects.insert(("services".to_owned(), "other-count".to_owned()), other);
+                for task in ["uniq", "count"] {
+                    let name = format!("state-lines-{task}-0");
+                    let claim = json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {
+                        "name": name,
+                        "labels": { "app.kubernetes.io/part-of": "lines", "app.kubernetes.io/managed-by": "koaljac",
+                                    "koalja.dev/task": task } } });
+                    setup.objects.insert(("persistentvolumeclaims".to_owned(), name), claim);
+                }
+                setup
+            }
+            Scenario::Conflict => Setup {
+                fault: Fault::Conflict {
+                    plural: "statefulsets".to_owned(),
+                    name: "lines-uniq".to_owned(),
+                    field: ".spec.replicas".to_owned(),
+                    manager: "kubectl-edit".to_owned(),
+                },
+                ..demo
+            },
+            Scenario::ForbiddenNetworkPolicies => Setup {
+                fault: Fault::Forbidden { method: Method::PATCH, plural: "networkpolicies".to_owned() },
+                ..demo
+            },
+            Scenario::Unreachable => Setup { fault: Fault::Unreachable, ..demo },
+            Scenario::Unauthorized => Setup { fault: Fault::Unauthorized, ..demo },
+            Scenario::NeverReady => Setup { never_ready: true, ..demo },
+            Scenario::GatewayRuns(runs) => Setup { gateway_runs: Some(runs), ..demo },
+        }
+    }
+}
+
 /// What the cluster is like and which fault it injects.
 #[derive(Clone, Debug, Default)]
-pub struct Scenario {
+pub struct Setup {
     /// Namespaces that exist.
     pub namespaces: Vec<String>,
     /// Objects already there, by (plural, name).
@@ -67,14 +143,15 @@ impl Recorded {
 pub struct State {
     pub objects: Objects,
     pub requests: Vec<Recorded>,
-    scenario: Scenario,
+    setup: Setup,
     version: u64,
 }
 
 /// A kube client wired to a mock cluster, and the cluster's state.
 pub fn start(scenario: Scenario) -> (kube::Client, Arc<Mutex<State>>) {
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    let state = Arc::new(Mutex::new(State { objects: scenario.objects.clone(), scenario, ..State::default() }));
+    let setup = scenario.setup();
+    let state = Arc::new(Mutex::new(State { objects: setup.objects.clone(), setup, ..State::default() }));
     let serving = state.clone();
     tokio::spawn(async move {
         while let Some((request, send)) = handle.next_request().await {
@@ -138,7 +215,7 @@ impl State {
             query: query.clone(),
             body: body.clone(),
         });
-        match &self.scenario.fault {
+        match &self.setup.fault {
             Fault::Unreachable => return None,
             Fault::Unauthorized => return Some(failure(401, "Unauthorized", "Unauthorized", json!({}))),
             _ => {}
@@ -151,7 +228,7 @@ impl State {
             _ => return Some(failure(404, "NotFound", "the server could not find the requested resource", json!({}))),
         };
         let namespace = rest[0].to_owned();
-        let namespace_exists = self.scenario.namespaces.contains(&namespace);
+        let namespace_exists = self.setup.namespaces.contains(&namespace);
         if rest.len() == 1 {
             return Some(if namespace_exists {
                 respond(
@@ -164,7 +241,7 @@ impl State {
         }
         let plural = rest[1].to_owned();
         let name = rest.get(2).map(|s| s.to_string());
-        if let Fault::Forbidden { method, plural: forbidden } = &self.scenario.fault {
+        if let Fault::Forbidden { method, plural: forbidden } = &self.setup.fault {
             if *method == parts.method && *forbidden == plural {
                 let verb = match parts.method.as_str() {
                     "PATCH" => "patch",
@@ -178,7 +255,7 @@ impl State {
             }
         }
         if rest.get(3) == Some(&"proxy") {
-            return Some(match &self.scenario.gateway_runs {
+            return Some(match &self.setup.gateway_runs {
                 Some(runs) => respond(StatusCode::OK, runs),
                 None => failure(503, "ServiceUnavailable", "no endpoints available for service", json!({})),
             });
@@ -224,7 +301,7 @@ impl State {
     /// one (a build always sends every field it owns), with the server's
     /// bookkeeping; the resource version moves only when something changed.
     fn apply(&mut self, plural: &str, name: &str, body: Value, query: &BTreeMap<String, String>) -> Reply {
-        if let Fault::Conflict { plural: p, name: n, field, manager } = &self.scenario.fault {
+        if let Fault::Conflict { plural: p, name: n, field, manager } = &self.setup.fault {
             if p == plural && n == name && query.get("force").map(String::as_str) != Some("true") {
                 let message =
                     format!("Apply failed with 1 conflict: conflict with \"{manager}\" using apps/v1: {field}");
@@ -250,7 +327,7 @@ impl State {
         object["metadata"]["managedFields"] = json!([{ "manager": query.get("fieldManager"), "operation": "Apply" }]);
         if matches!(plural, "statefulsets" | "deployments") {
             let replicas = object["spec"]["replicas"].as_i64().unwrap_or(1);
-            let ready = if self.scenario.never_ready { 0 } else { replicas };
+            let ready = if self.setup.never_ready { 0 } else { replicas };
             object["status"] = json!({ "observedGeneration": generation, "replicas": replicas, "readyReplicas": ready, "updatedReplicas": ready });
         }
         if !query.contains_key("dryRun") {
@@ -264,7 +341,8 @@ impl State {
 /// `koaljac` binary: its URL and state. Must be called in a multi-threaded
 /// runtime if the test blocks on the binary.
 pub async fn serve_http(scenario: Scenario) -> (String, Arc<Mutex<State>>) {
-    let state = Arc::new(Mutex::new(State { objects: scenario.objects.clone(), scenario, ..State::default() }));
+    let setup = scenario.setup();
+    let state = Arc::new(Mutex::new(State { objects: setup.objects.clone(), setup, ..State::default() }));
     let serving = state.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
