@@ -6,6 +6,8 @@
 
 #[path = "support/examples.rs"]
 mod examples;
+#[path = "support/validator.rs"]
+mod validator;
 use examples::example_paths;
 use std::path::Path;
 use std::process::Command;
@@ -57,15 +59,7 @@ fn yaml_reads_back_as_the_objects_json() {
 
 #[test]
 fn every_example_and_clean_corpus_file_passes_kubernetes_validate_strict() {
-    let validator = std::env::var("KOALJA_KUBERNETES_VALIDATE").unwrap_or_else(|_| "kubernetes-validate".to_owned());
-    if Command::new(&validator).arg("--version").output().is_err() {
-        assert!(
-            std::env::var_os("KOALJA_REQUIRE_TOOLS").is_none(),
-            "kubernetes-validate is required (scripts/test.sh installs it)"
-        );
-        eprintln!("NOT RUN: kubernetes-validate is not installed; scripts/test.sh installs it and runs this check");
-        return;
-    }
+    let Some(validator) = validator::kubernetes_validate() else { return };
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("manifests");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

@@ -10,6 +10,8 @@
 
 #[path = "support/mock_api.rs"]
 mod mock_api;
+#[path = "support/validator.rs"]
+mod validator;
 
 use std::path::Path;
 use std::process::Command;
@@ -18,7 +20,7 @@ use std::time::Duration;
 
 use http::Method;
 use koalja_compiler::analysis::analyze_text;
-use koalja_compiler::cluster::apply::{deploy, Action, ApplyOptions, Failure, Step};
+use koalja_compiler::cluster::apply::{self, deploy, Action, ApplyOptions, Failure, Step};
 use koalja_compiler::cluster::rollout::{self, RolloutError};
 use koalja_compiler::cluster::{remove, status, Cluster, ClusterError};
 use koalja_compiler::lower::{build, BuildOptions, Manifests};
@@ -240,11 +242,7 @@ async fn a_missing_namespace_stops_before_any_write() {
 async fn a_rollout_that_never_becomes_ready_times_out_naming_the_workloads() {
     let (cluster, _) = cluster_with(Scenario::NeverReady);
     let steps = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
-    let workloads: Vec<(String, String)> = steps
-        .iter()
-        .filter(|s| s.kind == "StatefulSet" || s.kind == "Deployment")
-        .map(|s| (s.kind.clone(), s.name.clone()))
-        .collect();
+    let workloads = apply::workloads(&steps);
     assert_eq!(workloads.len(), 3, "two tasks and the gateway");
     let mut rounds = 0;
     let result = rollout::wait(
@@ -407,15 +405,7 @@ async fn status_shows_readiness_and_the_gateways_runs() {
 /// Every body the commands send is an object the official schemas accept.
 #[tokio::test]
 async fn every_request_body_passes_kubernetes_validate_strict() {
-    let validator = std::env::var("KOALJA_KUBERNETES_VALIDATE").unwrap_or_else(|_| "kubernetes-validate".to_owned());
-    if Command::new(&validator).arg("--version").output().is_err() {
-        assert!(
-            std::env::var_os("KOALJA_REQUIRE_TOOLS").is_none(),
-            "kubernetes-validate is required (scripts/test.sh installs it)"
-        );
-        eprintln!("NOT RUN: kubernetes-validate is not installed; scripts/test.sh installs it and runs this check");
-        return;
-    }
+    let Some(validator) = validator::kubernetes_validate() else { return };
     let (cluster, state) = cluster_with(Scenario::EmptyNamespace);
     run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
     run(
@@ -502,11 +492,7 @@ async fn real_cluster_end_to_end() {
     let built = build(&analyze_text(&text, "p"), &BuildOptions { agent_image, ..BuildOptions::default() }).unwrap();
     let cluster = Cluster::connect(Some(Path::new(&kubeconfig)), None).await.unwrap();
     let steps = deploy(&cluster, &built, ApplyOptions::default(), &mut |_| {}).await.unwrap();
-    let workloads: Vec<(String, String)> = steps
-        .iter()
-        .filter(|s| s.kind == "StatefulSet" || s.kind == "Deployment")
-        .map(|s| (s.kind.clone(), s.name.clone()))
-        .collect();
+    let workloads = apply::workloads(&steps);
     rollout::wait(
         &cluster,
         &namespace,

@@ -18,6 +18,7 @@ use kube::core::ApiResource;
 use serde_json::Value;
 
 use super::compare::{changes, comparable, FieldChange};
+use super::errors::Attempt;
 use super::{kinds, Cluster, ClusterError};
 use crate::lower::{pipeline_selector, Manifests, Object, TASK};
 
@@ -78,6 +79,15 @@ pub struct Step {
     pub action: Action,
     /// For an update: the fields that change.
     pub changes: Vec<FieldChange>,
+}
+
+/// The workloads (kind, name) a deploy applied: what to wait for.
+pub fn workloads(steps: &[Step]) -> Vec<(String, String)> {
+    steps
+        .iter()
+        .filter(|step| matches!(step.kind.as_str(), "StatefulSet" | "Deployment") && step.action != Action::Prune)
+        .map(|step| (step.kind.clone(), step.name.clone()))
+        .collect()
 }
 
 /// A deploy that stopped: why, and how far it got.
@@ -187,14 +197,10 @@ async fn ensure_namespace(cluster: &Cluster, namespace: &str) -> Result<(), Clus
             Err(ClusterError::NamespaceMissing { cluster: cluster.name.clone(), namespace: namespace.to_owned() })
         }
         Err(kube::Error::Api(status)) if status.code == 403 => Ok(()),
-        Err(error) => Err(ClusterError::from_kube(
-            error,
-            &cluster.name,
-            "get",
-            "namespaces",
-            namespace,
-            &format!("Namespace {namespace}"),
-        )),
+        Err(error) => {
+            let resource = ApiResource::erase::<Namespace>(&());
+            Err(Attempt::on(&cluster.name, "get", &resource, namespace, namespace).failed(error))
+        }
     }
 }
 
@@ -207,17 +213,16 @@ async fn apply_one(
     let resource = kinds::of(object);
     let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, &resource);
     let name = object.name();
-    let described = kinds::describe(&resource.kind, namespace, name);
-    let (plural, described) = (resource.plural.as_str(), described.as_str());
-    let refused = |verb: &'static str| {
-        move |error: kube::Error| ClusterError::from_kube(error, &cluster.name, verb, plural, namespace, described)
+    let failed = |verb: &'static str| {
+        let resource = &resource;
+        move |error: kube::Error| Attempt::on(&cluster.name, verb, resource, namespace, name).failed(error)
     };
-    let live = api.get_opt(name).await.map_err(refused("get"))?;
+    let live = api.get_opt(name).await.map_err(failed("get"))?;
     let body = serde_json::to_value(object).unwrap_or(Value::Null);
     let mut params = PatchParams::apply(FIELD_MANAGER);
     params.force = options.force_conflicts;
     params.dry_run = options.dry_run;
-    let applied = api.patch(name, &params, &Patch::Apply(&body)).await.map_err(refused("patch"))?;
+    let applied = api.patch(name, &params, &Patch::Apply(&body)).await.map_err(failed("patch"))?;
     let after = comparable(&serde_json::to_value(&applied).unwrap_or(Value::Null));
     let (action, changes) = match live {
         None => (Action::Create, Vec::new()),
@@ -240,10 +245,8 @@ pub(super) async fn list(
 ) -> Result<Vec<(String, Option<String>)>, ClusterError> {
     let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, resource);
     let params = ListParams::default().labels(&pipeline_selector(pipeline));
-    let listed = api.list(&params).await.map_err(|error| {
-        let what = format!("{} in {namespace}", resource.plural);
-        ClusterError::from_kube(error, &cluster.name, "list", &resource.plural, namespace, &what)
-    })?;
+    let listed =
+        api.list(&params).await.map_err(|error| Attempt::list(&cluster.name, resource, namespace).failed(error))?;
     let mut found: Vec<(String, Option<String>)> = listed
         .items
         .into_iter()
@@ -269,13 +272,6 @@ pub(super) async fn delete(
         Ok(_) => Ok(()),
         // Gone already (deleted by hand, or by its owner): nothing to do.
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(error) => Err(ClusterError::from_kube(
-            error,
-            &cluster.name,
-            "delete",
-            &resource.plural,
-            namespace,
-            &kinds::describe(&resource.kind, namespace, name),
-        )),
+        Err(error) => Err(Attempt::on(&cluster.name, "delete", resource, namespace, name).failed(error)),
     }
 }

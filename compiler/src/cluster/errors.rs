@@ -1,7 +1,7 @@
 //! kube's errors as a user can act on them: which cluster, which object,
 //! what the server refused and why. Every one of them exits 2.
 
-use kube::core::Status;
+use kube::core::{ApiResource, Status};
 
 /// A failure talking to the cluster.
 #[derive(Debug)]
@@ -29,64 +29,76 @@ pub struct FieldConflict {
     pub manager: String,
 }
 
-impl ClusterError {
-    /// Classifies `error`, from `verb` (`get`, `patch`, `list`, `delete`) on
-    /// `object` (`Kind namespace/name`, or `kinds` for a list) of `resource`
-    /// (plural, as RBAC names it) in `namespace`.
-    pub fn from_kube(
-        error: kube::Error,
-        cluster: &str,
-        verb: &'static str,
-        resource: &str,
-        namespace: &str,
-        object: &str,
-    ) -> ClusterError {
+/// What was being tried when a request failed, for the message.
+pub struct Attempt<'a> {
+    pub cluster: &'a str,
+    /// The RBAC verb: `get`, `patch`, `list`, `delete`.
+    pub verb: &'static str,
+    /// The resource's plural, as RBAC names it.
+    pub resource: &'a str,
+    pub namespace: &'a str,
+    /// `Kind namespace/name`, or `plural in namespace` for a list.
+    pub object: String,
+}
+
+impl<'a> Attempt<'a> {
+    /// `verb` on one object.
+    pub fn on(cluster: &'a str, verb: &'static str, resource: &'a ApiResource, namespace: &'a str, name: &str) -> Self {
+        let object = super::kinds::describe(&resource.kind, namespace, name);
+        Attempt { cluster, verb, resource: &resource.plural, namespace, object }
+    }
+
+    /// Listing the objects of one kind.
+    pub fn list(cluster: &'a str, resource: &'a ApiResource, namespace: &'a str) -> Self {
+        let object = format!("{} in {namespace}", resource.plural);
+        Attempt { cluster, verb: "list", resource: &resource.plural, namespace, object }
+    }
+
+    /// Classifies `error`, the failure of this attempt.
+    pub fn failed(&self, error: kube::Error) -> ClusterError {
+        let cluster = self.cluster.to_owned();
         match error {
-            kube::Error::Api(status) => from_status(*status, cluster, verb, resource, namespace, object),
-            kube::Error::HyperError(e) => ClusterError::Unreachable { cluster: cluster.to_owned(), cause: chain(&e) },
-            kube::Error::Service(e) => {
-                ClusterError::Unreachable { cluster: cluster.to_owned(), cause: chain(e.as_ref()) }
+            kube::Error::Api(status) => self.refused(*status),
+            kube::Error::HyperError(e) => ClusterError::Unreachable { cluster, cause: chain(&e) },
+            kube::Error::Service(e) => ClusterError::Unreachable { cluster, cause: chain(e.as_ref()) },
+            other => {
+                ClusterError::Refused { verb: self.verb, object: self.object.clone(), code: 0, message: chain(&other) }
             }
-            other => ClusterError::Refused { verb, object: object.to_owned(), code: 0, message: chain(&other) },
         }
     }
 
-    /// The exit status of a command that failed this way.
-    pub fn exit_code(&self) -> i32 {
-        2
+    fn refused(&self, status: Status) -> ClusterError {
+        let not_found_kind = status.details.as_ref().map(|d| d.kind.as_str()).unwrap_or_default();
+        let (cluster, verb, object) = (self.cluster.to_owned(), self.verb, self.object.clone());
+        match status.code {
+            401 => ClusterError::Unauthorized { cluster, message: status.message },
+            403 => ClusterError::Forbidden {
+                cluster,
+                verb,
+                resource: self.resource.to_owned(),
+                namespace: self.namespace.to_owned(),
+                message: status.message,
+            },
+            404 if not_found_kind == "namespaces" => {
+                ClusterError::NamespaceMissing { cluster, namespace: self.namespace.to_owned() }
+            }
+            409 => {
+                let conflicts = conflicts(&status);
+                if conflicts.is_empty() {
+                    ClusterError::Refused { verb, object, code: 409, message: status.message }
+                } else {
+                    ClusterError::Conflict { object, conflicts }
+                }
+            }
+            code => ClusterError::Refused { verb, object, code, message: status.message },
+        }
     }
 }
 
-fn from_status(
-    status: Status,
-    cluster: &str,
-    verb: &'static str,
-    resource: &str,
-    namespace: &str,
-    object: &str,
-) -> ClusterError {
-    let not_found_kind = status.details.as_ref().map(|d| d.kind.as_str()).unwrap_or_default();
-    match status.code {
-        401 => ClusterError::Unauthorized { cluster: cluster.to_owned(), message: status.message },
-        403 => ClusterError::Forbidden {
-            cluster: cluster.to_owned(),
-            verb,
-            resource: resource.to_owned(),
-            namespace: namespace.to_owned(),
-            message: status.message,
-        },
-        404 if not_found_kind == "namespaces" => {
-            ClusterError::NamespaceMissing { cluster: cluster.to_owned(), namespace: namespace.to_owned() }
-        }
-        409 => {
-            let conflicts = conflicts(&status);
-            if conflicts.is_empty() {
-                ClusterError::Refused { verb, object: object.to_owned(), code: 409, message: status.message }
-            } else {
-                ClusterError::Conflict { object: object.to_owned(), conflicts }
-            }
-        }
-        code => ClusterError::Refused { verb, object: object.to_owned(), code, message: status.message },
+impl ClusterError {
+    /// The exit status of a command that failed this way.
+    pub fn exit_code(&self) -> i32 {
+        2
     }
 }
 

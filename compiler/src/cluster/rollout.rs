@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
+use super::errors::Attempt;
 use super::{kinds, Cluster, ClusterError};
 use crate::lower::pipeline_selector;
 
@@ -78,15 +79,7 @@ pub async fn wait(
         for resource in kinds::all().iter().filter(|r| kinds::is_workload(r)) {
             let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, resource);
             let listed = api.list(&ListParams::default().labels(&selector)).await.map_err(|error| {
-                let what = format!("{} in {namespace}", resource.plural);
-                RolloutError::Cluster(ClusterError::from_kube(
-                    error,
-                    &cluster.name,
-                    "list",
-                    &resource.plural,
-                    namespace,
-                    &what,
-                ))
+                RolloutError::Cluster(Attempt::list(&cluster.name, resource, namespace).failed(error))
             })?;
             for object in &listed.items {
                 let rollout = Rollout::of(&resource.kind, object);

@@ -7,6 +7,7 @@
 use kube::api::{Api, DynamicObject, ListParams};
 use serde::Deserialize;
 
+use super::errors::Attempt;
 use super::rollout::Rollout;
 use super::{kinds, Cluster, ClusterError};
 use crate::lower::{pipeline_selector, AGENT_PORT, TASK};
@@ -60,10 +61,10 @@ pub async fn status(cluster: &Cluster, namespace: &str, pipeline: &str) -> Resul
     let mut workloads = Vec::new();
     for resource in kinds::all().iter().filter(|r| kinds::is_workload(r)) {
         let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, resource);
-        let listed = api.list(&ListParams::default().labels(&pipeline_selector(pipeline))).await.map_err(|error| {
-            let what = format!("{} in {namespace}", resource.plural);
-            ClusterError::from_kube(error, &cluster.name, "list", &resource.plural, namespace, &what)
-        })?;
+        let listed = api
+            .list(&ListParams::default().labels(&pipeline_selector(pipeline)))
+            .await
+            .map_err(|error| Attempt::list(&cluster.name, resource, namespace).failed(error))?;
         for object in &listed.items {
             let task = object.metadata.labels.as_ref().and_then(|l| l.get(TASK)).cloned().unwrap_or_default();
             workloads.push(Workload { task, rollout: Rollout::of(&resource.kind, object) });

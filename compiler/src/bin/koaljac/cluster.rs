@@ -58,8 +58,22 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration like 90s or 5m: {e}"))
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime")
+/// Connects to the target's cluster and does `work` there; a cluster that
+/// cannot be connected to ends the command with its error (exit 2).
+fn on_cluster(target: &Target, work: impl AsyncFnOnce(Cluster) -> ExitCode) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_USAGE_OR_IO);
+        }
+    };
+    runtime.block_on(async {
+        match Cluster::connect(target.kubeconfig.as_deref(), target.context.as_deref()).await {
+            Ok(cluster) => work(cluster).await,
+            Err(error) => cluster_failed(error),
+        }
+    })
 }
 
 /// Checks and lowers `file`; prints its diagnostics and `None` when it does
@@ -79,10 +93,6 @@ fn lowered(file: &Path, target: &Target, agent_image: Option<String>) -> Result<
         eprintln!("error: nothing was sent to the cluster");
         ExitCode::from(EXIT_INPUT_ERRORS)
     })
-}
-
-async fn connect(target: &Target) -> Result<Cluster, ExitCode> {
-    Cluster::connect(target.kubeconfig.as_deref(), target.context.as_deref()).await.map_err(cluster_failed)
 }
 
 fn cluster_failed(error: ClusterError) -> ExitCode {
@@ -128,11 +138,7 @@ pub fn deploy(request: DeployRequest) -> ExitCode {
         Ok(manifests) => manifests,
         Err(code) => return code,
     };
-    runtime().block_on(async {
-        let cluster = match connect(&request.target).await {
-            Ok(cluster) => cluster,
-            Err(code) => return code,
-        };
+    on_cluster(&request.target, async |cluster| {
         let verb = if request.dry_run { "plan for" } else { "deploying" };
         println!(
             "{verb} {}/{} on {} ({} objects)",
@@ -154,11 +160,7 @@ pub fn deploy(request: DeployRequest) -> ExitCode {
         if !request.wait {
             return ExitCode::SUCCESS;
         }
-        let workloads: Vec<(String, String)> = steps
-            .iter()
-            .filter(|s| matches!(s.kind.as_str(), "StatefulSet" | "Deployment") && s.action != Action::Prune)
-            .map(|s| (s.kind.clone(), s.name.clone()))
-            .collect();
+        let workloads = apply::workloads(&steps);
         wait_for_rollout(&cluster, manifests.namespace(), manifests.pipeline(), &workloads, request.timeout).await
     })
 }
@@ -261,11 +263,7 @@ pub fn diff(file: &Path, target: &Target, agent_image: Option<String>) -> ExitCo
         Ok(manifests) => manifests,
         Err(code) => return code,
     };
-    runtime().block_on(async {
-        let cluster = match connect(target).await {
-            Ok(cluster) => cluster,
-            Err(code) => return code,
-        };
+    on_cluster(target, async |cluster| {
         let options = ApplyOptions { dry_run: true, force_conflicts: false };
         let steps = match apply::deploy(&cluster, &manifests, options, &mut |_| {}).await {
             Ok(steps) => steps,
@@ -316,11 +314,7 @@ pub fn delete(which: &Which, target: &Target, delete_data: bool, wait: bool, tim
         Ok(found) => found,
         Err(code) => return code,
     };
-    runtime().block_on(async {
-        let cluster = match connect(target).await {
-            Ok(cluster) => cluster,
-            Err(code) => return code,
-        };
+    on_cluster(target, async |cluster| {
         println!("deleting {namespace}/{pipeline} on {}", cluster.name);
         let steps = match remove::delete(&cluster, &namespace, &pipeline, delete_data, &mut print_step).await {
             Ok(steps) => steps,
@@ -354,11 +348,7 @@ pub fn status(which: &Which, target: &Target) -> ExitCode {
         Ok(found) => found,
         Err(code) => return code,
     };
-    runtime().block_on(async {
-        let cluster = match connect(target).await {
-            Ok(cluster) => cluster,
-            Err(code) => return code,
-        };
+    on_cluster(target, async |cluster| {
         let report = match status::status(&cluster, &namespace, &pipeline).await {
             Ok(report) => report,
             Err(error) => return cluster_failed(error),
