@@ -112,14 +112,30 @@ pub async fn deploy(
     let namespace = manifests.namespace();
     let objects = manifests.objects();
     let mut done: Vec<Step> = Vec::with_capacity(objects.len());
-    let fail = |error: ClusterError, done: Vec<Step>, from: usize| Failure {
-        error,
-        done,
-        not_applied: objects[from..].iter().map(|o| format!("{} {}", o.kind(), o.name())).collect(),
-    };
     if let Err(error) = ensure_namespace(cluster, namespace).await {
-        return Err(fail(error, done, 0));
+        return Err(Failure { error, done, not_applied: objects.iter().map(named).collect() });
     }
+    apply_all(cluster, namespace, &objects, options, on_step, &mut done).await?;
+    match prune(cluster, manifests, &objects, options, on_step, &mut done).await {
+        Ok(()) => Ok(done),
+        Err(error) => Err(Failure { error, done, not_applied: Vec::new() }),
+    }
+}
+
+/// `Kind name`, how a failure lists objects.
+fn named(object: &Object) -> String {
+    format!("{} {}", object.kind(), object.name())
+}
+
+/// Applies `objects` in order, a batch of one kind at a time.
+async fn apply_all(
+    cluster: &Cluster,
+    namespace: &str,
+    objects: &[Object],
+    options: ApplyOptions,
+    on_step: &mut dyn FnMut(&Step),
+    done: &mut Vec<Step>,
+) -> Result<(), Failure> {
     let mut start = 0;
     while start < objects.len() {
         // A batch: objects of one kind, which never refer to each other,
@@ -138,31 +154,41 @@ pub async fn deploy(
                     done.push(step);
                 }
                 Err(error) => {
-                    failed.push(format!("{} {}", object.kind(), object.name()));
+                    failed.push(named(object));
                     first_error.get_or_insert(error);
                 }
             }
         }
         if let Some(error) = first_error {
-            failed.extend(objects[end..].iter().map(|o| format!("{} {}", o.kind(), o.name())));
-            return Err(Failure { error, done, not_applied: failed });
+            failed.extend(objects[end..].iter().map(named));
+            return Err(Failure { error, done: std::mem::take(done), not_applied: failed });
         }
         start = end;
     }
+    Ok(())
+}
+
+/// Deletes the pipeline's objects that `objects` (the new build) no longer
+/// has, dependents first (workloads before what they use). Claims are only
+/// reported: they hold data.
+async fn prune(
+    cluster: &Cluster,
+    manifests: &Manifests,
+    objects: &[Object],
+    options: ApplyOptions,
+    on_step: &mut dyn FnMut(&Step),
+    done: &mut Vec<Step>,
+) -> Result<(), ClusterError> {
+    let namespace = manifests.namespace();
     let mut emitted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for object in &objects {
+    for object in objects {
         emitted.entry(object.kind()).or_default().insert(object.name());
     }
     let tasks: BTreeSet<&str> =
         objects.iter().filter_map(|object| object.metadata().labels.as_ref()?.get(TASK).map(String::as_str)).collect();
-    // Prune dependents first: workloads before what they use.
     for resource in kinds::all().iter().rev() {
         let kept = emitted.get(resource.kind.as_str());
-        let found = match list(cluster, namespace, resource, manifests.pipeline()).await {
-            Ok(found) => found,
-            Err(error) => return Err(fail(error, done, objects.len())),
-        };
-        for (name, task) in found {
+        for (name, task) in list(cluster, namespace, resource, manifests.pipeline()).await? {
             if kept.is_some_and(|kept| kept.contains(name.as_str())) {
                 continue;
             }
@@ -174,9 +200,7 @@ pub async fn deploy(
                 }
                 Action::KeepData
             } else {
-                if let Err(error) = delete(cluster, namespace, resource, &name, options.dry_run).await {
-                    return Err(fail(error, done, objects.len()));
-                }
+                delete(cluster, namespace, resource, &name, options.dry_run).await?;
                 Action::Prune
             };
             let step = Step { kind: resource.kind.clone(), name, action, changes: Vec::new() };
@@ -184,7 +208,7 @@ pub async fn deploy(
             done.push(step);
         }
     }
-    Ok(done)
+    Ok(())
 }
 
 /// Stops before any write when the namespace is missing. Credentials that
