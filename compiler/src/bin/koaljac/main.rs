@@ -56,6 +56,7 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// Lower pipelines to Kubernetes objects (refuses a file with errors).
+    #[cfg(feature = "kubernetes")]
     Build {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -251,6 +252,7 @@ fn main() -> ExitCode {
         Command::Check { paths, deny, emit: Some(Emit::Ir), .. } => emit_ir(&paths, deny.is_some()),
         Command::Describe { file, task } => describe(&file, task.as_deref()),
         Command::Graph { file, format, output } => graph(&file, format, output.as_deref()),
+        #[cfg(feature = "kubernetes")]
         Command::Build { paths, format, output, agent_image } => build(&paths, format, output.as_deref(), agent_image),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Explain { code } => explain(code.as_deref()),
@@ -422,6 +424,7 @@ fn graph(path: &Path, format: GraphFormat, output: Option<&Path>) -> ExitCode {
 }
 
 /// `build`: every file must build, or nothing is written at all.
+#[cfg(feature = "kubernetes")]
 fn build(paths: &[PathBuf], format: ManifestFormat, output: Option<&Path>, agent_image: Option<String>) -> ExitCode {
     use koalja_compiler::lower::{self, BuildOptions, Manifests};
     let (loaded, io_failed) = load_all(paths);
