@@ -328,7 +328,7 @@ fn cluster_commands_name_an_unreachable_cluster_and_exit_2() {
     let stderr = String::from_utf8_lossy(&deploy.stderr);
     assert_eq!(deploy.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cluster https://127.0.0.1:1/ is unreachable"), "{stderr}");
-    assert!(stderr.contains("applied before the error (0): none"), "{stderr}");
+    assert!(stderr.contains("done before the error (0): none"), "{stderr}");
     assert!(stderr.contains("not applied (16): ServiceAccount linecount-gateway"), "{stderr}");
     for args in [
         vec!["diff", example],

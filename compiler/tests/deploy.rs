@@ -611,3 +611,19 @@ async fn the_cli_exits_1_when_the_rollout_times_out_naming_what_is_not_ready() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("is not a duration"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_says_what_was_done_and_what_not_when_the_cluster_refuses() {
+    let (url, _) = mock_api::serve_http(Scenario::ForbiddenNetworkPolicies).await;
+    write_pipeline(&url, PIPELINE);
+    let (code, _, err) = koaljac(&url, &["deploy", "FILE"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("error: forbidden: on cluster"), "{err}");
+    assert!(err.contains("may not patch networkpolicies in namespace demo"), "{err}");
+    assert!(err.contains("ConfigMap lines-ir (create)"), "{err}");
+    let not_applied = err.lines().find(|l| l.starts_with("not applied (")).unwrap_or_default();
+    assert!(
+        not_applied.contains("NetworkPolicy lines-count") && not_applied.contains("StatefulSet lines-uniq"),
+        "{err}"
+    );
+}

@@ -106,9 +106,10 @@ fn print_step(step: &Step) {
 
 fn print_failure(failure: &Failure) -> ExitCode {
     eprintln!("error: {}", failure.error);
-    let changed: Vec<String> =
-        failure.done.iter().filter(|s| s.action.changes_cluster()).map(|s| format!("{} {}", s.kind, s.name)).collect();
-    eprintln!("applied before the error ({}): {}", changed.len(), list_or_none(&changed));
+    // Every step done, unchanged ones too: those were applied (as no-ops).
+    let done: Vec<String> =
+        failure.done.iter().map(|s| format!("{} {} ({})", s.kind, s.name, s.action.as_str())).collect();
+    eprintln!("done before the error ({}): {}", done.len(), list_or_none(&done));
     eprintln!("not applied ({}): {}", failure.not_applied.len(), list_or_none(&failure.not_applied));
     ExitCode::from(failure.error.exit_code() as u8)
 }
