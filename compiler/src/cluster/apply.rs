@@ -85,7 +85,7 @@ pub struct Step {
 pub fn workloads(steps: &[Step]) -> Vec<(String, String)> {
     steps
         .iter()
-        .filter(|step| matches!(step.kind.as_str(), "StatefulSet" | "Deployment") && step.action != Action::Prune)
+        .filter(|step| kinds::is_workload(&step.kind) && step.action != Action::Prune)
         .map(|step| (step.kind.clone(), step.name.clone()))
         .collect()
 }
@@ -188,14 +188,15 @@ async fn prune(
         objects.iter().filter_map(|object| object.metadata().labels.as_ref()?.get(TASK).map(String::as_str)).collect();
     for resource in kinds::all().iter().rev() {
         let kept = emitted.get(resource.kind.as_str());
-        for (name, task) in list(cluster, namespace, resource, manifests.pipeline()).await? {
+        for object in list(cluster, namespace, resource, manifests.pipeline()).await? {
+            let name = name_of(&object);
             if kept.is_some_and(|kept| kept.contains(name.as_str())) {
                 continue;
             }
             let action = if kinds::holds_data(resource) {
                 // A StatefulSet's own claims are never emitted: they are
                 // left over only once their task is gone.
-                if task.as_deref().is_some_and(|task| tasks.contains(task)) {
+                if task_of(&object).is_some_and(|task| tasks.contains(task)) {
                     continue;
                 }
                 Action::KeepData
@@ -235,10 +236,9 @@ async fn apply_one(
     options: ApplyOptions,
 ) -> Result<Step, ClusterError> {
     let resource = kinds::of(object);
-    let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, &resource);
+    let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, resource);
     let name = object.name();
     let failed = |verb: &'static str| {
-        let resource = &resource;
         move |error: kube::Error| Attempt::on(&cluster.name, verb, resource, namespace, name).failed(error)
     };
     let live = api.get_opt(name).await.map_err(failed("get"))?;
@@ -259,28 +259,29 @@ async fn apply_one(
     Ok(Step { kind: resource.kind.clone(), name: name.to_owned(), action, changes })
 }
 
-/// The pipeline's objects of one kind: their names, and the task each
-/// belongs to (its `koalja.dev/task` label), by name.
+/// The pipeline's objects of one kind, found by its labels, by name.
 pub(super) async fn list(
     cluster: &Cluster,
     namespace: &str,
     resource: &ApiResource,
     pipeline: &str,
-) -> Result<Vec<(String, Option<String>)>, ClusterError> {
+) -> Result<Vec<DynamicObject>, ClusterError> {
     let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, resource);
     let params = ListParams::default().labels(&pipeline_selector(pipeline));
-    let listed =
-        api.list(&params).await.map_err(|error| Attempt::list(&cluster.name, resource, namespace).failed(error))?;
-    let mut found: Vec<(String, Option<String>)> = listed
-        .items
-        .into_iter()
-        .filter_map(|item| {
-            let task = item.metadata.labels.as_ref().and_then(|labels| labels.get(TASK)).cloned();
-            Some((item.metadata.name?, task))
-        })
-        .collect();
-    found.sort();
-    Ok(found)
+    let mut listed =
+        api.list(&params).await.map_err(|error| Attempt::list(&cluster.name, resource, namespace).failed(error))?.items;
+    listed.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    Ok(listed)
+}
+
+/// The task an object belongs to: its `koalja.dev/task` label.
+pub(super) fn task_of(object: &DynamicObject) -> Option<&str> {
+    object.metadata.labels.as_ref()?.get(TASK).map(String::as_str)
+}
+
+/// An object's name (the API server always gives one).
+pub(super) fn name_of(object: &DynamicObject) -> String {
+    object.metadata.name.clone().unwrap_or_default()
 }
 
 pub(super) async fn delete(

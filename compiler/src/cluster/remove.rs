@@ -23,7 +23,7 @@ pub async fn delete(
             Err(error) => return Err(Failure { error, done, not_applied: Vec::new() }),
         };
         let keep = kinds::holds_data(resource) && !delete_data;
-        let names: Vec<String> = names.into_iter().map(|(name, _)| name).collect();
+        let names: Vec<String> = names.iter().map(apply::name_of).collect();
         for (index, name) in names.iter().enumerate() {
             if !keep {
                 if let Err(error) = apply::delete(cluster, namespace, resource, name, false).await {
@@ -54,8 +54,8 @@ pub async fn wait_gone(
     loop {
         let mut left = Vec::new();
         for resource in kinds::all().iter().filter(|r| delete_data || !kinds::holds_data(r)) {
-            for (name, _) in apply::list(cluster, namespace, resource, pipeline).await? {
-                left.push(format!("{} {name}", resource.kind));
+            for object in apply::list(cluster, namespace, resource, pipeline).await? {
+                left.push(format!("{} {}", resource.kind, apply::name_of(&object)));
             }
         }
         if left.is_empty() || started.elapsed() >= timeout {

@@ -7,12 +7,10 @@ use std::time::Duration;
 
 use std::collections::HashMap;
 
-use kube::api::{Api, DynamicObject, ListParams};
+use kube::api::DynamicObject;
 use serde_json::Value;
 
-use super::errors::Attempt;
-use super::{kinds, Cluster, ClusterError};
-use crate::lower::pipeline_selector;
+use super::{apply, kinds, Cluster, ClusterError};
 
 /// One workload's rollout as last seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +46,24 @@ impl Rollout {
     }
 }
 
+/// The pipeline's workloads as they are now: each one's task (its
+/// `koalja.dev/task` label, `gateway` for the gateway) and rollout. One
+/// list request per workload kind.
+pub async fn current(
+    cluster: &Cluster,
+    namespace: &str,
+    pipeline: &str,
+) -> Result<Vec<(String, Rollout)>, ClusterError> {
+    let mut found = Vec::new();
+    for resource in kinds::all().iter().filter(|r| kinds::is_workload(&r.kind)) {
+        for object in apply::list(cluster, namespace, resource, pipeline).await? {
+            let task = apply::task_of(&object).unwrap_or_default().to_owned();
+            found.push((task, Rollout::of(&resource.kind, &object)));
+        }
+    }
+    Ok(found)
+}
+
 #[derive(Debug)]
 pub enum RolloutError {
     /// Not all ready in time; the last state of every workload not done.
@@ -73,19 +89,13 @@ pub async fn wait(
     on_progress: &mut dyn FnMut(&[Rollout]),
 ) -> Result<Vec<Rollout>, RolloutError> {
     let started = tokio::time::Instant::now();
-    let selector = pipeline_selector(pipeline);
     loop {
-        let mut live: HashMap<(String, String), Rollout> = HashMap::new();
-        for resource in kinds::all().iter().filter(|r| kinds::is_workload(r)) {
-            let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, resource);
-            let listed = api.list(&ListParams::default().labels(&selector)).await.map_err(|error| {
-                RolloutError::Cluster(Attempt::list(&cluster.name, resource, namespace).failed(error))
-            })?;
-            for object in &listed.items {
-                let rollout = Rollout::of(&resource.kind, object);
-                live.insert((rollout.kind.clone(), rollout.name.clone()), rollout);
-            }
-        }
+        let mut live: HashMap<(String, String), Rollout> = current(cluster, namespace, pipeline)
+            .await
+            .map_err(RolloutError::Cluster)?
+            .into_iter()
+            .map(|(_, rollout)| ((rollout.kind.clone(), rollout.name.clone()), rollout))
+            .collect();
         // A workload that is not there (deleted meanwhile) is not ready.
         let seen: Vec<Rollout> = workloads
             .iter()

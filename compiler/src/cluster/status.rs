@@ -4,13 +4,11 @@
 //! port has to be opened). The gateway may be down or not yet ready: then
 //! status says so and still shows the workloads.
 
-use kube::api::{Api, DynamicObject, ListParams};
 use serde::Deserialize;
 
-use super::errors::Attempt;
-use super::rollout::Rollout;
-use super::{kinds, Cluster, ClusterError};
-use crate::lower::{pipeline_selector, AGENT_PORT, TASK};
+use super::rollout::{self, Rollout};
+use super::{Cluster, ClusterError};
+use crate::lower::AGENT_PORT;
 
 /// One task's (or the gateway's) workload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,18 +56,11 @@ struct RunSummary {
 }
 
 pub async fn status(cluster: &Cluster, namespace: &str, pipeline: &str) -> Result<Status, ClusterError> {
-    let mut workloads = Vec::new();
-    for resource in kinds::all().iter().filter(|r| kinds::is_workload(r)) {
-        let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, resource);
-        let listed = api
-            .list(&ListParams::default().labels(&pipeline_selector(pipeline)))
-            .await
-            .map_err(|error| Attempt::list(&cluster.name, resource, namespace).failed(error))?;
-        for object in &listed.items {
-            let task = object.metadata.labels.as_ref().and_then(|l| l.get(TASK)).cloned().unwrap_or_default();
-            workloads.push(Workload { task, rollout: Rollout::of(&resource.kind, object) });
-        }
-    }
+    let mut workloads: Vec<Workload> = rollout::current(cluster, namespace, pipeline)
+        .await?
+        .into_iter()
+        .map(|(task, rollout)| Workload { task, rollout })
+        .collect();
     workloads.sort_by(|a, b| a.task.cmp(&b.task));
     let (runs, unreachable) = match gateway_runs(cluster, namespace, pipeline).await {
         Ok(answer) => (Ok(summarise(answer.runs)), answer.unreachable),
