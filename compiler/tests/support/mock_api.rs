@@ -373,6 +373,9 @@ pub fn kubeconfig(dir: &std::path::Path, url: &str) -> std::path::PathBuf {
     path
 }
 
+/// The server's own notion of "unchanged". Deliberately not
+/// `cluster::compare::comparable`: the mock plays the API server, whose
+/// answers the code under test compares, so it must not borrow that code.
 fn without_bookkeeping(object: &Value) -> Value {
     let mut object = object.clone();
     object.as_object_mut().map(|o| o.remove("status"));

@@ -13,10 +13,9 @@ use koalja_compiler::check::names::kubernetes_name;
 use koalja_compiler::cluster::apply::{self, Action, ApplyOptions, Failure, Step};
 use koalja_compiler::cluster::rollout::{self, Rollout, RolloutError};
 use koalja_compiler::cluster::{remove, status, Cluster, ClusterError};
-use koalja_compiler::lower::{self, BuildOptions, Manifests};
-use koalja_compiler::render::{self, FileReport};
+use koalja_compiler::lower::{self, Manifests};
 
-use crate::{load_all, EXIT_INPUT_ERRORS, EXIT_USAGE_OR_IO};
+use crate::{build_options, load_all, print_build_refusal, EXIT_INPUT_ERRORS, EXIT_USAGE_OR_IO};
 
 /// Where the cluster commands talk to.
 #[derive(clap::Args, Clone, Debug)]
@@ -81,15 +80,9 @@ fn on_cluster(target: &Target, work: impl AsyncFnOnce(Cluster) -> ExitCode) -> E
 fn lowered(file: &Path, target: &Target, agent_image: Option<String>) -> Result<Manifests, ExitCode> {
     let (loaded, io_failed) = load_all(std::slice::from_ref(&file.to_path_buf()));
     let Some(file) = loaded.first().filter(|_| !io_failed) else { return Err(ExitCode::from(EXIT_USAGE_OR_IO)) };
-    let mut options = BuildOptions { namespace: target.namespace.clone(), ..BuildOptions::default() };
-    if let Some(image) = agent_image {
-        options.agent_image = image;
-    }
+    let options = build_options(agent_image, target.namespace.clone());
     lower::build(&file.analysis, &options).map_err(|diagnostics| {
-        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        let mut shown = file.analysis.clone();
-        shown.diagnostics = diagnostics;
-        eprint!("{}", render::human::render(&FileReport { path: &file.display, analysis: &shown }, color));
+        print_build_refusal(file, diagnostics);
         eprintln!("error: nothing was sent to the cluster");
         ExitCode::from(EXIT_INPUT_ERRORS)
     })

@@ -423,21 +423,39 @@ fn graph(path: &Path, format: GraphFormat, output: Option<&Path>) -> ExitCode {
     input_exit_code(&file.analysis, false)
 }
 
+/// Build options from the command line: `--agent-image`, and the cluster
+/// commands' `--namespace`.
+#[cfg(feature = "kubernetes")]
+fn build_options(agent_image: Option<String>, namespace: Option<String>) -> koalja_compiler::lower::BuildOptions {
+    let defaults = koalja_compiler::lower::BuildOptions::default();
+    koalja_compiler::lower::BuildOptions {
+        agent_image: agent_image.unwrap_or(defaults.agent_image),
+        namespace,
+        ..defaults
+    }
+}
+
+/// Prints why `file` does not build: its errors, or the tasks without an
+/// image, as `check` shows diagnostics.
+#[cfg(feature = "kubernetes")]
+fn print_build_refusal(file: &Loaded, diagnostics: Vec<koalja_compiler::diagnostic::Diagnostic>) {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut shown = file.analysis.clone();
+    shown.diagnostics = diagnostics;
+    eprint!("{}", render::human::render(&FileReport { path: &file.display, analysis: &shown }, color));
+}
+
 /// `build`: every file must build, or nothing is written at all.
 #[cfg(feature = "kubernetes")]
 fn build(paths: &[PathBuf], format: ManifestFormat, output: Option<&Path>, agent_image: Option<String>) -> ExitCode {
-    use koalja_compiler::lower::{self, BuildOptions, Manifests};
+    use koalja_compiler::lower::{self, Manifests};
     let (loaded, io_failed) = load_all(paths);
     if io_failed {
         return ExitCode::from(EXIT_USAGE_OR_IO);
     }
-    let mut options = BuildOptions::default();
-    if let Some(image) = agent_image {
-        options.agent_image = image;
-    }
+    let options = build_options(agent_image, None);
     let mut built: Vec<(String, Manifests)> = Vec::new();
     let mut failed = false;
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     for file in &loaded {
         match lower::build(&file.analysis, &options) {
             Ok(manifests) => {
@@ -446,9 +464,7 @@ fn build(paths: &[PathBuf], format: ManifestFormat, output: Option<&Path>, agent
             }
             Err(diagnostics) => {
                 failed = true;
-                let mut shown = file.analysis.clone();
-                shown.diagnostics = diagnostics;
-                eprint!("{}", render::human::render(&FileReport { path: &file.display, analysis: &shown }, color));
+                print_build_refusal(file, diagnostics);
             }
         }
     }
