@@ -10,67 +10,122 @@
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use crate::ir::{digest::sha256, Ir, Node};
+use crate::ir::contract::Contract;
+use crate::ir::{digest::sha256, Edge, Ir, Node};
+use crate::model::{Firing, TaskSettings};
 
 /// The pod template annotation holding the digest.
 pub const IR_VIEW: &str = "koalja.dev/ir-view";
 
+/// What a task's agent acts on. Typed, without spans: positions in the file
+/// change with every edit above them and mean nothing to an agent, and
+/// hashing these fields directly keeps `build` fast.
+#[derive(Serialize)]
+struct TaskView<'a> {
+    pipeline: [&'a str; 2],
+    name: &'a str,
+    kubernetes_name: &'a str,
+    settings: &'a TaskSettings,
+    contract: &'a Contract,
+    inputs: Vec<InputView<'a>>,
+}
+
+/// One edge into the task, and the node it comes from.
+#[derive(Serialize)]
+struct InputView<'a> {
+    from: NodeView<'a>,
+    wire: &'a str,
+    ty: &'a str,
+    buffer: Option<&'a str>,
+    firing: &'a Option<Firing>,
+    merge_group: Option<&'a str>,
+    implicit: bool,
+}
+
+/// A node as another agent knows it.
+#[derive(Serialize)]
+enum NodeView<'a> {
+    Task { name: &'a str, kubernetes_name: &'a str },
+    Input(&'a str),
+    Output(&'a str),
+    Error,
+}
+
+impl<'a> NodeView<'a> {
+    fn of(node: &'a Node) -> NodeView<'a> {
+        match node {
+            Node::Task(task) => NodeView::Task { name: &task.name, kubernetes_name: &task.kubernetes_name },
+            Node::Input { wire, .. } => NodeView::Input(wire),
+            Node::Output { wire, .. } => NodeView::Output(wire),
+            Node::Error { .. } => NodeView::Error,
+        }
+    }
+}
+
+/// What the gateway acts on.
+#[derive(Serialize)]
+struct GatewayView<'a> {
+    pipeline: [&'a str; 2],
+    nodes: Vec<NodeView<'a>>,
+    /// Each pipeline output, the node feeding it, and the wire.
+    outputs: Vec<(&'a str, NodeView<'a>, &'a str)>,
+}
+
 /// The digest of what the agent of the task at `index` reads from the IR.
 pub(super) fn task_view(ir: &Ir, index: NodeIndex) -> String {
-    let mut inputs: Vec<Value> = ir
+    let Node::Task(task) = &ir.graph[index] else { return String::new() };
+    let mut inputs: Vec<InputView<'_>> = ir
         .graph
         .edges_directed(index, Direction::Incoming)
-        .map(|edge| json!({ "from": node_view(&ir.graph[edge.source()]), "edge": edge.weight() }))
+        .map(|edge| {
+            let Edge { wire, ty, buffer, firing, merge_group, implicit, span: _ } = edge.weight();
+            InputView {
+                from: NodeView::of(&ir.graph[edge.source()]),
+                wire,
+                ty,
+                buffer: buffer.as_deref(),
+                firing,
+                merge_group: merge_group.as_deref(),
+                implicit: *implicit,
+            }
+        })
         .collect();
-    inputs.sort_by_key(Value::to_string);
-    digest(json!({ "pipeline": [&ir.namespace, &ir.name], "task": &ir.graph[index], "inputs": inputs }))
+    // Graph order follows the file; the view must not.
+    inputs.sort_by(|a, b| (a.wire, a.merge_group).cmp(&(b.wire, b.merge_group)));
+    digest(&TaskView {
+        pipeline: [&ir.namespace, &ir.name],
+        name: &task.name,
+        kubernetes_name: &task.kubernetes_name,
+        settings: &task.settings,
+        contract: &task.contract,
+        inputs,
+    })
 }
 
 /// The digest of what the gateway reads from the IR: every node, without
 /// the tasks' definitions (the gateway runs no task), and which node feeds
 /// each pipeline output.
 pub(super) fn gateway_view(ir: &Ir) -> String {
-    let nodes: Vec<Value> = ir.graph.node_weights().map(node_view).collect();
-    let outputs: Vec<Value> = ir
+    let outputs = ir
         .graph
         .node_indices()
         .filter(|&index| matches!(ir.graph[index], Node::Output { .. }))
         .flat_map(|index| {
             ir.graph.edges_directed(index, Direction::Incoming).map(move |edge| {
-                json!({ "output": ir.graph[index].label(), "from": ir.graph[edge.source()].label(), "wire": edge.weight().wire })
+                (ir.graph[index].label(), NodeView::of(&ir.graph[edge.source()]), edge.weight().wire.as_str())
             })
         })
         .collect();
-    digest(json!({ "pipeline": [&ir.namespace, &ir.name], "nodes": nodes, "outputs": outputs }))
+    digest(&GatewayView {
+        pipeline: [&ir.namespace, &ir.name],
+        nodes: ir.graph.node_weights().map(NodeView::of).collect(),
+        outputs,
+    })
 }
 
-/// A node as another agent knows it: its kind, name and Kubernetes name.
-fn node_view(node: &Node) -> Value {
-    match node {
-        Node::Task(task) => json!({ "task": task.name, "kubernetes_name": task.kubernetes_name }),
-        Node::Input { wire, .. } => json!({ "input": wire }),
-        Node::Output { wire, .. } => json!({ "output": wire }),
-        Node::Error { .. } => json!("error"),
-    }
-}
-
-/// `sha256:` of the canonical JSON of `value` without positions.
-fn digest(mut value: Value) -> String {
-    strip_positions(&mut value);
-    sha256(value.to_string().as_bytes())
-}
-
-/// Positions in the file change with every edit above them; they mean
-/// nothing to an agent.
-fn strip_positions(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.retain(|key, _| !matches!(key.as_str(), "span" | "block_span" | "has_errors"));
-            map.values_mut().for_each(strip_positions);
-        }
-        Value::Array(items) => items.iter_mut().for_each(strip_positions),
-        _ => {}
-    }
+fn digest(view: &impl Serialize) -> String {
+    // Serialising borrowed strings, numbers and sorted maps cannot fail.
+    sha256(&serde_json::to_vec(view).unwrap_or_default())
 }
