@@ -6,6 +6,8 @@
 
 #[path = "support/examples.rs"]
 mod examples;
+#[path = "support/tricky_strings.rs"]
+mod tricky_strings;
 #[path = "support/validator.rs"]
 mod validator;
 use examples::example_paths;
@@ -15,6 +17,8 @@ use std::process::Command;
 use koalja_compiler::analysis::{analyze, analyze_text};
 use koalja_compiler::diagnostic::Code;
 use koalja_compiler::lower::{build, BuildOptions, Object};
+use proptest::prelude::*;
+use serde::Deserialize as _;
 use serde_json::Value;
 
 /// The objects as JSON values, to look into.
@@ -47,12 +51,7 @@ fn yaml_reads_back_as_the_objects_json() {
     for path in example_paths() {
         let text = std::fs::read_to_string(&path).unwrap();
         let built = build(&analyze_text(&text, "example"), &BuildOptions::default()).unwrap();
-        let yaml = built.to_yaml();
-        let documents: Vec<Value> = yaml
-            .split("---\n")
-            .skip(1)
-            .map(|document| serde_norway::from_str(document).unwrap_or_else(|e| panic!("{e}\n{document}")))
-            .collect();
+        let documents = read_yaml_stream(&built.to_yaml());
         assert_eq!(documents, values(&built.objects()), "{}", path.display());
     }
 }
@@ -368,4 +367,34 @@ fn a_pod_template_changes_exactly_when_its_agents_view_of_the_ir_does() {
     // A new task: it, and the gateway, which asks every agent for runs.
     let more = format!("{base}(y) d (out2)\ntask d {{ command: [\"d\", y, out2] }}\n");
     assert_eq!(restarted(&views, &more), vec!["p-d", "p-gateway"]);
+}
+
+/// The YAML stream as a YAML 1.1 reader (serde_norway, libyaml's) reads it,
+/// document by document.
+fn read_yaml_stream(yaml: &str) -> Vec<Value> {
+    serde_norway::Deserializer::from_str(yaml)
+        .map(|document| Value::deserialize(document).unwrap_or_else(|e| panic!("{e}\n{yaml}")))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 512, ..Default::default() })]
+
+    /// Whatever a user writes in `image`, `env` and `command` comes back
+    /// from `build`'s YAML byte for byte: no line break U+0085, U+2028 or
+    /// U+2029 folded, no control character refused, no `yes` or `0755`
+    /// read as a boolean or a number. (kubectl reads the same stream in
+    /// `real_cluster.rs`.)
+    #[test]
+    fn any_string_in_image_env_or_command_reads_back_from_the_yaml_unchanged(
+        image in tricky_strings::tricky_image(),
+        env in proptest::collection::vec(tricky_strings::tricky_string(), 1..4),
+        args in proptest::collection::vec(tricky_strings::tricky_string(), 1..4),
+    ) {
+        let text = tricky_strings::pipeline("ns", &image, &env, &args);
+        let built = build(&analyze_text(&text, "p"), &BuildOptions::default())
+            .unwrap_or_else(|d| panic!("{text:?} does not build: {d:?}"));
+        let read = tricky_strings::read_back(&read_yaml_stream(&built.to_yaml()));
+        prop_assert_eq!(read, tricky_strings::ReadBack { image, env, command: args });
+    }
 }

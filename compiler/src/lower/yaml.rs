@@ -6,8 +6,9 @@
 //! indent, multi-line strings as literal blocks. A string is written plain
 //! only when no YAML reader (including YAML 1.1 ones, which Kubernetes
 //! tooling still uses) could take it for anything but that string;
-//! otherwise single-quoted, or, when it holds control characters, as a JSON
-//! string (valid YAML). Tests parse the output back with serde_norway and
+//! otherwise single-quoted, or, when it holds a character that YAML 1.1
+//! reads as a line break or refuses (`needs_escape`), double-quoted with
+//! `\uXXXX` escapes. Tests parse the output back with serde_norway and
 //! compare it with serde_json's view of the same value.
 
 use std::fmt::Write as _;
@@ -499,15 +500,43 @@ fn write_string(out: &mut String, text: &str, width: usize, is_key: bool) {
                 out.push_str(line);
             }
         }
-    } else if !text.chars().any(char::is_control) {
+    } else if !text.chars().any(needs_escape) {
         // Single quotes escape nothing but themselves: the most readable.
         out.push('\'');
         out.push_str(&text.replace('\'', "''"));
         out.push('\'');
     } else {
-        // A JSON string is a valid YAML double-quoted scalar.
-        out.push_str(&serde_json::to_string(text).unwrap_or_default());
+        write_double_quoted(out, text);
     }
+}
+
+/// A character that no unquoted, single-quoted or literal-block scalar can
+/// carry unchanged: YAML 1.1 readers (libyaml, go-yaml under kubectl) take
+/// U+0085, U+2028 and U+2029 for line breaks, and refuse C0 and C1 control
+/// characters, U+FEFF (a byte order mark) and the non-characters U+FFFE and
+/// U+FFFF in the stream. Only a double-quoted scalar's escapes carry them.
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// A double-quoted scalar with every character of `needs_escape` as a
+/// `\uXXXX` escape, which YAML 1.1 and 1.2 readers alike decode (JSON's
+/// string escapes leave U+0085 and U+2028 raw, which YAML 1.1 folds).
+fn write_double_quoted(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// Safe to write without quotes: a name-like word that no YAML 1.1 or 1.2
@@ -530,7 +559,7 @@ fn is_plain(text: &str) -> bool {
 fn is_literal_block(text: &str) -> bool {
     text.contains('\n')
         && !text.starts_with([' ', '\t', '\n'])
-        && !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+        && !text.chars().any(|c| needs_escape(c) && c != '\n' && c != '\t')
         && !text.split('\n').any(|line| line.ends_with([' ', '\t']))
 }
 
@@ -589,6 +618,16 @@ mod tests {
             "?",
             "-",
             ":",
+            "\u{85}",
+            "next\u{85}line",
+            "para\u{2028}graph\u{2029}",
+            "multi\nline\u{2028}\n",
+            "bom\u{feff}",
+            "\u{fffe}\u{ffff}",
+            "cr\r\n",
+            "del\u{7f}",
+            "c1\u{9b}",
+            "\\\"",
         ] {
             round_trip(&serde_json::json!({ "k": text, text: [text, { "n": text }] }));
         }
