@@ -14,11 +14,36 @@
 # agents over HTTP, `koaljac run` end to end, the SIGKILL crash test); the
 # agent's static binary and FROM-scratch image, verified by chroot;
 # the main job (check the examples, run linecount.kja on its sample data); a short fuzzing run (KOALJA_FUZZ_SECONDS,
-# default 60; 0 skips it).
+# default 60; 0 skips it). The cluster commands run against a real control
+# plane on loopback (scripts/cluster.sh), started before the Rust tests and
+# stopped when this script ends.
+#
+# Build caches live outside the clone, so that only a machine's first run
+# pays for cold builds: a clone without its own target/ directories gets
+# links to ~/.cache/koalja/ (KOALJA_CACHE), and Go keeps ~/.cache/go-build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+script_started=$SECONDS
+step_started=$SECONDS
+step_name=""
+# Each step's header, with the time the step before it took.
+step() {
+  if [ -n "$step_name" ]; then
+    printf '    (%s: %d s)\n' "$step_name" $((SECONDS - step_started))
+  fi
+  step_name="$*"
+  step_started=$SECONDS
+  printf '\n==> %s\n' "$*"
+}
+
+cache="${KOALJA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/koalja}"
+for dir in target compiler/fuzz/target runtime/fuzz/target; do
+  if [ ! -e "$dir" ]; then
+    mkdir -p "$cache/$dir"
+    ln -s "$cache/$dir" "$dir"
+  fi
+done
 
 step "installing what the tests need"
 apt_install() {
@@ -35,6 +60,12 @@ apt_install() {
 }
 # podman and umoci build and unpack the agent image (no container runs).
 apt_install dot:graphviz chromium:chromium podman:podman umoci:umoci file:file
+# openssl makes the local cluster's certificates, ip its pods' network namespace.
+apt_install openssl:openssl ip:iproute2
+if ! command -v go >/dev/null 2>&1; then
+  echo "test.sh: the local Kubernetes control plane is built with Go 1.26, which is not on PATH" >&2
+  exit 2
+fi
 # The official Kubernetes schemas, offline, for the manifests' tests.
 validator_env=target/venv-validate
 if [ ! -x "$validator_env/bin/kubernetes-validate" ]; then
@@ -63,6 +94,17 @@ cargo fmt --all -- --check
 
 step "lints (cargo clippy, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "local Kubernetes control plane (scripts/cluster.sh up)"
+# Built from k8s.io/kubernetes and etcd on a machine's first run (minutes),
+# then started in seconds; the cluster tests (compiler/tests/real_cluster.rs)
+# run against it inside `cargo test`.
+trap 'scripts/cluster.sh down > /dev/null 2>&1 || true' EXIT
+scripts/cluster.sh down > /dev/null 2>&1 || true
+scripts/cluster.sh up
+export KOALJA_E2E_KUBECONFIG="$PWD/target/cluster/kubeconfig"
+export KOALJA_E2E_KUBECTL="$PWD/target/cluster/bin/kubectl"
+export KOALJA_E2E_LOCAL_CLUSTER="$PWD/scripts/cluster.sh"
 
 step "Rust tests (cargo test --workspace)"
 # insta must not write snapshots in a test run: a changed snapshot fails.
@@ -97,6 +139,7 @@ if [ "$seconds" -gt 0 ]; then
 fi
 
 step "all suites passed"
+printf 'total: %d s\n' $((SECONDS - script_started))
 # One closing line with the totals of every `test result:` line above.
 python3 - target/cargo-test.log <<'PY'
 import re, sys

@@ -98,6 +98,9 @@ pub struct Failure {
     pub done: Vec<Step>,
     /// The objects (`Kind name`) that were not applied.
     pub not_applied: Vec<String>,
+    /// The object (kind, name) whose request failed, when one did: what
+    /// the CLI traces back to a task and its place in the file.
+    pub refused: Option<(String, String)>,
 }
 
 /// Applies every object of `manifests` to `cluster` (or, with `dry_run`,
@@ -113,12 +116,12 @@ pub async fn deploy(
     let objects = manifests.objects();
     let mut done: Vec<Step> = Vec::with_capacity(objects.len());
     if let Err(error) = ensure_namespace(cluster, namespace).await {
-        return Err(Failure { error, done, not_applied: objects.iter().map(named).collect() });
+        return Err(Failure { error, done, not_applied: objects.iter().map(named).collect(), refused: None });
     }
     apply_all(cluster, namespace, &objects, options, on_step, &mut done).await?;
     match prune(cluster, manifests, &objects, options, on_step, &mut done).await {
         Ok(()) => Ok(done),
-        Err(error) => Err(Failure { error, done, not_applied: Vec::new() }),
+        Err(error) => Err(Failure { error, done, not_applied: Vec::new(), refused: None }),
     }
 }
 
@@ -155,13 +158,14 @@ async fn apply_all(
                 }
                 Err(error) => {
                     failed.push(named(object));
-                    first_error.get_or_insert(error);
+                    first_error.get_or_insert((error, object));
                 }
             }
         }
-        if let Some(error) = first_error {
+        if let Some((error, object)) = first_error {
             failed.extend(objects[end..].iter().map(named));
-            return Err(Failure { error, done: std::mem::take(done), not_applied: failed });
+            let refused = Some((object.kind().to_owned(), object.name().to_owned()));
+            return Err(Failure { error, done: std::mem::take(done), not_applied: failed, refused });
         }
         start = end;
     }
@@ -242,7 +246,16 @@ async fn apply_one(
         move |error: kube::Error| Attempt::on(&cluster.name, verb, resource, namespace, name).failed(error)
     };
     let live = api.get_opt(name).await.map_err(failed("get"))?;
-    let body = serde_json::to_value(object).unwrap_or(Value::Null);
+    // Written by `lower::json`, not by kube's serde_json: the server reads
+    // an apply body with a YAML reader (see there).
+    let body = serde_json::value::RawValue::from_string(crate::lower::json::to_string(object)).map_err(|e| {
+        ClusterError::Refused {
+            verb: "patch",
+            object: kinds::describe(object.kind(), namespace, name),
+            code: 0,
+            message: e.to_string(),
+        }
+    })?;
     let mut params = PatchParams::apply(FIELD_MANAGER);
     params.force = options.force_conflicts;
     params.dry_run = options.dry_run;

@@ -13,7 +13,9 @@ pub enum ClusterError {
     /// The credentials were refused (401).
     Unauthorized { cluster: String, message: String },
     /// The credentials may not do this (403).
-    Forbidden { cluster: String, verb: &'static str, resource: String, namespace: String, message: String },
+    /// `verb` is the one the authorizer refused, which for a server-side
+    /// apply that creates the object is `create`, not `patch`.
+    Forbidden { cluster: String, verb: String, resource: String, namespace: String, message: String },
     /// The pipeline's namespace does not exist.
     NamespaceMissing { cluster: String, namespace: String },
     /// Another field manager owns fields this apply would change (409).
@@ -72,9 +74,12 @@ impl<'a> Attempt<'a> {
         let (cluster, verb, object) = (self.cluster.to_owned(), self.verb, self.object.clone());
         match status.code {
             401 => ClusterError::Unauthorized { cluster, message: status.message },
-            403 => ClusterError::Forbidden {
+            // RBAC's refusal says who "cannot" do what; every other 403 is
+            // admission refusing the object itself (a quota, PodSecurity, a
+            // policy), which no permission would change.
+            403 if status.message.contains(" cannot ") => ClusterError::Forbidden {
                 cluster,
-                verb,
+                verb: refused_verb(&status.message).unwrap_or(verb).to_owned(),
                 resource: self.resource.to_owned(),
                 namespace: self.namespace.to_owned(),
                 message: status.message,
@@ -100,6 +105,12 @@ impl ClusterError {
     pub fn exit_code(&self) -> i32 {
         2
     }
+}
+
+/// The verb in RBAC's refusal, `User "u" cannot create resource "x" …`.
+fn refused_verb(message: &str) -> Option<&str> {
+    let after = message.split_once(" cannot ")?.1;
+    after.split_whitespace().next().filter(|verb| verb.chars().all(|c| c.is_ascii_lowercase()))
 }
 
 /// The fields and managers of a server-side apply conflict. The server names

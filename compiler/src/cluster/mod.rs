@@ -33,6 +33,10 @@ pub use errors::ClusterError;
 #[derive(Clone)]
 pub struct Cluster {
     pub client: kube::Client,
+    /// The same cluster without kube's retries of 429, 503 and 504 (up to
+    /// 15, backing off to minutes), for the gateway through the service
+    /// proxy: there a 503 ("no endpoints available") is an answer.
+    pub once: kube::Client,
     /// The kube config context's cluster, or the server URL.
     pub name: String,
 }
@@ -56,7 +60,10 @@ impl Cluster {
             None => Config::infer().await.map_err(|e| ClusterError::Config(e.to_string()))?,
         };
         let name = config.cluster_url.to_string();
+        let mut without_retries = config.clone();
+        without_retries.default_retry = false;
         let client = kube::Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
-        Ok(Cluster { client, name })
+        let once = kube::Client::try_from(without_retries).map_err(|e| ClusterError::Config(e.to_string()))?;
+        Ok(Cluster { client, once, name })
     }
 }

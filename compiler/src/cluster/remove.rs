@@ -20,7 +20,7 @@ pub async fn delete(
     for resource in kinds::all().iter().rev() {
         let names = match apply::list(cluster, namespace, resource, pipeline).await {
             Ok(names) => names,
-            Err(error) => return Err(Failure { error, done, not_applied: Vec::new() }),
+            Err(error) => return Err(Failure { error, done, not_applied: Vec::new(), refused: None }),
         };
         let keep = kinds::holds_data(resource) && !delete_data;
         let names: Vec<String> = names.iter().map(apply::name_of).collect();
@@ -28,7 +28,7 @@ pub async fn delete(
             if !keep {
                 if let Err(error) = apply::delete(cluster, namespace, resource, name, false).await {
                     let not_applied = names[index..].iter().map(|n| format!("{} {n}", resource.kind)).collect();
-                    return Err(Failure { error, done, not_applied });
+                    return Err(Failure { error, done, not_applied, refused: None });
                 }
             }
             let action = if keep { Action::KeepData } else { Action::Delete };

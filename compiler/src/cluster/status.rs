@@ -69,11 +69,25 @@ pub async fn status(cluster: &Cluster, namespace: &str, pipeline: &str) -> Resul
     Ok(Status { workloads, runs, unreachable })
 }
 
+/// How long `status` waits for the gateway's list of runs.
+const GATEWAY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 async fn gateway_runs(cluster: &Cluster, namespace: &str, pipeline: &str) -> Result<PipelineRuns, String> {
     let path =
         format!("/api/v1/namespaces/{namespace}/services/{pipeline}-gateway:{AGENT_PORT}/proxy/v1/pipeline/runs");
     let request = http::Request::get(&path).body(Vec::new()).map_err(|e| e.to_string())?;
-    let text = cluster.client.request_text(request).await.map_err(|e| format!("the gateway did not answer: {e}"))?;
+    // A gateway that accepts the connection but never answers must not
+    // hang `status`: its readiness is already known.
+    let answer = tokio::time::timeout(GATEWAY_TIMEOUT, cluster.once.request_text(request)).await;
+    let text = match answer {
+        Err(_) => return Err(format!("the gateway did not answer within {}s", GATEWAY_TIMEOUT.as_secs())),
+        // The API server's own words, without kube's Debug dump of them.
+        Ok(Err(kube::Error::Api(status))) => {
+            return Err(format!("the gateway did not answer ({} {}): {}", status.code, status.reason, status.message))
+        }
+        Ok(Err(e)) => return Err(format!("the gateway did not answer: {e}")),
+        Ok(Ok(text)) => text,
+    };
     serde_json::from_str(&text).map_err(|e| format!("the gateway's answer is not a list of runs: {e}"))
 }
 

@@ -180,7 +180,7 @@ impl Manifests {
             items: Items<'m>,
         }
         let mut buffered = std::io::BufWriter::new(out);
-        serde_json::to_writer_pretty(&mut buffered, &List { api_version: "v1", kind: "List", items: Items(self) })?;
+        super::json::to_writer_pretty(&mut buffered, &List { api_version: "v1", kind: "List", items: Items(self) })?;
         buffered.write_all(b"\n")?;
         buffered.flush()
     }

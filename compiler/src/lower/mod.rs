@@ -29,6 +29,7 @@
 //! `metadata`, `spec`, the rest alphabetical) and its maps sorted:
 //! byte-for-byte deterministic.
 
+pub mod json;
 mod manifests;
 mod objects;
 mod restarts;

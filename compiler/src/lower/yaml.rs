@@ -515,7 +515,7 @@ fn write_string(out: &mut String, text: &str, width: usize, is_key: bool) {
 /// U+0085, U+2028 and U+2029 for line breaks, and refuse C0 and C1 control
 /// characters, U+FEFF (a byte order mark) and the non-characters U+FFFE and
 /// U+FFFF in the stream. Only a double-quoted scalar's escapes carry them.
-fn needs_escape(c: char) -> bool {
+pub(super) fn needs_escape(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
 }
 

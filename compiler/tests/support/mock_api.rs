@@ -243,7 +243,13 @@ impl State {
         let name = rest.get(2).map(|s| s.to_string());
         if let Fault::Forbidden { method, plural: forbidden } = &self.setup.fault {
             if *method == parts.method && *forbidden == plural {
+                // As the real authorizer: an apply that would make the
+                // object is checked as `create`.
+                let exists = name.as_ref().is_some_and(|name| {
+                    self.objects.keys().any(|(kind_plural, n)| kind_plural == &plural && n == name)
+                });
                 let verb = match parts.method.as_str() {
+                    "PATCH" if !exists => "create",
                     "PATCH" => "patch",
                     "DELETE" => "delete",
                     _ => "get",

@@ -15,7 +15,7 @@ use koalja_compiler::cluster::rollout::{self, Rollout, RolloutError};
 use koalja_compiler::cluster::{remove, status, Cluster, ClusterError};
 use koalja_compiler::lower::{self, Manifests};
 
-use crate::{build_options, load_all, print_build_refusal, EXIT_INPUT_ERRORS, EXIT_USAGE_OR_IO};
+use crate::{build_options, load_all, print_build_refusal, Loaded, EXIT_INPUT_ERRORS, EXIT_USAGE_OR_IO};
 
 /// Where the cluster commands talk to.
 #[derive(clap::Args, Clone, Debug)]
@@ -76,15 +76,48 @@ fn on_cluster(target: &Target, work: impl AsyncFnOnce(Cluster) -> ExitCode) -> E
 }
 
 /// Checks and lowers `file`; prints its diagnostics and `None` when it does
-/// not build (nothing is sent to the cluster then).
-fn lowered(file: &Path, target: &Target, agent_image: Option<String>) -> Result<Manifests, ExitCode> {
+/// not build (nothing is sent to the cluster then). The file comes back
+/// too, to trace a refused object to its place in it.
+fn lowered(file: &Path, target: &Target, agent_image: Option<String>) -> Result<(Manifests, Loaded), ExitCode> {
     let (loaded, io_failed) = load_all(std::slice::from_ref(&file.to_path_buf()));
-    let Some(file) = loaded.first().filter(|_| !io_failed) else { return Err(ExitCode::from(EXIT_USAGE_OR_IO)) };
+    let Some(file) = loaded.into_iter().next().filter(|_| !io_failed) else {
+        return Err(ExitCode::from(EXIT_USAGE_OR_IO));
+    };
     let options = build_options(agent_image, target.namespace.clone());
-    lower::build(&file.analysis, &options).map_err(|diagnostics| {
-        print_build_refusal(file, diagnostics);
-        eprintln!("error: nothing was sent to the cluster");
-        ExitCode::from(EXIT_INPUT_ERRORS)
+    match lower::build(&file.analysis, &options) {
+        Ok(manifests) => Ok((manifests, file)),
+        Err(diagnostics) => {
+            print_build_refusal(&file, diagnostics);
+            eprintln!("error: nothing was sent to the cluster");
+            Err(ExitCode::from(EXIT_INPUT_ERRORS))
+        }
+    }
+}
+
+/// Where in the file the object `kind name` of `manifests` comes from:
+/// "task `count` (lines.kja:2:13, its task block at lines.kja:6:1)", or
+/// "the pipeline as a whole" for the gateway, the IR and the accounts.
+fn source_of(file: &Loaded, manifests: &Manifests, kind: &str, name: &str) -> Option<String> {
+    let objects = manifests.objects();
+    let object = objects.iter().find(|o| o.kind() == kind && o.name() == name)?;
+    let label = object.metadata().labels.as_ref().and_then(|labels| labels.get(lower::TASK));
+    let analysis = &file.analysis;
+    let at = |offset: u32| {
+        let position = analysis.line_index.line_column(&analysis.text, offset);
+        format!("{}:{}:{}", file.display, position.line, position.column)
+    };
+    let task = label.and_then(|label| {
+        analysis.pipeline.tasks.iter().find(|task| kubernetes_name(&task.name).as_str() == label.as_str())
+    });
+    Some(match task {
+        Some(task) => match task.block_span {
+            Some(block) => {
+                format!("task `{}` ({}, its task block at {})", task.name, at(task.span.start), at(block.start))
+            }
+            None => format!("task `{}` ({})", task.name, at(task.span.start)),
+        },
+        None if label.is_some_and(|l| l == "gateway") => format!("the pipeline's gateway ({})", file.display),
+        None => format!("the pipeline as a whole ({})", file.display),
     })
 }
 
@@ -97,8 +130,16 @@ fn print_step(step: &Step) {
     println!("  {:<11} {} {}", step.action.as_str(), step.kind, step.name);
 }
 
-fn print_failure(failure: &Failure) -> ExitCode {
+/// A failed apply, prune or delete: the error, the object it came from in
+/// the file (when the file is known), and what was and was not done.
+fn print_failure(failure: &Failure, from: Option<(&Loaded, &Manifests)>) -> ExitCode {
     eprintln!("error: {}", failure.error);
+    let source = from.zip(failure.refused.as_ref()).and_then(|((file, manifests), (kind, name))| {
+        source_of(file, manifests, kind, name).map(|source| (kind, name, source))
+    });
+    if let Some((kind, name, source)) = source {
+        eprintln!("  --> {kind} {name} is made for {source}");
+    }
     // Every step done, unchanged ones too: those were applied (as no-ops).
     let done: Vec<String> =
         failure.done.iter().map(|s| format!("{} {} ({})", s.kind, s.name, s.action.as_str())).collect();
@@ -128,8 +169,8 @@ fn summary(steps: &[Step]) -> String {
 }
 
 pub fn deploy(request: DeployRequest) -> ExitCode {
-    let manifests = match lowered(&request.file, &request.target, request.agent_image.clone()) {
-        Ok(manifests) => manifests,
+    let (manifests, file) = match lowered(&request.file, &request.target, request.agent_image.clone()) {
+        Ok(lowered) => lowered,
         Err(code) => return code,
     };
     on_cluster(&request.target, async |cluster| {
@@ -144,7 +185,7 @@ pub fn deploy(request: DeployRequest) -> ExitCode {
         let options = ApplyOptions { dry_run: request.dry_run, force_conflicts: request.force_conflicts };
         let steps = match apply::deploy(&cluster, &manifests, options, &mut print_step).await {
             Ok(steps) => steps,
-            Err(failure) => return print_failure(&failure),
+            Err(failure) => return print_failure(&failure, Some((&file, &manifests))),
         };
         if request.dry_run {
             println!("dry run, nothing changed: {}", summary(&steps));
@@ -253,15 +294,15 @@ impl Progress {
 }
 
 pub fn diff(file: &Path, target: &Target, agent_image: Option<String>) -> ExitCode {
-    let manifests = match lowered(file, target, agent_image) {
-        Ok(manifests) => manifests,
+    let (manifests, file) = match lowered(file, target, agent_image) {
+        Ok(lowered) => lowered,
         Err(code) => return code,
     };
     on_cluster(target, async |cluster| {
         let options = ApplyOptions { dry_run: true, force_conflicts: false };
         let steps = match apply::deploy(&cluster, &manifests, options, &mut |_| {}).await {
             Ok(steps) => steps,
-            Err(failure) => return print_failure(&failure),
+            Err(failure) => return print_failure(&failure, Some((&file, &manifests))),
         };
         let changing: Vec<&Step> = steps.iter().filter(|s| s.action.changes_cluster()).collect();
         for step in &changing {
@@ -291,7 +332,7 @@ pub fn diff(file: &Path, target: &Target, agent_image: Option<String>) -> ExitCo
 /// The namespace and Kubernetes name of the pipeline a command names.
 fn which_pipeline(which: &Which, target: &Target) -> Result<(String, String), ExitCode> {
     if let Some(file) = &which.file {
-        let manifests = lowered(file, target, None)?;
+        let (manifests, _) = lowered(file, target, None)?;
         return Ok((manifests.namespace().to_owned(), manifests.pipeline().to_owned()));
     }
     let named = which.pipeline.as_deref().unwrap_or_default();
@@ -312,7 +353,7 @@ pub fn delete(which: &Which, target: &Target, delete_data: bool, wait: bool, tim
         println!("deleting {namespace}/{pipeline} on {}", cluster.name);
         let steps = match remove::delete(&cluster, &namespace, &pipeline, delete_data, &mut print_step).await {
             Ok(steps) => steps,
-            Err(failure) => return print_failure(&failure),
+            Err(failure) => return print_failure(&failure, None),
         };
         if steps.is_empty() {
             println!("nothing of {namespace}/{pipeline} was found");

@@ -68,6 +68,10 @@ enum Command {
         /// The image holding the static koalja-agent binary.
         #[arg(long)]
         agent_image: Option<String>,
+        /// Put every object into this namespace instead of the one the
+        /// file's header names (as `deploy --namespace` does).
+        #[arg(long, short = 'n')]
+        namespace: Option<String>,
     },
     /// Describe each task: when it runs, what it sees, its command expanded.
     Describe {
@@ -253,7 +257,9 @@ fn main() -> ExitCode {
         Command::Describe { file, task } => describe(&file, task.as_deref()),
         Command::Graph { file, format, output } => graph(&file, format, output.as_deref()),
         #[cfg(feature = "kubernetes")]
-        Command::Build { paths, format, output, agent_image } => build(&paths, format, output.as_deref(), agent_image),
+        Command::Build { paths, format, output, agent_image, namespace } => {
+            build(&paths, format, output.as_deref(), build_options(agent_image, namespace))
+        }
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Explain { code } => explain(code.as_deref()),
         #[cfg(feature = "cluster")]
@@ -447,20 +453,24 @@ fn print_build_refusal(file: &Loaded, diagnostics: Vec<koalja_compiler::diagnost
 
 /// `build`: every file must build, or nothing is written at all.
 #[cfg(feature = "kubernetes")]
-fn build(paths: &[PathBuf], format: ManifestFormat, output: Option<&Path>, agent_image: Option<String>) -> ExitCode {
+fn build(
+    paths: &[PathBuf],
+    format: ManifestFormat,
+    output: Option<&Path>,
+    options: koalja_compiler::lower::BuildOptions,
+) -> ExitCode {
     use koalja_compiler::lower::{self, Manifests};
     let (loaded, io_failed) = load_all(paths);
     if io_failed {
         return ExitCode::from(EXIT_USAGE_OR_IO);
     }
-    let options = build_options(agent_image, None);
     let mut built: Vec<(String, Manifests)> = Vec::new();
     let mut failed = false;
     for file in &loaded {
         match lower::build(&file.analysis, &options) {
             Ok(manifests) => {
                 let pipeline = &file.analysis.pipeline;
-                built.push((format!("{}-{}", pipeline.namespace, pipeline.name), manifests));
+                built.push((format!("{}-{}", manifests.namespace(), pipeline.name), manifests));
             }
             Err(diagnostics) => {
                 failed = true;

@@ -1,0 +1,498 @@
+//! The cluster commands against a real Kubernetes control plane: the
+//! `koaljac` binary as a user runs it, and `kubectl` to look at what it did.
+//!
+//! `scripts/test.sh` starts the local control plane (`scripts/cluster.sh`:
+//! kube-apiserver, kube-controller-manager, kube-scheduler and etcd of
+//! Kubernetes 1.37, kwok's nodes in three regions) and points these tests at
+//! it with `KOALJA_E2E_KUBECONFIG`, `KOALJA_E2E_KUBECTL` and
+//! `KOALJA_E2E_LOCAL_CLUSTER` (the script, for what only the local cluster
+//! can do: restart its API server, issue user certificates, run processes in
+//! its pods' network). `KOALJA_E2E_KUBECONFIG` alone points them at any
+//! other cluster whose credentials may create namespaces; the tests that
+//! need the local cluster's powers then say NOT RUN.
+//!
+//! Every test works in namespaces of its own, `koalja-e2e-…`, labelled for
+//! the restricted Pod Security Standard (enforce, warn and audit), made anew
+//! at its start.
+
+#[path = "support/examples.rs"]
+mod examples;
+#[path = "support/kube.rs"]
+mod kube;
+#[path = "support/tricky_strings.rs"]
+mod tricky_strings;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use kube::{
+    cluster, deploy, deploy_ready, path_str, regions, wait_for_workloads, without_count, write_file, Kube, Ran, LINES,
+};
+use serde_json::Value;
+
+#[test]
+fn every_example_is_admitted_placed_in_its_region_and_ready() {
+    let Some(kube) = cluster("every_example_is_admitted_placed_in_its_region_and_ready") else { return };
+    let paths = examples::example_paths();
+    // Two examples at a time: the control plane shares the machine's two cores.
+    for pair in paths.chunks(2) {
+        std::thread::scope(|scope| {
+            for path in pair {
+                let kube = &kube;
+                scope.spawn(move || example_on_the_cluster(kube, path));
+            }
+        });
+    }
+}
+
+fn example_on_the_cluster(kube: &Kube, path: &Path) {
+    let stem = path.file_stem().unwrap().to_str().unwrap();
+    let namespace = kube.fresh_namespace(&format!("koalja-e2e-ex-{stem}"));
+    // PodSecurity warns about a workload whose pods it would refuse, on a
+    // server-side dry run of the very YAML `build` prints: no warning at all.
+    let built = kube.koaljac_build(path, &namespace);
+    let dry = kube.kubectl_with(
+        &["apply", "--server-side", "--dry-run=server", "--field-manager=koaljac", "-f", "-"],
+        Some(&built),
+    );
+    assert_eq!(dry.code, 0, "{stem}: {}", dry.all());
+    assert!(!dry.err.to_lowercase().contains("warning"), "{stem}: the API server warned: {}", dry.err);
+
+    let deployed = deploy_ready(kube, path, &namespace, &[]);
+    let workloads = kube.items(&namespace, "statefulsets,deployments", &[]).len();
+    assert!(deployed.out.contains(&format!("ready: {workloads} workloads")), "{stem}: {}", deployed.all());
+
+    // The real controllers made a pod per workload, the scheduler placed
+    // them, and each is Running and Ready.
+    let pods = kube.items(&namespace, "pods", &[]);
+    assert_eq!(pods.len(), workloads, "{stem}: one pod per workload");
+    for pod in &pods {
+        let name = pod["metadata"]["name"].as_str().unwrap();
+        assert_eq!(pod["status"]["phase"], "Running", "{stem}: {name}");
+        let ready = pod["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        assert!(ready, "{stem}: {name} is not Ready");
+    }
+    // Every region-pinned task on a node of its region.
+    let nodes: BTreeMap<String, Value> = kube
+        .items("default", "nodes", &[])
+        .into_iter()
+        .map(|n| (n["metadata"]["name"].as_str().unwrap().to_owned(), n))
+        .collect();
+    for (task, region) in regions(path) {
+        let pod = pods
+            .iter()
+            .find(|p| p["metadata"]["labels"]["koalja.dev/task"] == task.as_str())
+            .unwrap_or_else(|| panic!("{stem}: no pod of task {task}"));
+        let node = pod["spec"]["nodeName"].as_str().unwrap();
+        assert_eq!(
+            nodes[node]["metadata"]["labels"]["topology.kubernetes.io/region"],
+            region.as_str(),
+            "{stem}: task {task} (region {region}) runs on {node}"
+        );
+    }
+    // No pod was refused on the way (PodSecurity refuses at pod creation).
+    let refusals: Vec<String> = kube
+        .items(&namespace, "events", &[])
+        .iter()
+        .filter(|e| e["reason"] == "FailedCreate")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(refusals.is_empty(), "{stem}: {refusals:?}");
+
+    let removed =
+        kube.koaljac(&["delete", path_str(path), "-n", &namespace, "--delete-data", "--wait", "--timeout", "120s"]);
+    assert_eq!(removed.code, 0, "{stem}: {}", removed.all());
+    let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
+}
+
+#[test]
+fn redeploys_change_exactly_what_the_file_changed_and_delete_keeps_the_data() {
+    let test = "redeploys";
+    let Some(kube) = cluster(test) else { return };
+    let namespace = kube.fresh_namespace("koalja-e2e-redeploy");
+    let file = write_file(test, "lines.kja", LINES);
+    deploy_ready(&kube, &file, &namespace, &[]);
+    let versions = kube.versions(&namespace, "lines");
+    assert_eq!(versions.len(), 16 + 2, "the build's 16 objects and the two StatefulSets' claims: {versions:?}");
+    let pods = kube.pods(&namespace);
+
+    // The same file again: the server writes nothing.
+    let again = deploy_ready(&kube, &file, &namespace, &[]);
+    assert!(again.out.contains("applied: 16 unchanged"), "{}", again.all());
+    assert_eq!(kube.versions(&namespace, "lines"), versions, "a second deploy moved a resourceVersion");
+
+    // A comment and a new layout: no pod restarts.
+    write_file(
+        test,
+        "lines.kja",
+        &format!("# the same pipeline, laid out anew\n\n{}", LINES.replace("(in)        uniq", "(in) uniq")),
+    );
+    deploy_ready(&kube, &file, &namespace, &[]);
+    assert_eq!(kube.pods(&namespace), pods, "a comment restarted a pod");
+    let workloads = |versions: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+        versions
+            .iter()
+            .filter(|(k, _)| k.starts_with("StatefulSet/") || k.starts_with("Deployment/"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let unchanged_workloads = workloads(&kube.versions(&namespace, "lines"));
+
+    // One task's command: exactly that task's pod is made anew.
+    write_file(test, "lines.kja", &LINES.replace("wc -l <", "wc -w <"));
+    deploy_ready(&kube, &file, &namespace, &[]);
+    let after = kube.pods(&namespace);
+    assert_ne!(after["count"].0, pods["count"].0, "the changed task's pod was not restarted");
+    assert_eq!(after["uniq"], pods["uniq"], "an unchanged task's pod was restarted");
+    let changed: Vec<String> = workloads(&kube.versions(&namespace, "lines"))
+        .into_iter()
+        .filter(|(k, v)| unchanged_workloads.get(k) != Some(v))
+        .map(|(k, _)| k)
+        .collect();
+    // The gateway asks every agent for runs, and so does not change with a command.
+    assert_eq!(changed, vec!["StatefulSet/lines-count"]);
+
+    // A removed task: its objects are pruned, its claim is kept.
+    write_file(test, "lines.kja", &without_count());
+    let pruned = deploy_ready(&kube, &file, &namespace, &[]);
+    assert!(pruned.out.contains("  prune       StatefulSet lines-count"), "{}", pruned.all());
+    let left = kube.versions(&namespace, "lines");
+    for gone in ["StatefulSet/lines-count", "Service/lines-count", "NetworkPolicy/lines-count"] {
+        assert!(!left.contains_key(gone), "{gone} was not pruned: {left:?}");
+    }
+    assert!(left.contains_key("PersistentVolumeClaim/state-lines-count-0"), "the removed task's claim went: {left:?}");
+
+    // delete: everything but the claims; --delete-data: the claims too.
+    let deleted = kube.koaljac(&["delete", path_str(&file), "-n", &namespace, "--wait", "--timeout", "120s"]);
+    assert_eq!(deleted.code, 0, "{}", deleted.all());
+    let kinds: Vec<String> =
+        kube.versions(&namespace, "lines").keys().map(|k| k.split('/').next().unwrap().to_owned()).collect();
+    assert!(!kinds.is_empty() && kinds.iter().all(|k| k == "PersistentVolumeClaim"), "{kinds:?}");
+    let deleted = kube.koaljac(&[
+        "delete",
+        "--pipeline",
+        &format!("{namespace}/lines"),
+        "--delete-data",
+        "--wait",
+        "--timeout",
+        "120s",
+    ]);
+    assert_eq!(deleted.code, 0, "{}", deleted.all());
+    assert_eq!(kube.versions(&namespace, "lines"), BTreeMap::new());
+}
+
+#[test]
+fn a_field_another_manager_owns_stops_the_deploy_until_forced() {
+    let test = "conflict";
+    let Some(kube) = cluster(test) else { return };
+    let namespace = kube.fresh_namespace("koalja-e2e-conflict");
+    let file = write_file(test, "lines.kja", LINES);
+    deploy(&kube, &file, &namespace, &["--no-wait"]);
+    // Another manager takes a field koaljac set.
+    let other = format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: lines-uniq\n  namespace: {namespace}\n  labels:\n    app.kubernetes.io/component: edited-by-hand\n"
+    );
+    let taken = kube.kubectl_with(
+        &["apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", "-"],
+        Some(&other),
+    );
+    assert_eq!(taken.code, 0, "{}", taken.all());
+    let versions = kube.versions(&namespace, "lines");
+
+    let refused = kube.koaljac(&["deploy", path_str(&file), "-n", &namespace, "--no-wait"]);
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(refused.err.contains("fields owned by another field manager would change"), "{}", refused.all());
+    assert!(
+        refused.err.contains(".metadata.labels.app.kubernetes.io/component is owned by other"),
+        "{}",
+        refused.all()
+    );
+    assert_eq!(kube.versions(&namespace, "lines").get("Service/lines-uniq"), versions.get("Service/lines-uniq"));
+
+    let forced = kube.koaljac(&["deploy", path_str(&file), "-n", &namespace, "--no-wait", "--force-conflicts"]);
+    assert_eq!(forced.code, 0, "{}", forced.all());
+    let label = kube.kubectl_ok(&[
+        "get",
+        "service",
+        "lines-uniq",
+        "-n",
+        &namespace,
+        "-o",
+        "jsonpath={.metadata.labels.app\\.kubernetes\\.io/component}",
+    ]);
+    assert_eq!(label, "task");
+    // …and keeps it: a plain deploy goes through again.
+    let plain = kube.koaljac(&["deploy", path_str(&file), "-n", &namespace, "--no-wait"]);
+    assert_eq!(plain.code, 0, "{}", plain.all());
+}
+
+#[test]
+fn dry_runs_and_diffs_change_nothing_on_the_server() {
+    let test = "dry-run";
+    let Some(kube) = cluster(test) else { return };
+    let namespace = kube.fresh_namespace("koalja-e2e-dry-run");
+    let file = write_file(test, "lines.kja", LINES);
+    deploy_ready(&kube, &file, &namespace, &[]);
+    let versions = kube.versions(&namespace, "lines");
+    let pods = kube.pods(&namespace);
+
+    let same = kube.koaljac(&["diff", path_str(&file), "-n", &namespace]);
+    assert_eq!((same.code, same.out.trim()), (0, "no changes: 16 objects up to date"), "{}", same.all());
+
+    // A changed image and a removed task: diff names them, changes nothing.
+    let changed = LINES
+        .replace("alpine:3.20", "alpine:3.21")
+        .replace("(stripped)  count (out)\n", "(stripped)  count (out)\n(stripped)  words (out2)\n")
+        .replace(
+            "task count {",
+            "task words { shell: \"wc -w < {stripped} > {out2}\"  region: \"af-east\" }\ntask count {",
+        );
+    write_file(test, "lines.kja", &changed);
+    let diff = kube.koaljac(&["diff", path_str(&file), "-n", &namespace]);
+    assert_eq!(diff.code, 1, "{}", diff.all());
+    assert!(diff.out.contains(&format!("~ StatefulSet {namespace}/lines-uniq")), "{}", diff.all());
+    assert!(
+        diff.out.contains(".spec.template.spec.containers[0].image: \"alpine:3.20\" → \"alpine:3.21\""),
+        "{}",
+        diff.all()
+    );
+    assert!(diff.out.contains(&format!("+ StatefulSet {namespace}/lines-words")), "{}", diff.all());
+    let plan = kube.koaljac(&["deploy", path_str(&file), "-n", &namespace, "--dry-run"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(plan.out.contains("  create      StatefulSet lines-words"), "{}", plan.all());
+    write_file(test, "lines.kja", &without_count());
+    let prune_plan = kube.koaljac(&["deploy", path_str(&file), "-n", &namespace, "--dry-run"]);
+    assert_eq!(prune_plan.code, 0, "{}", prune_plan.all());
+    assert!(prune_plan.out.contains("  prune       StatefulSet lines-count"), "{}", prune_plan.all());
+    assert!(prune_plan.out.contains("  keep (data) PersistentVolumeClaim state-lines-count-0"), "{}", prune_plan.all());
+
+    assert_eq!(kube.versions(&namespace, "lines"), versions, "a dry run or a diff changed the server");
+    assert_eq!(kube.pods(&namespace), pods, "a dry run or a diff restarted a pod");
+}
+
+#[test]
+fn a_deploy_into_a_missing_namespace_writes_nothing() {
+    let test = "missing-namespace";
+    let Some(kube) = cluster(test) else { return };
+    let file = write_file(test, "lines.kja", LINES);
+    let ran = kube.koaljac(&["deploy", path_str(&file), "-n", "koalja-e2e-never-made"]);
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert!(ran.err.contains("namespace koalja-e2e-never-made does not exist"), "{}", ran.all());
+    assert!(ran.err.contains("done before the error (0): none"), "{}", ran.all());
+}
+
+#[test]
+fn build_piped_to_kubectl_applies_the_objects_deploy_would() {
+    let test = "kubectl-apply";
+    let Some(kube) = cluster(test) else { return };
+    let namespace = kube.fresh_namespace("koalja-e2e-kubectl");
+    let file = write_file(test, "lines.kja", LINES);
+    // Kubernetes' own YAML reader takes the stream, as field manager koaljac…
+    let built = kube.koaljac_build(&file, &namespace);
+    let applied = kube.kubectl_with(&["apply", "--server-side", "--field-manager=koaljac", "-f", "-"], Some(&built));
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    wait_for_workloads(&kube, &namespace);
+    let versions = kube.versions(&namespace, "lines");
+    // …and makes exactly the objects deploy makes: deploy finds nothing to do.
+    let deployed = deploy_ready(&kube, &file, &namespace, &[]);
+    assert!(deployed.out.contains("applied: 16 unchanged"), "{}", deployed.all());
+    let after = kube.versions(&namespace, "lines");
+    let objects = |v: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+        v.iter()
+            .filter(|(k, _)| !k.starts_with("PersistentVolumeClaim/state-"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    assert_eq!(objects(&after), objects(&versions), "deploy changed what kubectl applied");
+}
+
+#[test]
+fn any_string_in_image_env_or_command_reads_back_through_kubectl_and_the_server_unchanged() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let Some(kube) = cluster("any_string_through_kubectl") else { return };
+    let namespace = kube.fresh_namespace("koalja-e2e-strings");
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let cases = (
+        tricky_strings::tricky_image(),
+        proptest::collection::vec(tricky_strings::tricky_string(), 1..4),
+        proptest::collection::vec(tricky_strings::tricky_string(), 1..4),
+    );
+    for case in 0..48 {
+        let (image, env, args) = cases.new_tree(&mut runner).unwrap().current();
+        let expected = tricky_strings::ReadBack { image, env, command: args };
+        let text = tricky_strings::pipeline(&namespace, &expected.image, &expected.env, &expected.command);
+        let file = write_file("strings", "strings.kja", &text);
+        // Kubernetes' own YAML reader, in kubectl, on `build`'s stream.
+        let built = kube.koaljac_build(&file, &namespace);
+        let read = kube.kubectl_with(&["create", "--dry-run=client", "-o", "json", "-f", "-"], Some(&built));
+        assert_eq!(read.code, 0, "case {case}: {text:?}\n{}", read.all());
+        // One JSON object after another, one per object read.
+        let objects: Vec<Value> =
+            serde_json::Deserializer::from_str(&read.out).into_iter().collect::<Result<_, _>>().unwrap();
+        assert_eq!(tricky_strings::read_back(&objects), expected, "case {case}, kubectl: {text:?}");
+        // The API server, through `deploy`'s apply bodies, every fourth case.
+        if case % 4 == 0 {
+            deploy(&kube, &file, &namespace, &["--no-wait"]);
+            let stored =
+                kube.items(&namespace, "statefulsets,configmaps", &["-l", "app.kubernetes.io/part-of=strings"]);
+            assert_eq!(tricky_strings::read_back(&stored), expected, "case {case}, server: {text:?}");
+        }
+    }
+}
+
+#[test]
+fn a_refused_object_is_traced_to_its_task_in_the_file() {
+    let test = "refused";
+    let Some(kube) = cluster(test) else { return };
+    let namespace = kube.fresh_namespace("koalja-e2e-refused");
+    // A quota admits one StatefulSet: the second task's is refused.
+    kube.kubectl_ok(&["create", "quota", "one-task", "--hard=count/statefulsets.apps=1", "-n", &namespace]);
+    let file = write_file(test, "lines.kja", LINES);
+    let ran = kube.koaljac(&["deploy", path_str(&file), "-n", &namespace, "--no-wait"]);
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert!(ran.err.contains("exceeded quota: one-task"), "{}", ran.all());
+    assert!(!ran.err.contains("the credentials may not"), "a quota is not a missing permission: {}", ran.all());
+    // The StatefulSets are applied together: either may be the refused one.
+    let file_name = file.display().to_string();
+    let traced = [("uniq", 2, 5), ("count", 3, 6)].iter().any(|(task, statement, block)| {
+        ran.err.contains(&format!(
+            "StatefulSet lines-{task} is made for task `{task}` ({file_name}:{statement}:1, its task block at {file_name}:{block}:1)"
+        ))
+    });
+    assert!(traced, "{}", ran.all());
+}
+
+#[test]
+fn every_service_account_may_do_exactly_what_architecture_md_says() {
+    let Some(kube) = cluster("service_accounts") else { return };
+    let namespace = kube.fresh_namespace("koalja-e2e-accounts");
+    let file = write_file("accounts", "lines.kja", LINES);
+    deploy(&kube, &file, &namespace, &["--no-wait"]);
+    // What any account may do: the namespace's default one has no binding.
+    let everyone = kube.can_i(&namespace, &format!("system:serviceaccount:{namespace}:default"));
+    let mut said: BTreeMap<String, std::collections::BTreeSet<(String, String)>> = BTreeMap::new();
+    for row in kube::table_in("ARCHITECTURE.md", "service-account-permissions") {
+        let account = row[0].replace("p-", "lines-");
+        let rules = said.entry(account).or_default();
+        if row[1] != "none" {
+            rules.insert((row[1].clone(), row[2].replace(',', "")));
+        }
+    }
+    let emitted: Vec<String> = kube
+        .items(&namespace, "serviceaccounts", &["-l", "app.kubernetes.io/part-of=lines"])
+        .iter()
+        .map(|sa| sa["metadata"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(emitted, said.keys().cloned().collect::<Vec<_>>(), "ARCHITECTURE.md lists every account build emits");
+    for (account, expected) in &said {
+        let may = kube.can_i(&namespace, &format!("system:serviceaccount:{namespace}:{account}"));
+        let beyond: std::collections::BTreeSet<(String, String)> = may.difference(&everyone).cloned().collect();
+        assert_eq!(&beyond, expected, "{account}");
+    }
+}
+
+/// A Role granting `rows` (README's table: resource, verbs), bound to user
+/// `user`, applied to `namespace`.
+fn grant(kube: &Kube, namespace: &str, user: &str, rows: &[(String, Vec<String>)]) {
+    let mut rules = String::new();
+    for (resource, verbs) in rows {
+        let (resource, group) = match resource.split_once('.') {
+            Some((resource, group)) => (resource, group),
+            None => (resource.as_str(), ""),
+        };
+        rules.push_str(&format!(
+            "- apiGroups: [\"{group}\"]\n  resources: [\"{resource}\"]\n  verbs: [{}]\n",
+            verbs.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let role = format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: deployer\n  namespace: {namespace}\nrules:\n{rules}---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: deployer\n  namespace: {namespace}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: deployer\nsubjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: User\n  name: {user}\n"
+    );
+    let applied = kube
+        .kubectl_with(&["apply", "--server-side", "--force-conflicts", "--field-manager=test", "-f", "-"], Some(&role));
+    assert_eq!(applied.code, 0, "{}", applied.all());
+}
+
+/// deploy, diff, status and delete as `user`; the first that fails (exit
+/// code, what it printed) or `None`. None of them waits: readiness is not
+/// what this is about, and a wait would cost seconds per permission.
+fn every_command_as(user: &Kube, file: &Path, namespace: &str) -> Option<(String, Ran)> {
+    let file = path_str(file);
+    let pipeline = format!("{namespace}/lines");
+    let commands: [(&str, Vec<&str>); 4] = [
+        ("deploy", vec!["deploy", file, "-n", namespace, "--no-wait"]),
+        ("diff", vec!["diff", file, "-n", namespace]),
+        ("status", vec!["status", file, "-n", namespace]),
+        ("delete", vec!["delete", "--pipeline", &pipeline, "--delete-data"]),
+    ];
+    for (name, args) in commands {
+        let ran = user.koaljac(&args);
+        // status reports a refused proxy in its output and exits 0: that is
+        // still the command failing at what it is for.
+        if ran.code != 0 || ran.out.contains("forbidden") {
+            return Some((name.to_owned(), ran));
+        }
+    }
+    None
+}
+
+#[test]
+fn a_user_with_exactly_the_readme_permissions_can_do_everything_and_with_one_less_cannot() {
+    let test = "deployer";
+    let Some(kube) = kube::local_cluster(test) else { return };
+    let namespace = kube.fresh_namespace("koalja-e2e-deployer");
+    let user_config = kube.script(&["user", "koalja-deployer"]);
+    assert_eq!(user_config.code, 0, "{}", user_config.all());
+    let user = Kube { kubeconfig: user_config.out.trim().into(), kubectl: kube.kubectl.clone(), local: None };
+    let file = write_file(test, "lines.kja", LINES);
+    let rows: Vec<(String, Vec<String>)> = kube::table_in("README.md", "deploying-user-permissions")
+        .into_iter()
+        .map(|row| (row[0].clone(), row[1].split(',').map(|v| v.trim().to_owned()).collect()))
+        .collect();
+    assert_eq!(rows.len(), 11, "{rows:?}");
+
+    // Exactly the table, from an empty namespace: every command works.
+    grant(&kube, &namespace, "koalja-deployer", &rows);
+    if let Some((command, ran)) = every_command_as(&user, &file, &namespace) {
+        panic!("with exactly the README's permissions, {command} failed: {}", ran.all());
+    }
+
+    // Then each permission left out in turn, in a namespace of its own: an
+    // empty one for `create` (the server checks `create` only when an apply
+    // makes the object) and for what the gateway's Role grants (RBAC checks
+    // that its creator holds it only when the Role is made or changed); for
+    // the others, one where an administrator has deployed the pipeline.
+    let mut tries = 0;
+    for (index, (resource, verbs)) in rows.iter().enumerate() {
+        for verb in verbs {
+            tries += 1;
+            let namespace = kube.fresh_namespace(&format!("koalja-e2e-deployer-{tries}"));
+            let granted_by_the_gateway_role = verb == "watch" || resource == "pods";
+            if verb != "create" && !granted_by_the_gateway_role {
+                kube::deploy(&kube, &file, &namespace, &["--no-wait"]);
+            }
+            let mut fewer = rows.clone();
+            fewer[index].1.retain(|v| v != verb);
+            fewer.retain(|(_, verbs)| !verbs.is_empty());
+            grant(&kube, &namespace, "koalja-deployer", &fewer);
+            let Some((command, ran)) = every_command_as(&user, &file, &namespace) else {
+                panic!("without {verb} on {resource}, every command still worked");
+            };
+            // What the user reads: the verb and resource refused, in koaljac's
+            // words, or in the API server's where it names them (RBAC's
+            // escalation check, for a Role granting what the user lacks).
+            let plural = resource.split('.').next().unwrap();
+            let said = format!("{}{}", ran.err, ran.out);
+            let named = said.contains(&format!("may not {verb} {plural}"))
+                || said.contains(&format!("cannot {verb} resource \"{plural}\""))
+                || (said.contains("attempting to grant RBAC permissions not currently held") && said.contains(plural));
+            assert!(named, "without {verb} on {resource}, {command} did not say so clearly: {}", ran.all());
+            let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
+        }
+    }
+    let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
+}
