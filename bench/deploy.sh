@@ -8,7 +8,7 @@
 # server itself (its audit log records every request of the admin user
 # with its user agent). Neither side waits for pods: `--no-wait`.
 #
-#   bench/deploy.sh [RUNS]     (default 5)
+#   bench/deploy.sh [RUNS]     (default 5; KOALJA_BENCH_TASKS="10 100 1000")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
@@ -40,7 +40,7 @@ median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) 
 
 printf '%-6s %8s %11s %11s %7s %11s %11s %11s %7s %11s %11s\n' tasks objects koaljac_ms kubectl_ms ratio \
   koaljac_req kubectl_req noop_k_ms noop_ratio noop_k_req noop_c_req
-for tasks in 10 100 1000; do
+for tasks in ${KOALJA_BENCH_TASKS:-10 100 1000}; do
   file="$out/deploy-$tasks.kja"
   ./target/release/examples/generate "$tasks" "$file"
   ns_k="bench-koaljac-$tasks"
@@ -54,7 +54,7 @@ for tasks in 10 100 1000; do
   deploy=("$koaljac" deploy "$file" -n "$ns_k" --no-wait --kubeconfig target/cluster/kubeconfig)
   apply=($kubectl apply --server-side --field-manager=koaljac -f "$out/deploy-$tasks.yaml")
 
-  mark=$(lines); k_ms=$(ms "${deploy[@]}"); sleep 1; k_req=$(requests_since "$mark" kube-rs)
+  mark=$(lines); k_ms=$(ms "${deploy[@]}"); sleep 1; k_req=$(requests_since "$mark" koaljac)
   mark=$(lines); c_ms=$(ms "${apply[@]}"); sleep 1; c_req=$(requests_since "$mark" kubectl)
   # No-op re-applies, interleaved so both sides see the same machine.
   k_noop=(); c_noop=()
@@ -64,7 +64,7 @@ for tasks in 10 100 1000; do
     c_noop+=("$(ms "${apply[@]}")")
   done
   sleep 1
-  nk_req=$(( $(requests_since "$mark" kube-rs) / runs ))
+  nk_req=$(( $(requests_since "$mark" koaljac) / runs ))
   nc_req=$(( $(requests_since "$mark" kubectl) / runs ))
   nk=$(median "${k_noop[@]}"); nc=$(median "${c_noop[@]}")
   printf '%-6s %8s %11s %11s %7.2f %11s %11s %11.0f %7.2f %11s %11s\n' "$tasks" "$objects" "$k_ms" "$c_ms" \

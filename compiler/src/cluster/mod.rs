@@ -60,6 +60,12 @@ impl Cluster {
             None => Config::infer().await.map_err(|e| ClusterError::Config(e.to_string()))?,
         };
         let name = config.cluster_url.to_string();
+        // kube sends no User-Agent of its own; the API server's audit log
+        // and its metrics then name the client (as kubectl/… does).
+        let mut config = config;
+        if let Ok(agent) = http::HeaderValue::from_str(concat!("koaljac/", env!("CARGO_PKG_VERSION"))) {
+            config.headers.push((http::header::USER_AGENT, agent));
+        }
         let mut without_retries = config.clone();
         without_retries.default_retry = false;
         let client = kube::Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
