@@ -95,8 +95,9 @@ fn lowered(file: &Path, target: &Target, agent_image: Option<String>) -> Result<
 }
 
 /// Where in the file the object `kind name` of `manifests` comes from:
-/// "task `count` (lines.kja:2:13, its task block at lines.kja:6:1)", or
-/// "the pipeline as a whole" for the gateway, the IR and the accounts.
+/// "task `count` (lines.kja:3:1, its task block at lines.kja:6:1)", "the
+/// pipeline's gateway", or "the pipeline as a whole" for the IR, the
+/// accounts and the default-deny policy.
 fn source_of(file: &Loaded, manifests: &Manifests, kind: &str, name: &str) -> Option<String> {
     let objects = manifests.objects();
     let object = objects.iter().find(|o| o.kind() == kind && o.name() == name)?;
