@@ -506,7 +506,9 @@ fn write_string(out: &mut String, text: &str, width: usize, is_key: bool) {
         out.push_str(&text.replace('\'', "''"));
         out.push('\'');
     } else {
-        write_double_quoted(out, text);
+        // `lower::json`'s string is a valid YAML double-quoted scalar, with
+        // every `needs_escape` character as a `\uXXXX` escape.
+        out.push_str(&super::json::to_string(text));
     }
 }
 
@@ -517,26 +519,6 @@ fn write_string(out: &mut String, text: &str, width: usize, is_key: bool) {
 /// U+FFFF in the stream. Only a double-quoted scalar's escapes carry them.
 pub(super) fn needs_escape(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
-}
-
-/// A double-quoted scalar with every character of `needs_escape` as a
-/// `\uXXXX` escape, which YAML 1.1 and 1.2 readers alike decode (JSON's
-/// string escapes leave U+0085 and U+2028 raw, which YAML 1.1 folds).
-fn write_double_quoted(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if needs_escape(c) => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Safe to write without quotes: a name-like word that no YAML 1.1 or 1.2

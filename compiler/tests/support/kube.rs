@@ -10,7 +10,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -138,6 +138,32 @@ impl Kube {
         run(command, None)
     }
 
+    /// `koaljac build FILE -n NAMESPACE`'s YAML.
+    pub fn koaljac_build(&self, file: &Path, namespace: &str) -> String {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_koaljac"));
+        command.args(["build", path_str(file), "-n", namespace]);
+        let ran = run(command, None);
+        assert_eq!(ran.code, 0, "{}", ran.all());
+        ran.out
+    }
+
+    /// What `who` may do in `namespace` as the API server's authorizer
+    /// reports it (`kubectl auth can-i --list`): (resource, verbs) pairs.
+    /// Non-resource URLs are left out: every account may read the same ones.
+    pub fn can_i(&self, namespace: &str, who: &str) -> BTreeSet<(String, String)> {
+        let table = self.kubectl_ok(&["auth", "can-i", "--list", &format!("--as={who}"), "-n", namespace]);
+        table
+            .lines()
+            .skip(1)
+            .filter(|line| !line.starts_with(' '))
+            .filter_map(|line| {
+                let resource = line.split_whitespace().next()?.to_owned();
+                let verbs = line.rsplit_once('[')?.1.trim_end().trim_end_matches(']').to_owned();
+                Some((resource, verbs))
+            })
+            .collect()
+    }
+
     /// A namespace made anew, labelled for the restricted Pod Security
     /// Standard, with its default ServiceAccount made (pods wait for it).
     pub fn fresh_namespace(&self, name: &str) -> String {
@@ -243,55 +269,19 @@ pub fn wait_for_workloads(kube: &Kube, namespace: &str) {
     });
 }
 
-/// The region of each task, by Kubernetes task label, from the IR.
+/// The region of each region-pinned task of `file`, by its Kubernetes
+/// name (the pods' task label), as the checker reads the file.
 pub fn regions(file: &Path) -> BTreeMap<String, String> {
-    let ran = run(
-        {
-            let mut command = Command::new(env!("CARGO_BIN_EXE_koaljac"));
-            command.args(["check", "--emit", "ir", path_str(file)]);
-            command
-        },
-        None,
-    );
-    assert_eq!(ran.code, 0, "{}", ran.all());
-    let ir: Value = serde_json::from_str(&ran.out).unwrap();
-    ir["nodes"]
-        .as_array()
-        .unwrap()
+    let text = std::fs::read_to_string(file).unwrap();
+    koalja_compiler::analysis::analyze_text(&text, "p")
+        .pipeline
+        .tasks
         .iter()
-        .filter(|n| n["kind"] == "task" && n["region"].is_string())
-        .map(|n| (n["kubernetes_name"].as_str().unwrap().to_owned(), n["region"].as_str().unwrap().to_owned()))
+        .filter_map(|task| {
+            let region = task.settings.region.as_ref()?;
+            Some((koalja_compiler::check::names::kubernetes_name(&task.name).to_string(), region.to_string()))
+        })
         .collect()
-}
-
-impl Kube {
-    /// `koaljac build FILE -n NAMESPACE`'s YAML.
-    pub fn koaljac_build(&self, file: &Path, namespace: &str) -> String {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_koaljac"));
-        command.args(["build", path_str(file), "-n", namespace]);
-        let ran = run(command, None);
-        assert_eq!(ran.code, 0, "{}", ran.all());
-        ran.out
-    }
-}
-
-impl Kube {
-    /// What `who` may do in `namespace` as the API server's authorizer
-    /// reports it (`kubectl auth can-i --list`): (resource, verbs) pairs.
-    /// Non-resource URLs are left out: every account may read the same ones.
-    pub fn can_i(&self, namespace: &str, who: &str) -> std::collections::BTreeSet<(String, String)> {
-        let table = self.kubectl_ok(&["auth", "can-i", "--list", &format!("--as={who}"), "-n", namespace]);
-        table
-            .lines()
-            .skip(1)
-            .filter(|line| !line.starts_with(' '))
-            .filter_map(|line| {
-                let resource = line.split_whitespace().next()?.to_owned();
-                let verbs = line.rsplit_once('[')?.1.trim_end().trim_end_matches(']').to_owned();
-                Some((resource, verbs))
-            })
-            .collect()
-    }
 }
 
 /// The rows of the Markdown table that follows `<!-- MARKER` in `file`
