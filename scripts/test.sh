@@ -66,14 +66,18 @@ if ! command -v go >/dev/null 2>&1; then
   echo "test.sh: the local Kubernetes control plane is built with Go 1.26, which is not on PATH" >&2
   exit 2
 fi
-# The official Kubernetes schemas, offline, for the manifests' tests.
-validator_env=target/venv-validate
-if [ ! -x "$validator_env/bin/kubernetes-validate" ]; then
-  mkdir -p target
+# The official Kubernetes schemas, offline, for the manifests' tests. The
+# virtualenv is made at target's real path (under the cache), because its
+# scripts name their interpreter by absolute path: one made through a clone's
+# `target` link stops working when that clone is gone. It is proved by
+# running it, and made again when it does not run.
+validator_env="$(cd target && pwd -P)/venv-validate"
+if ! "$validator_env/bin/kubernetes-validate" --version > /dev/null 2>&1; then
+  rm -rf "$validator_env"
   python3 -m venv "$validator_env"
   "$validator_env/bin/pip" install --quiet kubernetes-validate==1.37.0
 fi
-export KOALJA_KUBERNETES_VALIDATE="$PWD/$validator_env/bin/kubernetes-validate"
+export KOALJA_KUBERNETES_VALIDATE="$validator_env/bin/kubernetes-validate"
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked --quiet
 fi
