@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 runs="${1:-9}"
 out=bench/out
 mkdir -p "$out"
-cargo build --quiet --release -p koalja-compiler --bin koaljac --example generate
+cargo build --quiet --release -p koaljac --bin koaljac -p koalja-compiler --example generate
 # peak_MB is the child's max RSS, which counts the Python launcher's memory
 # at fork; floor_MB is the same figure for `wc -l`, the launcher's share.
 printf '%-8s %10s %12s %10s %10s %9s %s\n' tasks bytes build_ms wc_ms peak_MB floor_MB note

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 runs="${1:-15}"
 out=bench/out
 mkdir -p "$out"
-cargo build --quiet --release -p koalja-compiler --bin koaljac --example generate
+cargo build --quiet --release -p koaljac --bin koaljac -p koalja-compiler --example generate
 for tasks in 1000 10000 100000; do
   ./target/release/examples/generate "$tasks" "$out/pipeline-$tasks.kja"
 done

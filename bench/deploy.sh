@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 runs="${1:-5}"
 out=bench/out
 mkdir -p "$out"
-cargo build --quiet --release -p koalja-compiler --bin koaljac --example generate
+cargo build --quiet --release -p koaljac --bin koaljac -p koalja-compiler --example generate
 scripts/cluster.sh up
 kubectl="target/cluster/bin/kubectl --kubeconfig target/cluster/kubeconfig"
 koaljac="./target/release/koaljac"

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
 shift || true
-cargo build --quiet --release -p koalja-compiler --bin koaljac
+cargo build --quiet --release -p koaljac --bin koaljac
 python3 bench/run.py target/release/koaljac "$runs" "$@"
 agent=target/x86_64-unknown-linux-gnu/agent/koalja-agent
 image=target/agent-image/image.oci.tar

@@ -101,7 +101,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "local Kubernetes control plane (scripts/cluster.sh up)"
 # Built from k8s.io/kubernetes and etcd on a machine's first run (minutes),
-# then started in seconds; the cluster tests (compiler/tests/real_cluster.rs)
+# then started in seconds; the cluster tests (cli/tests/real_cluster.rs)
 # run against it inside `cargo test`.
 trap 'scripts/cluster.sh down > /dev/null 2>&1 || true' EXIT
 scripts/cluster.sh down > /dev/null 2>&1 || true
@@ -130,9 +130,9 @@ step "agent image (static binary, FROM scratch, verified in a chroot)"
 scripts/agent-image.sh
 
 step "main job: koaljac check examples/, then a local run of linecount.kja"
-cargo run --quiet --release -p koalja-compiler --bin koaljac -- check --deny warnings examples/
+cargo run --quiet --release -p koaljac -- check --deny warnings examples/
 rm -rf examples/.koalja
-cargo run --quiet --release -p koalja-compiler --bin koaljac -- \
+cargo run --quiet --release -p koaljac -- \
   run examples/linecount.kja --drop in=examples/data/linecount/
 [ "$(cat examples/.koalja/out/out/* | tr -d ' \n')" = "454" ] || { echo "main job: unexpected results" >&2; exit 1; }
 

@@ -4,12 +4,12 @@
 //! `span`/`source` → `diagnostic` → `syntax` (lexer, parser, tree) → `check`
 //! (resolution and every static rule, producing `model`) → `format`, `render`.
 //! `analysis` is the one entry point the CLI and the language server call.
-//! Nothing here touches files, the terminal or the network; `bin/koaljac` does.
+//! `lower` (with the `kubernetes` feature) turns a checked pipeline into
+//! Kubernetes objects. Nothing here touches files, the terminal or the
+//! network; the `koaljac` crate (`cli/`) does.
 
 pub mod analysis;
 pub mod check;
-#[cfg(feature = "cluster")]
-pub mod cluster;
 pub mod diagnostic;
 pub mod format;
 pub mod graph;

@@ -1,6 +1,6 @@
 //! Lowering: the IR to plain Kubernetes objects (typed with k8s-openapi), so
 //! no operator has to run in the cluster. `koaljac build` prints them;
-//! `koaljac deploy` (`crate::cluster`) applies them. The objects, for
+//! `koaljac deploy` (the `koaljac` crate's `cluster`) applies them. The objects, for
 //! pipeline `ns/p`:
 //!
 //! - ServiceAccounts `p-task` (no API access, no token mounted) and

@@ -1,5 +1,5 @@
 //! `koaljac deploy`, `diff`, `delete` and `status`: the cluster commands'
-//! command-line side (the work is in `koalja_compiler::cluster`). Exit
+//! command-line side (the work is in the library's `koaljac::cluster`). Exit
 //! status: 0 done (for `diff`: nothing would change), 1 the file has errors,
 //! a rollout did not finish in time, or `diff` found changes, 2 the cluster
 //! refused or could not be reached (and every usage or I/O error).
@@ -10,37 +10,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use koalja_compiler::check::names::kubernetes_name;
-use koalja_compiler::cluster::apply::{self, Action, ApplyOptions, Failure, Step};
-use koalja_compiler::cluster::rollout::{self, Rollout, RolloutError};
-use koalja_compiler::cluster::{remove, status, Cluster, ClusterError};
 use koalja_compiler::lower::{self, Manifests};
+use koaljac::cluster::apply::{self, Action, ApplyOptions, Failure, Step};
+use koaljac::cluster::rollout::{self, Rollout, RolloutError};
+use koaljac::cluster::{remove, status, Cluster, ClusterError};
 
-use crate::{build_options, load_all, print_build_refusal, Loaded, EXIT_INPUT_ERRORS, EXIT_USAGE_OR_IO};
-
-/// Where the cluster commands talk to.
-#[derive(clap::Args, Clone, Debug)]
-pub struct Target {
-    /// The kube config context (default: the current one).
-    #[arg(long)]
-    pub context: Option<String>,
-    /// The kube config file (default: `KUBECONFIG`, then `~/.kube/config`,
-    /// then the in-cluster service account).
-    #[arg(long)]
-    pub kubeconfig: Option<PathBuf>,
-    /// Deploy into this namespace instead of the one the file's header names.
-    #[arg(long, short = 'n')]
-    pub namespace: Option<String>,
-}
-
-/// A pipeline named by its file, or by `NAMESPACE/NAME` on the cluster.
-#[derive(clap::Args, Clone, Debug)]
-#[group(required = true, multiple = false)]
-pub struct Which {
-    pub file: Option<PathBuf>,
-    /// The pipeline's namespace and name, as its header gives them.
-    #[arg(long, value_name = "NAMESPACE/NAME")]
-    pub pipeline: Option<String>,
-}
+use crate::args::{Target, Which};
+use crate::commands::build::{build_options, print_build_refusal};
+use crate::load::{load_all, Loaded};
+use crate::output::{EXIT_INPUT_ERRORS, EXIT_USAGE_OR_IO};
 
 pub struct DeployRequest {
     pub file: PathBuf,
@@ -50,11 +28,6 @@ pub struct DeployRequest {
     pub wait: bool,
     pub timeout: Duration,
     pub force_conflicts: bool,
-}
-
-/// `--timeout 5m`, `90s`, `1h30m`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration like 90s or 5m: {e}"))
 }
 
 /// Connects to the target's cluster and does `work` there; a cluster that

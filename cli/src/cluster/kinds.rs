@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use kube::core::ApiResource;
 
-use crate::lower::Object;
+use koalja_compiler::lower::Object;
 
 /// Every kind a build emits, in apply order (the order of `lower::Object`).
 /// Made once: every apply and every listing looks its resource up here.

@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::compare::{changes, comparable, FieldChange};
 use super::errors::Attempt;
 use super::{kinds, Cluster, ClusterError};
-use crate::lower::{pipeline_selector, Manifests, Object, TASK};
+use koalja_compiler::lower::{pipeline_selector, Manifests, Object, TASK};
 
 /// How many applies are in flight at once. An apply is a read and a patch;
 /// one at a time, a 10,000-task pipeline (30,000 objects) would wait out
@@ -248,14 +248,15 @@ async fn apply_one(
     let live = api.get_opt(name).await.map_err(failed("get"))?;
     // Written by `lower::json`, not by kube's serde_json: the server reads
     // an apply body with a YAML reader (see there).
-    let body = serde_json::value::RawValue::from_string(crate::lower::json::to_string(object)).map_err(|e| {
-        ClusterError::Refused {
-            verb: "patch",
-            object: kinds::describe(object.kind(), namespace, name),
-            code: 0,
-            message: e.to_string(),
-        }
-    })?;
+    let body =
+        serde_json::value::RawValue::from_string(koalja_compiler::lower::json::to_string(object)).map_err(|e| {
+            ClusterError::Refused {
+                verb: "patch",
+                object: kinds::describe(object.kind(), namespace, name),
+                code: 0,
+                message: e.to_string(),
+            }
+        })?;
     let mut params = PatchParams::apply(FIELD_MANAGER);
     params.force = options.force_conflicts;
     params.dry_run = options.dry_run;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::rollout::{self, Rollout};
 use super::{Cluster, ClusterError};
-use crate::lower::AGENT_PORT;
+use koalja_compiler::lower::AGENT_PORT;
 
 /// One task's (or the gateway's) workload.
 #[derive(Clone, Debug, PartialEq, Eq)]

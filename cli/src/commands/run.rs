@@ -13,7 +13,9 @@ use koalja_agent::provenance::History;
 use koalja_agent::record::{RunRecord, RunStatus};
 use koalja_compiler::ir::Ir;
 
-use crate::{load_one, write_stdout, EXIT_INPUT_ERRORS, EXIT_USAGE_OR_IO};
+use crate::args::TraceFormat;
+use crate::load::load_one;
+use crate::output::{write_stdout, EXIT_INPUT_ERRORS, EXIT_USAGE_OR_IO};
 
 /// `.koalja/` beside the pipeline file.
 pub fn default_state(file: &Path) -> PathBuf {
@@ -143,13 +145,6 @@ pub fn log(state: &Path, task: Option<&str>, json: bool) -> ExitCode {
         return ExitCode::from(EXIT_USAGE_OR_IO);
     }
     ExitCode::SUCCESS
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TraceFormat {
-    Text,
-    Json,
-    Dot,
 }
 
 pub fn trace(state: &Path, target: &str, format: TraceFormat) -> ExitCode {

@@ -11,7 +11,7 @@
 
 #[path = "support/mock_api.rs"]
 mod mock_api;
-#[path = "support/validator.rs"]
+#[path = "../../compiler/tests/support/validator.rs"]
 mod validator;
 
 use std::path::Path;
@@ -21,10 +21,10 @@ use std::time::Duration;
 
 use http::Method;
 use koalja_compiler::analysis::analyze_text;
-use koalja_compiler::cluster::apply::{self, deploy, Action, ApplyOptions, Failure, Step};
-use koalja_compiler::cluster::rollout::{self, RolloutError};
-use koalja_compiler::cluster::{remove, status, Cluster, ClusterError};
 use koalja_compiler::lower::{build, BuildOptions, Manifests};
+use koaljac::cluster::apply::{self, deploy, Action, ApplyOptions, Failure, Step};
+use koaljac::cluster::rollout::{self, RolloutError};
+use koaljac::cluster::{remove, status, Cluster, ClusterError};
 use mock_api::{Scenario, State};
 use serde_json::{json, Value};
 

@@ -15,11 +15,11 @@
 //! the restricted Pod Security Standard (enforce, warn and audit), made anew
 //! at its start.
 
-#[path = "support/examples.rs"]
+#[path = "../../compiler/tests/support/examples.rs"]
 mod examples;
 #[path = "support/kube.rs"]
 mod kube;
-#[path = "support/tricky_strings.rs"]
+#[path = "../../compiler/tests/support/tricky_strings.rs"]
 mod tricky_strings;
 
 use std::collections::BTreeMap;
