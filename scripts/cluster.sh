@@ -6,7 +6,6 @@
 #   scripts/cluster.sh status   # which processes run
 #   scripts/cluster.sh restart-apiserver   # kill -9 the API server and start it again on the same etcd
 #   scripts/cluster.sh user NAME           # a client certificate and kube config for user NAME (no groups)
-#   scripts/cluster.sh pod-exec CMD...     # CMD in the pods' network namespace (a process "in a pod")
 #
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl are
 # the upstream programs of k8s.io/kubernetes v1.37.2 and go.etcd.io/etcd v3.7,
@@ -15,7 +14,12 @@
 # each of the regions af-east, af-west and eu-north
 # (topology.kubernetes.io/region) and one without a region. kwok reports every
 # pod bound to them Running and Ready and binds every claim of the default
-# StorageClass `kwok-volume`; no container runs.
+# StorageClass `kwok-volume`. No container runs, except in namespaces
+# labelled `koalja.dev/pods=run`: there koalja-pods (tests/cluster/pods.go)
+# runs each pod's containers as a kubelet would, each pod in a network
+# namespace of its own at the address kwok gave it (routed from here, a /32
+# per pod), names answered by its DNS server on 10.245.0.1, the agent image
+# standing for KOALJA_POD_AGENT (default target/debug/koalja-agent).
 #
 # Everything lives in target/cluster/: bin/ (a link per program), pki/,
 # etcd/, logs/, pids/ and the admin kube config `kubeconfig`. The binary is
@@ -25,8 +29,9 @@
 # KOALJA_CLUSTER_PORT (default 16443) for the API server, the two above it
 # for etcd.
 #
-# Pod IPs are in 10.244.0.0/16, and every one of them is an address of the
-# network namespace `koalja-pods` that `up` makes (a veth pair, 10.245.0.1 on
+# Pod IPs are in 10.244.0.0/16, and every one of them not run by
+# koalja-pods is an address of the network namespace `koalja-pods` that
+# `up` makes (a veth pair, 10.245.0.1 on
 # this side, 10.245.0.2 on the other): what the API server's service proxy
 # sends to a pod (`koaljac status` asks the gateway that way) reaches a
 # process listening in that namespace, or is refused there, and never leaves
@@ -43,7 +48,8 @@ port="${KOALJA_CLUSTER_PORT:-16443}"
 etcd_port=$((port + 1))
 etcd_peer_port=$((port + 2))
 server="https://127.0.0.1:$port"
-programs=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+programs=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok koalja-pods)
+daemons=(koalja-pods kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
 netns=koalja-pods
 pod_cidr=10.244.0.0/16
 
@@ -180,6 +186,9 @@ start_apiserver() {
 
 # The pods' network: see the head of this file.
 pods_network() {
+  # Pods that koalja-pods runs are routed to one by one (a /32 each, more
+  # specific than the catch-all below), and reach each other through here.
+  sysctl -qw net.ipv4.ip_forward=1
   ip netns list | grep -qx "$netns\( .*\)\?" && return 0
   ip netns add "$netns"
   ip link add kpods0 type veth peer name kpods1 netns "$netns"
@@ -190,6 +199,16 @@ pods_network() {
   ip -n "$netns" link set kpods1 up
   ip -n "$netns" route add local "$pod_cidr" dev lo
   ip route add "$pod_cidr" via 10.245.0.2 dev kpods0
+}
+
+# What koalja-pods left (a pod's network namespace kp-…, and its veth),
+# after a crash or a kill.
+pods_leftovers() {
+  local name
+  for name in $(ip netns list | awk '$1 ~ /^kp-/ {print $1}'); do
+    ip netns pids "$name" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    ip netns del "$name" 2>/dev/null || true
+  done
 }
 
 up() {
@@ -223,6 +242,10 @@ up() {
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --cidr="$pod_cidr" --node-ip=10.245.0.2 --node-lease-duration-seconds=40 --server-address=
   nodes
+  # The pods of namespaces labelled koalja.dev/pods=run, run for real
+  # (tests/cluster/pods.go); the agent image stands for this binary.
+  start koalja-pods --kubeconfig="$pki/kwok.kubeconfig" --root="$root/pods" --logs="$logs/pods" \
+    --agent-binary="${KOALJA_POD_AGENT:-$PWD/target/debug/koalja-agent}" --host-ip=10.245.0.1
   say "up in $(since "$started") s: KUBECONFIG=$root/kubeconfig"
 }
 
@@ -277,12 +300,12 @@ nodes_ready() {
 }
 
 down() {
-  for program in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+  for program in "${daemons[@]}"; do
     if running "$program"; then
       kill "$(cat "$pids/$program")" 2>/dev/null || true
     fi
   done
-  for program in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+  for program in "${daemons[@]}"; do
     if [ -f "$pids/$program" ]; then
       local pid deadline=$((SECONDS + 20))
       pid=$(cat "$pids/$program")
@@ -291,13 +314,14 @@ down() {
       rm -f "$pids/$program"
     fi
   done
+  pods_leftovers
   ip netns del "$netns" 2>/dev/null || true
-  rm -rf "$root/etcd" "$pki" "$root/kubeconfig" "$logs" "$root/users"
+  rm -rf "$root/etcd" "$pki" "$root/kubeconfig" "$logs" "$root/users" "$root/pods"
   say "down"
 }
 
 status() {
-  for program in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
+  for program in etcd kube-apiserver kube-controller-manager kube-scheduler kwok koalja-pods; do
     if running "$program"; then echo "$program: running (pid $(cat "$pids/$program"))"; else echo "$program: stopped"; fi
   done
 }
@@ -332,12 +356,8 @@ case "${1:-}" in
   build) build ;;
   restart-apiserver) restart_apiserver ;;
   user) user "${2:?usage: scripts/cluster.sh user NAME}" ;;
-  pod-exec)
-    shift
-    exec ip netns exec "$netns" "$@"
-    ;;
   *)
-    echo "usage: scripts/cluster.sh up|down|status|build|restart-apiserver|user NAME|pod-exec CMD..." >&2
+    echo "usage: scripts/cluster.sh up|down|status|build|restart-apiserver|user NAME" >&2
     exit 2
     ;;
 esac

@@ -24,9 +24,11 @@ mod tricky_strings;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use kube::{
-    cluster, deploy, deploy_ready, path_str, regions, wait_for_workloads, without_count, write_file, Kube, Ran, LINES,
+    cluster, deploy, deploy_ready, local_cluster, path_str, regions, wait_for_workloads, wait_until, without_count,
+    write_file, Kube, Ran, LINES,
 };
 use serde_json::Value;
 
@@ -120,10 +122,37 @@ fn redeploys_change_exactly_what_the_file_changed_and_delete_keeps_the_data() {
     assert_eq!(versions.len(), 16 + 2, "the build's 16 objects and the two StatefulSets' claims: {versions:?}");
     let pods = kube.pods(&namespace);
 
-    // The same file again: the server writes nothing.
+    // The same file again: the server writes nothing, and (where the audit
+    // log shows it) koaljac sends no write at all, only its lists.
+    let mark = kube.audit_mark();
     let again = deploy_ready(&kube, &file, &namespace, &[]);
     assert!(again.out.contains("applied: 16 unchanged"), "{}", again.all());
     assert_eq!(kube.versions(&namespace, "lines"), versions, "a second deploy moved a resourceVersion");
+    if let Some(mark) = mark {
+        let sent = kube.koaljac_requests_since(mark, &namespace);
+        let writes: Vec<&String> = sent.iter().filter(|r| !r.starts_with("list ") && !r.starts_with("get ")).collect();
+        assert!(writes.is_empty(), "an unchanged deploy sent writes: {writes:?}");
+        assert!(sent.iter().any(|r| r == "list statefulsets"), "the audit log shows the deploy's lists: {sent:?}");
+    }
+
+    // Undone by hand: a label taken off (the object drops out of the
+    // pipeline's lists) and an object deleted. The next deploy puts both
+    // back, and leaves the rest alone.
+    kube.kubectl_ok(&["label", "configmap", "lines-ir", "-n", &namespace, "app.kubernetes.io/part-of-"]);
+    kube.kubectl_ok(&["delete", "networkpolicy", "lines-count", "-n", &namespace]);
+    let mark = kube.audit_mark();
+    let mended = deploy_ready(&kube, &file, &namespace, &[]);
+    assert!(mended.out.contains("  update      ConfigMap lines-ir"), "{}", mended.all());
+    assert!(mended.out.contains("  create      NetworkPolicy lines-count"), "{}", mended.all());
+    assert!(mended.out.contains("applied: 14 unchanged, 1 update, 1 create"), "{}", mended.all());
+    let labels =
+        kube.kubectl_ok(&["get", "configmap", "lines-ir", "-n", &namespace, "-o", "jsonpath={.metadata.labels}"]);
+    assert!(labels.contains(r#""app.kubernetes.io/part-of":"lines""#), "{labels}");
+    if let Some(mark) = mark {
+        let sent = kube.koaljac_requests_since(mark, &namespace);
+        let writes: Vec<&String> = sent.iter().filter(|r| r.starts_with("patch ")).collect();
+        assert_eq!(writes, ["patch configmaps/lines-ir", "patch networkpolicies/lines-count"], "{sent:?}");
+    }
 
     // A comment and a new layout: no pod restarts.
     write_file(
@@ -345,6 +374,45 @@ fn any_string_in_image_env_or_command_reads_back_through_kubectl_and_the_server_
 }
 
 #[test]
+fn status_shows_the_runs_of_agents_running_as_pods() {
+    // The local cluster's node runs the pods of a namespace labelled
+    // koalja.dev/pods=run (tests/cluster/pods.go): every agent is a real
+    // koalja-agent process at its pod's address, and the gateway is reached
+    // through the API server's service proxy, as `status` reaches it.
+    let test = "status";
+    let Some(kube) = local_cluster(test) else { return };
+    let namespace = kube.fresh_namespace("koalja-e2e-status");
+    kube.kubectl_ok(&["label", "namespace", &namespace, "koalja.dev/pods=run"]);
+    let file = write_file(test, "lines.kja", LINES);
+    deploy_ready(&kube, &file, &namespace, &[]);
+    let status = || kube.koaljac(&["status", path_str(&file), "-n", &namespace]);
+    // Before any data: every agent answers, with no runs.
+    wait_until(Duration::from_secs(60), "the gateway answering with every task's runs", || {
+        let shown = status();
+        shown.code == 0 && !shown.out.contains("runs unknown") && !shown.out.contains("could not reach")
+    });
+    let idle = status();
+    for task in ["uniq", "count"] {
+        let row = idle.out.lines().find(|l| l.trim_start().starts_with(task)).unwrap_or_default();
+        assert_eq!(row.split_whitespace().collect::<Vec<_>>(), [task, "1/1", "0", "0"], "{}", idle.all());
+    }
+
+    // A file dropped into the gateway (through the service proxy): both
+    // tasks run once, in their own pods, and `status` shows it.
+    let drop = format!("/api/v1/namespaces/{namespace}/services/lines-gateway:7400/proxy/v1/drop/in/words.txt");
+    let dropped = kube.kubectl_with(&["replace", "--raw", &drop, "-f", "-"], Some("b\na\nb\n"));
+    assert_eq!(dropped.code, 0, "{}", dropped.all());
+    wait_until(Duration::from_secs(60), "a run of each task", || {
+        let shown = status();
+        ["uniq", "count"].iter().all(|task| {
+            let row = shown.out.lines().find(|l| l.trim_start().starts_with(task)).unwrap_or_default();
+            row.split_whitespace().collect::<Vec<_>>() == [task, "1/1", "1", "0", "#1", "succeeded"]
+        })
+    });
+    let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
+}
+
+#[test]
 fn a_refused_object_is_traced_to_its_task_in_the_file() {
     let test = "refused";
     let Some(kube) = cluster(test) else { return };
@@ -465,15 +533,35 @@ fn a_user_with_exactly_the_readme_permissions_can_do_everything_and_with_one_les
     // empty one for `create` (the server checks `create` only when an apply
     // makes the object) and for what the gateway's Role grants (RBAC checks
     // that its creator holds it only when the Role is made or changed); for
-    // the others, one where an administrator has deployed the pipeline.
+    // the others, one where an administrator has deployed the pipeline and
+    // then taken a label off every object, so that the user's deploy must
+    // patch each one (an object already as the file says gets no request).
+    let gateway_role: Vec<(String, String)> = kube::table_in("ARCHITECTURE.md", "service-account-permissions")
+        .into_iter()
+        .filter(|row| row[0] == "p-gateway")
+        .flat_map(|row| {
+            let resource = row[1].clone();
+            row[2].split(',').map(move |verb| (resource.clone(), verb.trim().to_owned())).collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(gateway_role.len(), 9, "{gateway_role:?}");
     let mut tries = 0;
     for (index, (resource, verbs)) in rows.iter().enumerate() {
         for verb in verbs {
             tries += 1;
             let namespace = kube.fresh_namespace(&format!("koalja-e2e-deployer-{tries}"));
-            let granted_by_the_gateway_role = verb == "watch" || resource == "pods";
+            let granted_by_the_gateway_role = gateway_role.iter().any(|(r, v)| r == resource && v == verb);
             if verb != "create" && !granted_by_the_gateway_role {
                 kube::deploy(&kube, &file, &namespace, &["--no-wait"]);
+                kube.kubectl_ok(&[
+                    "label",
+                    kube::KINDS,
+                    "-n",
+                    &namespace,
+                    "-l",
+                    "app.kubernetes.io/part-of=lines",
+                    "app.kubernetes.io/name-",
+                ]);
             }
             let mut fewer = rows.clone();
             fewer[index].1.retain(|v| v != verb);

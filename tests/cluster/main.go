@@ -3,6 +3,9 @@
 // is called by (scripts/cluster.sh links each name to it), as hyperkube once did:
 // linking one 200 MB binary instead of six is what keeps a cold build within minutes
 // on a 2-core machine, and the Go build cache makes every later build a no-op.
+//
+// Beside them, koalja-pods (pods.go, dns.go) runs what the pods of opted-in
+// namespaces say, as a kubelet would, with pod-init as its helper inside a pod.
 package main
 
 import (
@@ -55,9 +58,13 @@ func main() {
 		}
 	case "kwok":
 		os.Exit(runKwok(args))
+	case "koalja-pods":
+		os.Exit(runPods(args))
+	case "pod-init":
+		os.Exit(podInit(args))
 	default:
 		fmt.Fprintf(os.Stderr, "koalja-cluster: unknown program %q (one of etcd, kube-apiserver, "+
-			"kube-controller-manager, kube-scheduler, kubectl, kwok)\n", name)
+			"kube-controller-manager, kube-scheduler, kubectl, kwok, koalja-pods, pod-init)\n", name)
 		os.Exit(64)
 	}
 }

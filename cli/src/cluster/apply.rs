@@ -1,10 +1,13 @@
 //! `koaljac deploy` and `koaljac diff`: server-side apply of a build, in
 //! apply order, then pruning what the build no longer emits.
 //!
-//! Each object is read first, so every step can say what it did: create,
-//! update (with the fields that changed) or unchanged (an apply that
-//! changes nothing is a no-op on the server, and still sent, so the field
-//! manager keeps owning its fields). A dry run sends the same requests with
+//! The namespace's objects of every kind a build emits are listed first, one
+//! request per kind, so every step can say what it did: create, update
+//! (with the fields that changed) or unchanged. An apply that would change
+//! nothing, neither a value nor the fields `koaljac` owns (`noop`), is not
+//! sent at all: re-deploying an unchanged pipeline costs those lists and
+//! nothing more, and a first deploy one apply per object. A dry run sends
+//! the same requests with
 //! `dryRun=All`: the server validates and defaults everything, and changes
 //! nothing; `diff` is a dry run that prints the fields. Objects of one kind
 //! are applied a few at a time; a failure still says exactly which objects
@@ -14,17 +17,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
-use kube::core::ApiResource;
+use kube::core::{ApiResource, TypeMeta};
 use serde_json::Value;
 
 use super::compare::{changes, comparable, FieldChange};
 use super::errors::Attempt;
-use super::{kinds, Cluster, ClusterError};
-use koalja_compiler::lower::{pipeline_selector, Manifests, Object, TASK};
+use super::{kinds, noop, Cluster, ClusterError};
+use koalja_compiler::lower::{pipeline_selector, Manifests, Object, MANAGED_BY, PART_OF, TASK};
 
-/// How many applies are in flight at once. An apply is a read and a patch;
-/// one at a time, a 10,000-task pipeline (30,000 objects) would wait out
-/// 60,000 round trips.
+/// How many applies are in flight at once: one at a time, a 10,000-task
+/// pipeline (30,000 objects) would wait out 30,000 round trips.
 const CONCURRENT_APPLIES: usize = 8;
 
 /// The field manager of every apply: `kubectl` and controllers see
@@ -118,11 +120,46 @@ pub async fn deploy(
     if let Err(error) = ensure_namespace(cluster, namespace).await {
         return Err(Failure { error, done, not_applied: objects.iter().map(named).collect(), refused: None });
     }
-    apply_all(cluster, namespace, &objects, options, on_step, &mut done).await?;
-    match prune(cluster, manifests, &objects, options, on_step, &mut done).await {
+    let live = match list_live(cluster, namespace).await {
+        Ok(live) => live,
+        Err(error) => {
+            return Err(Failure { error, done, not_applied: objects.iter().map(named).collect(), refused: None })
+        }
+    };
+    apply_all(cluster, namespace, &objects, &live, options, on_step, &mut done).await?;
+    match prune(cluster, manifests, &objects, &live, options, on_step, &mut done).await {
         Ok(()) => Ok(done),
         Err(error) => Err(Failure { error, done, not_applied: Vec::new(), refused: None }),
     }
+}
+
+/// The namespace's live objects by kind and name, as listed before a
+/// deploy changes anything: what each apply is compared with (an object
+/// not there is created), and what pruning looks through for the
+/// pipeline's own (an object the deploy creates is one the build emits, so
+/// never one to prune). All of a kind, not only the pipeline's: an object
+/// of the same name without the pipeline's labels is one the apply takes
+/// over, and must be compared too.
+type Live = BTreeMap<String, BTreeMap<String, DynamicObject>>;
+
+async fn list_live(cluster: &Cluster, namespace: &str) -> Result<Live, ClusterError> {
+    // All kinds at once: the server encodes large lists on every core.
+    let params = ListParams::default();
+    let lists =
+        futures::future::join_all(kinds::all().iter().map(|resource| list_with(cluster, namespace, resource, &params)))
+            .await;
+    let mut live = Live::new();
+    for (resource, objects) in kinds::all().iter().zip(lists) {
+        live.insert(resource.kind.clone(), objects?.into_iter().map(|object| (name_of(&object), object)).collect());
+    }
+    Ok(live)
+}
+
+/// Carries the pipeline's labels (those of `lower::pipeline_selector`).
+fn in_pipeline(object: &DynamicObject, pipeline: &str) -> bool {
+    let labels = object.metadata.labels.as_ref();
+    let label = |key: &str| labels.and_then(|labels| labels.get(key)).map(String::as_str);
+    label(PART_OF) == Some(pipeline) && label(MANAGED_BY) == Some(FIELD_MANAGER)
 }
 
 /// `Kind name`, how a failure lists objects.
@@ -135,6 +172,7 @@ async fn apply_all(
     cluster: &Cluster,
     namespace: &str,
     objects: &[Object],
+    live: &Live,
     options: ApplyOptions,
     on_step: &mut dyn FnMut(&Step),
     done: &mut Vec<Step>,
@@ -146,8 +184,11 @@ async fn apply_all(
         let kind = objects[start].kind();
         let end = start + objects[start..].iter().take(CONCURRENT_APPLIES).take_while(|o| o.kind() == kind).count();
         let batch = &objects[start..end];
-        let results =
-            futures::future::join_all(batch.iter().map(|object| apply_one(cluster, namespace, object, options))).await;
+        let results = futures::future::join_all(batch.iter().map(|object| {
+            let listed = live.get(object.kind()).and_then(|objects| objects.get(object.name()));
+            apply_one(cluster, namespace, object, listed, options)
+        }))
+        .await;
         let mut first_error = None;
         let mut failed = Vec::new();
         for (object, result) in batch.iter().zip(results) {
@@ -179,6 +220,7 @@ async fn prune(
     cluster: &Cluster,
     manifests: &Manifests,
     objects: &[Object],
+    live: &Live,
     options: ApplyOptions,
     on_step: &mut dyn FnMut(&Step),
     done: &mut Vec<Step>,
@@ -192,23 +234,24 @@ async fn prune(
         objects.iter().filter_map(|object| object.metadata().labels.as_ref()?.get(TASK).map(String::as_str)).collect();
     for resource in kinds::all().iter().rev() {
         let kept = emitted.get(resource.kind.as_str());
-        for object in list(cluster, namespace, resource, manifests.pipeline()).await? {
-            let name = name_of(&object);
+        let pipelines =
+            live.get(&resource.kind).into_iter().flatten().filter(|(_, o)| in_pipeline(o, manifests.pipeline()));
+        for (name, object) in pipelines {
             if kept.is_some_and(|kept| kept.contains(name.as_str())) {
                 continue;
             }
             let action = if kinds::holds_data(resource) {
                 // A StatefulSet's own claims are never emitted: they are
                 // left over only once their task is gone.
-                if task_of(&object).is_some_and(|task| tasks.contains(task)) {
+                if task_of(object).is_some_and(|task| tasks.contains(task)) {
                     continue;
                 }
                 Action::KeepData
             } else {
-                delete(cluster, namespace, resource, &name, options.dry_run).await?;
+                delete(cluster, namespace, resource, name, options.dry_run).await?;
                 Action::Prune
             };
-            let step = Step { kind: resource.kind.clone(), name, action, changes: Vec::new() };
+            let step = Step { kind: resource.kind.clone(), name: name.clone(), action, changes: Vec::new() };
             on_step(&step);
             done.push(step);
         }
@@ -233,10 +276,13 @@ async fn ensure_namespace(cluster: &Cluster, namespace: &str) -> Result<(), Clus
     }
 }
 
+/// Applies one object, unless that would change nothing; `listed` is the
+/// object as the deploy's lists found it (`None`: there is none yet).
 async fn apply_one(
     cluster: &Cluster,
     namespace: &str,
     object: &Object,
+    listed: Option<&DynamicObject>,
     options: ApplyOptions,
 ) -> Result<Step, ClusterError> {
     let resource = kinds::of(object);
@@ -245,18 +291,28 @@ async fn apply_one(
     let failed = |verb: &'static str| {
         move |error: kube::Error| Attempt::on(&cluster.name, verb, resource, namespace, name).failed(error)
     };
-    let live = api.get_opt(name).await.map_err(failed("get"))?;
+    let live = listed.map(|live| serde_json::to_value(live).unwrap_or(Value::Null));
     // Written by `lower::json`, not by kube's serde_json: the server reads
     // an apply body with a YAML reader (see there).
-    let body =
-        serde_json::value::RawValue::from_string(koalja_compiler::lower::json::to_string(object)).map_err(|e| {
-            ClusterError::Refused {
-                verb: "patch",
-                object: kinds::describe(object.kind(), namespace, name),
-                code: 0,
-                message: e.to_string(),
-            }
-        })?;
+    let refused = |e: serde_json::Error| ClusterError::Refused {
+        verb: "patch",
+        object: kinds::describe(object.kind(), namespace, name),
+        code: 0,
+        message: e.to_string(),
+    };
+    let text = koalja_compiler::lower::json::to_string(object);
+    if let Some(live) = &live {
+        let desired: Value = serde_json::from_str(&text).map_err(refused)?;
+        if noop::apply_is_noop(&desired, live, FIELD_MANAGER) {
+            return Ok(Step {
+                kind: resource.kind.clone(),
+                name: name.to_owned(),
+                action: Action::Unchanged,
+                changes: Vec::new(),
+            });
+        }
+    }
+    let body = serde_json::value::RawValue::from_string(text).map_err(refused)?;
     let mut params = PatchParams::apply(FIELD_MANAGER);
     params.force = options.force_conflicts;
     params.dry_run = options.dry_run;
@@ -265,7 +321,7 @@ async fn apply_one(
     let (action, changes) = match live {
         None => (Action::Create, Vec::new()),
         Some(live) => {
-            let before = comparable(&serde_json::to_value(&live).unwrap_or(Value::Null));
+            let before = comparable(&live);
             let changes = changes(&before, &after);
             (if changes.is_empty() { Action::Unchanged } else { Action::Update }, changes)
         }
@@ -280,10 +336,24 @@ pub(super) async fn list(
     resource: &ApiResource,
     pipeline: &str,
 ) -> Result<Vec<DynamicObject>, ClusterError> {
+    list_with(cluster, namespace, resource, &ListParams::default().labels(&pipeline_selector(pipeline))).await
+}
+
+async fn list_with(
+    cluster: &Cluster,
+    namespace: &str,
+    resource: &ApiResource,
+    params: &ListParams,
+) -> Result<Vec<DynamicObject>, ClusterError> {
     let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), namespace, resource);
-    let params = ListParams::default().labels(&pipeline_selector(pipeline));
     let mut listed =
-        api.list(&params).await.map_err(|error| Attempt::list(&cluster.name, resource, namespace).failed(error))?.items;
+        api.list(params).await.map_err(|error| Attempt::list(&cluster.name, resource, namespace).failed(error))?.items;
+    // A list's items come without their kind and apiVersion; give them back,
+    // so that a listed object reads as the same object fetched by name.
+    let types = TypeMeta { api_version: resource.api_version.clone(), kind: resource.kind.clone() };
+    for object in &mut listed {
+        object.types.get_or_insert_with(|| types.clone());
+    }
     listed.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     Ok(listed)
 }

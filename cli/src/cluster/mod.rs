@@ -10,6 +10,7 @@
 //! - `kinds`: the API resource of every kind a build emits;
 //! - `errors`: kube's errors turned into what a user can act on;
 //! - `compare`: live objects against what an apply would make of them;
+//! - `noop`: whether an apply would change nothing, so it need not be sent;
 //! - `apply`: deploy (apply, prune, the plan of a dry run) and diff;
 //! - `rollout`: waiting for workloads to be ready;
 //! - `remove`: delete;
@@ -23,6 +24,7 @@ pub mod apply;
 pub mod compare;
 pub mod errors;
 pub mod kinds;
+pub mod noop;
 pub mod remove;
 pub mod rollout;
 pub mod status;

@@ -10,6 +10,9 @@ use super::rollout::{self, Rollout};
 use super::{Cluster, ClusterError};
 use koalja_compiler::lower::AGENT_PORT;
 
+/// The gateway's `koalja.dev/task` label: it has no runs of its own.
+const GATEWAY: &str = "gateway";
+
 /// One task's (or the gateway's) workload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Workload {
@@ -63,7 +66,17 @@ pub async fn status(cluster: &Cluster, namespace: &str, pipeline: &str) -> Resul
         .collect();
     workloads.sort_by(|a, b| a.task.cmp(&b.task));
     let (runs, unreachable) = match gateway_runs(cluster, namespace, pipeline).await {
-        Ok(answer) => (Ok(summarise(answer.runs)), answer.unreachable),
+        Ok(answer) => {
+            let mut runs = summarise(answer.runs);
+            // A task whose agent the gateway reached and that has no run
+            // yet has run 0 times; one it did not reach stays unknown.
+            for workload in &workloads {
+                if workload.task != GATEWAY && !answer.unreachable.contains(&workload.task) {
+                    runs.entry(workload.task.clone()).or_default();
+                }
+            }
+            (Ok(runs), answer.unreachable)
+        }
         Err(why) => (Err(why), Vec::new()),
     };
     Ok(Status { workloads, runs, unreachable })

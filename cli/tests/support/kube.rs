@@ -130,6 +130,38 @@ impl Kube {
         run(command, None)
     }
 
+    /// The local API server's audit log (`scripts/cluster.sh` has it write
+    /// every request of the admin user), or `None` on another cluster.
+    fn audit_log(&self) -> Option<PathBuf> {
+        let script = self.local.as_ref()?;
+        Some(script.parent()?.parent()?.join("target/cluster/logs/audit.log"))
+    }
+
+    /// Where the audit log ends now: `requests_since` counts from here.
+    pub fn audit_mark(&self) -> Option<u64> {
+        Some(std::fs::metadata(self.audit_log()?).map_or(0, |m| m.len()))
+    }
+
+    /// The requests `koaljac` (by its User-Agent) sent about `namespace`
+    /// since `mark`, as `verb resource[/name]`, in order.
+    pub fn koaljac_requests_since(&self, mark: u64, namespace: &str) -> Vec<String> {
+        let log = std::fs::read(self.audit_log().expect("the local cluster")).expect("the audit log");
+        let start = usize::try_from(mark).unwrap().min(log.len());
+        String::from_utf8_lossy(&log[start..])
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|event| event["userAgent"].as_str().is_some_and(|agent| agent.starts_with("koaljac/")))
+            .filter(|event| event["objectRef"]["namespace"] == namespace)
+            .map(|event| {
+                let resource = event["objectRef"]["resource"].as_str().unwrap_or("?");
+                match event["objectRef"]["name"].as_str() {
+                    Some(name) => format!("{} {resource}/{name}", event["verb"].as_str().unwrap_or("?")),
+                    None => format!("{} {resource}", event["verb"].as_str().unwrap_or("?")),
+                }
+            })
+            .collect()
+    }
+
     /// `scripts/cluster.sh ARGS…` of the local cluster.
     pub fn script(&self, args: &[&str]) -> Ran {
         let script = self.local.as_ref().expect("the local cluster");
