@@ -194,6 +194,32 @@ task use { shell: "cat {model}/weights {model}/sub/version > {out}" }
 }
 
 #[test]
+fn two_payloads_of_one_run_are_never_taken_for_each_other() {
+    // Both `dir` payloads of one `split` run travel to `join` at once; each
+    // must arrive as itself (they once shared a temporary name, and one in
+    // ten `join` runs saw `b` as `a`).
+    let pipeline = r#"
+type part = dir "text/plain"
+(in) split (a: part, b: part)
+(a, b) join (out)
+task split { shell: "mkdir -p {a} {b} && sed 's/^/a:/' {in} > {a}/x && sed 's/^/b:/' {in} > {b}/x" }
+task join { shell: "cat {a}/x {b}/x > {out}" }
+"#;
+    let files: Vec<(String, String)> = (0..20).map(|i| (format!("data/{i:02}"), format!("{i}\n"))).collect();
+    let borrowed: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    let dir = project("two-payloads", pipeline, &borrowed);
+    let output = run(&dir, &["--drop", "in=data/"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let joined = outputs(&dir, "out");
+    assert_eq!(joined.len(), 20, "{joined:?}");
+    for (name, content) in &joined {
+        let lines: Vec<&str> = content.lines().collect();
+        let value = lines.first().and_then(|l| l.strip_prefix("a:")).unwrap_or("?");
+        assert_eq!(lines, [format!("a:{value}"), format!("b:{value}")], "{name}: a payload was taken for another");
+    }
+}
+
+#[test]
 fn a_file_with_errors_runs_nothing() {
     let dir = project("errors", "(x) a (out)\ntask a { shell: \"true\" }\n", &[]);
     let output = run(&dir, &[]);

@@ -211,18 +211,24 @@ fn a_shell_run_is_split_at_its_placeholders() {
     );
 }
 
-/// The agent's tests run on a copy of this IR; keep the copy current.
+/// The agent's tests run on copies of these IRs; keep the copies current.
 #[test]
-fn the_agents_test_ir_is_current() {
-    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/linecount.kja")).unwrap();
-    let current = Ir::from_analysis(&analyze_text(&example, "linecount")).to_json();
-    let copy = concat!(env!("CARGO_MANIFEST_DIR"), "/../runtime/tests/data/linecount.ir.json");
-    if std::env::var_os("KOALJA_UPDATE_FIXTURES").is_some() {
-        std::fs::write(copy, &current).unwrap();
+fn the_agents_test_irs_are_current() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    for (source, name, copy) in [
+        ("examples/linecount.kja", "linecount", "runtime/tests/data/linecount.ir.json"),
+        ("runtime/tests/data/split-join.kja", "split-join", "runtime/tests/data/split-join.ir.json"),
+    ] {
+        let text = std::fs::read_to_string(format!("{root}/{source}")).unwrap();
+        let current = Ir::from_analysis(&analyze_text(&text, name)).to_json();
+        let copy_path = format!("{root}/{copy}");
+        if std::env::var_os("KOALJA_UPDATE_FIXTURES").is_some() {
+            std::fs::write(&copy_path, &current).unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(&copy_path).unwrap_or_default(),
+            current,
+            "{copy} is stale: rerun with KOALJA_UPDATE_FIXTURES=1"
+        );
     }
-    assert_eq!(
-        std::fs::read_to_string(copy).unwrap(),
-        current,
-        "runtime/tests/data/linecount.ir.json is stale: rerun with KOALJA_UPDATE_FIXTURES=1"
-    );
 }

@@ -22,7 +22,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::exec::{Invocation, Outcome};
 use crate::files::{content_digest, read_only, remove_any};
-use crate::link::{Link, Peers, LONG_POLL};
+use crate::link::{DownloadError, Link, Peers, LONG_POLL};
 use crate::plan::{PayloadKind, Plan, TaskPlan};
 use crate::record::{now, Av, RunRecord, RunStatus, ServiceUse, SnapshotInput, GATEWAY};
 use crate::snapshot::{Engine, Rule};
@@ -174,6 +174,13 @@ impl Agent {
         for sub in ["payloads", "cache", "runs", "staging"] {
             let path = dir.join(sub);
             std::fs::create_dir_all(&path).map_err(io_error("cannot create the state directory", &path))?;
+        }
+        // Downloads a crash interrupted: never committed, so fetched again.
+        crate::link::remove_partials(&dir.join("cache"));
+        if let Role::Gateway { out_dir } = &role {
+            for wire in &plan.pipeline_outputs {
+                crate::link::remove_partials(&out_dir.join(wire));
+            }
         }
         let store = Store::open(&dir.join("state.db"))?;
         let engine = match &role {

@@ -18,7 +18,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::agent::Agent;
-use crate::files::remove_any;
+use crate::files::{content_digest, remove_any};
 use crate::plan::{PayloadKind, Plan};
 use crate::record::{safe_file_name, Av, RunRecord, GATEWAY};
 
@@ -255,6 +255,62 @@ pub struct Link {
 #[derive(Debug)]
 pub struct LinkError(pub String);
 
+/// Why a download left no payload.
+#[derive(Debug)]
+pub enum DownloadError {
+    /// The producer could not be reached, or answered with an error: the
+    /// next poll tries again.
+    Link(LinkError),
+    /// The bytes that arrived are not the AV's (another payload's, or
+    /// damaged on the way): refused, and nothing is kept of them.
+    Mismatch { av: String, expected: String, got: String },
+}
+
+impl std::fmt::Display for DownloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DownloadError::Link(error) => error.fmt(f),
+            DownloadError::Mismatch { av, expected, got } => {
+                write!(f, "the payload of {av} arrived as {got}, not {expected}: refused")
+            }
+        }
+    }
+}
+
+impl From<LinkError> for DownloadError {
+    fn from(error: LinkError) -> DownloadError {
+        DownloadError::Link(error)
+    }
+}
+
+/// Downloads so far in this process: what makes each temporary name unique.
+static DOWNLOADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The suffix of every download's temporary name (`remove_partials` finds
+/// them after a crash).
+const PARTIAL: &str = ".partial";
+
+/// A temporary name beside `target`, of this download alone: two payloads
+/// of one run (`split.7.a` and `split.7.b`) fetched at once must never
+/// write through the same name.
+fn partial_name(target: &Path) -> PathBuf {
+    let n = DOWNLOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = target.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    target.with_file_name(format!(".{name}.{}-{n}{PARTIAL}", std::process::id()))
+}
+
+/// Removes what interrupted downloads left in `dir` (their temporary names).
+pub fn remove_partials(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(PARTIAL) {
+            remove_any(&entry.path());
+        }
+    }
+}
+
 impl std::fmt::Display for LinkError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -305,9 +361,10 @@ impl Link {
     }
 
     /// Downloads an AV's payload to `target` (a file, or a directory for a
-    /// `dir` payload), through a temporary name so a crash never leaves a
-    /// half-written payload under the final name.
-    pub async fn download(&self, base: &str, av: &Av, kind: PayloadKind, target: &Path) -> Result<(), LinkError> {
+    /// `dir` payload), through a temporary name of its own so a crash never
+    /// leaves a half-written payload under the final name, and checks it
+    /// against the AV's content digest and size before giving it that name.
+    pub async fn download(&self, base: &str, av: &Av, kind: PayloadKind, target: &Path) -> Result<(), DownloadError> {
         if self.co_located && kind == PayloadKind::File {
             remove_any(target);
             if std::fs::hard_link(&av.stored, target).is_ok() {
@@ -318,16 +375,49 @@ impl Link {
         let failed = |e: &dyn std::fmt::Display| LinkError(format!("{url}: {e}"));
         let response = self.client.get(&url).send().await.map_err(|e| failed(&e))?;
         if !response.status().is_success() {
-            return Err(LinkError(format!("{url}: {}", response.status())));
+            return Err(LinkError(format!("{url}: {}", response.status())).into());
         }
-        let partial = target.with_extension("partial");
-        remove_any(&partial);
-        if let Some(parent) = target.parent() {
+        let partial = partial_name(target);
+        let fetched = Link::fetch(response, kind, &partial, &url).await;
+        if let Err(error) = fetched {
+            remove_any(&partial);
+            return Err(error.into());
+        }
+        let check = partial.clone();
+        let digest = tokio::task::spawn_blocking(move || content_digest(&check)).await.map_err(|e| failed(&e));
+        let (content, size) = match digest {
+            Ok(Ok(found)) => found,
+            Ok(Err(error)) => {
+                remove_any(&partial);
+                return Err(failed(&error).into());
+            }
+            Err(error) => {
+                remove_any(&partial);
+                return Err(error.into());
+            }
+        };
+        if content != av.content || size != av.size {
+            remove_any(&partial);
+            return Err(DownloadError::Mismatch {
+                av: av.id.clone(),
+                expected: format!("{} ({} bytes)", av.content, av.size),
+                got: format!("{content} ({size} bytes)"),
+            });
+        }
+        remove_any(target);
+        tokio::fs::rename(&partial, target).await.map_err(|e| failed(&e).into())
+    }
+
+    /// The body of a payload response into `partial`: a file as it streams
+    /// in, a `dir` payload's archive unpacked.
+    async fn fetch(response: reqwest::Response, kind: PayloadKind, partial: &Path, url: &str) -> Result<(), LinkError> {
+        let failed = |e: &dyn std::fmt::Display| LinkError(format!("{url}: {e}"));
+        if let Some(parent) = partial.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(|e| failed(&e))?;
         }
         if kind == PayloadKind::Dir {
             let bytes = response.bytes().await.map_err(|e| failed(&e))?;
-            let unpack_to = partial.clone();
+            let unpack_to = partial.to_path_buf();
             tokio::task::spawn_blocking(move || tar::Archive::new(&bytes[..]).unpack(&unpack_to))
                 .await
                 .map_err(|e| failed(&e))?
@@ -335,15 +425,14 @@ impl Link {
         } else {
             use futures_util::StreamExt;
             use tokio::io::AsyncWriteExt;
-            let mut file = tokio::fs::File::create(&partial).await.map_err(|e| failed(&e))?;
+            let mut file = tokio::fs::File::create(partial).await.map_err(|e| failed(&e))?;
             let mut stream = response.bytes_stream();
             while let Some(chunk) = stream.next().await {
                 file.write_all(&chunk.map_err(|e| failed(&e))?).await.map_err(|e| failed(&e))?;
             }
             file.flush().await.map_err(|e| failed(&e))?;
         }
-        remove_any(target);
-        tokio::fs::rename(&partial, target).await.map_err(|e| failed(&e))
+        Ok(())
     }
 
     /// Drops a file into a pipeline input through the gateway.
@@ -366,5 +455,76 @@ impl Link {
         let url = format!("{base}/v1/runs?after={after}");
         let response = self.client.get(&url).send().await.map_err(|e| LinkError(format!("{url}: {e}")))?;
         response.json().await.map_err(|e| LinkError(format!("{url}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A producer that answers every payload request with `body`.
+    async fn serving(body: &'static [u8]) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let router = Router::new().route("/v1/payload/{id}", get(move || async move { body }));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        format!("http://{address}")
+    }
+
+    fn av_of(bytes: &[u8]) -> Av {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p");
+        std::fs::write(&path, bytes).unwrap();
+        let (content, size) = content_digest(&path).unwrap();
+        Av {
+            id: "split.7.a".into(),
+            wire: "a".into(),
+            task: "split".into(),
+            run: 7,
+            inputs: vec![],
+            definition: String::new(),
+            content,
+            size,
+            name: "a".into(),
+            created: String::new(),
+            stored: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_payload_whose_bytes_are_not_its_digests_is_refused_and_nothing_is_kept() {
+        let base = serving(b"the bytes of b").await;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("split.7.a");
+        let error =
+            Link::new().download(&base, &av_of(b"the bytes of a"), PayloadKind::File, &target).await.unwrap_err();
+        assert!(matches!(error, DownloadError::Mismatch { .. }), "{error}");
+        assert!(error.to_string().contains("split.7.a arrived as sha256:"), "{error}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "nothing of a refused payload is kept: {left:?}");
+    }
+
+    #[tokio::test]
+    async fn a_payload_that_matches_arrives_under_its_name() {
+        let base = serving(b"the bytes of a").await;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("split.7.a");
+        Link::new().download(&base, &av_of(b"the bytes of a"), PayloadKind::File, &target).await.unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"the bytes of a");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary name is left");
+    }
+
+    #[test]
+    fn temporary_names_are_unique_and_removed_after_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("split.7.a");
+        let (first, second) = (partial_name(&target), partial_name(&target));
+        assert_ne!(first, second);
+        assert_ne!(partial_name(&dir.path().join("split.7.b")), first);
+        std::fs::write(&first, b"half").unwrap();
+        std::fs::write(&target, b"whole").unwrap();
+        remove_partials(dir.path());
+        assert!(!first.exists());
+        assert!(target.exists(), "a payload under its own name stays");
     }
 }

@@ -48,19 +48,9 @@ impl Drop for Agents {
     }
 }
 
-fn terminate(child: &mut Child) -> Option<i32> {
-    // SAFETY: signalling our own child process.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    child.wait().unwrap().code()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn task_agents_and_the_gateway_run_a_pipeline_as_separate_processes() {
-    let dir = scratch("linecount");
-    let ir = mount_ir(&dir);
-    let names = ["gateway", "uniq-lines", "count-lines"];
+/// One agent process per name (`gateway`, or a task), each on a port of its
+/// own and told every other's address; their ports, in `names`' order.
+fn start_agents(dir: &Path, ir: &Path, names: &[&str]) -> (Agents, Vec<u16>) {
     let ports: Vec<u16> = names.iter().map(|_| free_port()).collect();
     let peers: Vec<String> =
         names.iter().zip(&ports).map(|(name, port)| format!("{name}=http://127.0.0.1:{port}")).collect();
@@ -73,7 +63,7 @@ async fn task_agents_and_the_gateway_run_a_pipeline_as_separate_processes() {
         };
         command
             .arg("--ir")
-            .arg(&ir)
+            .arg(ir)
             .arg("--state")
             .arg(dir.join("state").join(name))
             .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -81,6 +71,22 @@ async fn task_agents_and_the_gateway_run_a_pipeline_as_separate_processes() {
             .stderr(Stdio::inherit());
         agents.0.push(command.spawn().unwrap());
     }
+    (agents, ports)
+}
+
+fn terminate(child: &mut Child) -> Option<i32> {
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    child.wait().unwrap().code()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_agents_and_the_gateway_run_a_pipeline_as_separate_processes() {
+    let dir = scratch("linecount");
+    let ir = mount_ir(&dir);
+    let (mut agents, ports) = start_agents(&dir, &ir, &["gateway", "uniq-lines", "count-lines"]);
 
     let gateway = format!("http://127.0.0.1:{}", ports[0]);
     let link = Link::new();
@@ -117,6 +123,57 @@ async fn task_agents_and_the_gateway_run_a_pipeline_as_separate_processes() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].outputs, vec!["count-lines.1.out"]);
 
+    for child in &mut agents.0 {
+        assert_eq!(terminate(child), Some(0), "SIGTERM stops an agent cleanly");
+    }
+    agents.0.clear();
+}
+
+/// `split` makes two `dir` payloads per run and `join` takes both: each
+/// must arrive as itself, every time (they once went through one temporary
+/// name, and `join` now and then saw `b`'s payload as `a`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_payloads_of_one_run_reach_a_consumer_each_as_itself() {
+    let dir = scratch("split-join");
+    let ir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/split-join.ir.json");
+    let (mut agents, ports) = start_agents(&dir, Path::new(ir), &["gateway", "split", "join"]);
+    let gateway = format!("http://127.0.0.1:{}", ports[0]);
+    let link = Link::new();
+    let started = Instant::now();
+    for i in 0..20 {
+        loop {
+            match link.drop_file(&gateway, "in", &format!("{i:02}"), format!("{i}\n").into_bytes()).await {
+                Ok(_) => break,
+                Err(error) if started.elapsed() > Duration::from_secs(20) => {
+                    panic!("the gateway never answered: {error}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+    let out = dir.join("state/gateway/out/out");
+    let joined = loop {
+        let found: Vec<PathBuf> =
+            std::fs::read_dir(&out).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        let done: Vec<PathBuf> =
+            found.into_iter().filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.')).collect();
+        if done.len() == 20 {
+            break done;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{} of 20 outputs arrived", done.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for path in joined {
+        let content = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = content.lines().collect();
+        let value = lines.first().and_then(|l| l.strip_prefix("a:")).unwrap_or("?");
+        assert_eq!(
+            lines,
+            [format!("a:{value}"), format!("b:{value}")],
+            "{}: a payload taken for another",
+            path.display()
+        );
+    }
     for child in &mut agents.0 {
         assert_eq!(terminate(child), Some(0), "SIGTERM stops an agent cleanly");
     }

@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// A payload refused this many times in a row stops the agent (exit 64, the
+/// reason on stderr) rather than waiting on it for ever.
+const MISMATCHES_BEFORE_FAULT: u32 = 3;
+
 impl Agent {
     pub(super) async fn pull(
         self: Arc<Self>,
@@ -14,6 +18,8 @@ impl Agent {
     ) -> Result<(), AgentError> {
         let kind = self.plan.kind(&wire);
         let mut backoff = Duration::from_millis(50);
+        // Refusals of one AV's payload in a row (its bytes were not its digest's).
+        let mut refused: Option<(String, u32)> = None;
         loop {
             let after = self.cursors.lock().map(|c| c.get(&wire).copied().unwrap_or(0)).unwrap_or(0);
             let base = peers
@@ -42,8 +48,22 @@ impl Agent {
                     continue;
                 }
                 let target = self.payload_target(&entry.av);
-                if let Err(_error) = link.download(&base, &entry.av, kind, &target).await {
-                    break; // Commit what arrived; the rest comes on the next poll.
+                match link.download(&base, &entry.av, kind, &target).await {
+                    Ok(()) => refused = None,
+                    Err(DownloadError::Link(_)) => break, // Commit what arrived; the rest comes on the next poll.
+                    Err(error @ DownloadError::Mismatch { .. }) => {
+                        // Fetched again on the next poll; a producer that keeps
+                        // serving other bytes than it recorded is a fault.
+                        let times = match &refused {
+                            Some((id, times)) if *id == entry.av.id => times + 1,
+                            _ => 1,
+                        };
+                        if times >= MISMATCHES_BEFORE_FAULT {
+                            return Err(AgentError(format!("{error}, {times} times from `{producer}`")));
+                        }
+                        refused = Some((entry.av.id.clone(), times));
+                        break;
+                    }
                 }
                 received.push((entry.seq, entry.av, target));
             }
