@@ -115,7 +115,7 @@ fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/payload/{id}", get(payload))
         .route("/v1/runs", get(runs))
         .route("/v1/status", get(status))
-        .route("/v1/drop/{wire}/{name}", put(drop_file))
+        .route("/v1/drop/{wire}/{name}", put(drop_file).layer(axum::extract::DefaultBodyLimit::disable()))
         .route("/v1/outputs", get(outputs))
         .route("/v1/pipeline/runs", get(pipeline_runs))
         .route("/v1/outputs/{id}", get(output))
@@ -221,17 +221,22 @@ async fn output(State(agent): State<Arc<Agent>>, UrlPath(id): UrlPath<String>) -
 }
 
 /// A file dropped into a pipeline input (gateway only).
+/// `PUT /v1/drop/{wire}/{name}`: the body is streamed to a staging file as
+/// it arrives, so a drop has no size limit but the disk's (and holds no
+/// more than a chunk in memory); a body that breaks off is staged no
+/// further and feeds nothing.
 async fn drop_file(
     State(agent): State<Arc<Agent>>,
     UrlPath((wire, name)): UrlPath<(String, String)>,
-    body: axum::body::Bytes,
+    body: Body,
 ) -> Response {
     let Some(name) = safe_file_name(&name) else {
         return error(StatusCode::BAD_REQUEST, "the file name is empty or not a plain name");
     };
     let staged = agent.staging_path();
-    if let Err(e) = tokio::fs::write(&staged, &body).await {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot stage the file: {e}"));
+    if let Err((status, message)) = stage(body, &staged).await {
+        let _ = tokio::fs::remove_file(&staged).await;
+        return error(status, message);
     }
     let result = agent.drop_staged(&wire, &name, &staged).await;
     // Still there when it was not fed (refused, or fed before).
@@ -240,6 +245,19 @@ async fn drop_file(
         Ok(fed) => Json(serde_json::json!({ "av": fed.av, "new": fed.new })).into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
     }
+}
+
+async fn stage(body: Body, staged: &Path) -> Result<(), (StatusCode, String)> {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let cannot = |e: std::io::Error| (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot stage the file: {e}"));
+    let mut file = tokio::fs::File::create(staged).await.map_err(cannot)?;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| (StatusCode::BAD_REQUEST, format!("the upload broke off: {e}")))?;
+        file.write_all(&chunk).await.map_err(cannot)?;
+    }
+    file.flush().await.map_err(cannot)
 }
 
 /// The client side of links.

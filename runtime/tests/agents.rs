@@ -180,6 +180,67 @@ async fn two_payloads_of_one_run_reach_a_consumer_each_as_itself() {
     agents.0.clear();
 }
 
+/// A drop is streamed to disk: it has no size limit of its own (axum's
+/// default once refused anything over 2 MB with 413).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_drop_is_taken_whole() {
+    let dir = scratch("large-drop");
+    let ir = mount_ir(&dir);
+    let (mut agents, ports) = start_agents(&dir, &ir, &["gateway"]);
+    let gateway = format!("http://127.0.0.1:{}", ports[0]);
+    let bytes: Vec<u8> = (0..24 << 20).map(|i: u32| b'a' + (i % 26) as u8).collect();
+    let link = Link::new();
+    let started = Instant::now();
+    let av = loop {
+        match link.drop_file(&gateway, "in", "big.txt", bytes.clone()).await {
+            Ok(av) => break av,
+            Err(error) if started.elapsed() > Duration::from_secs(20) || error.0.contains("413") => {
+                panic!("the drop was refused: {error}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    assert_eq!(av, "gateway.1.in");
+    let stored: Vec<PathBuf> =
+        std::fs::read_dir(dir.join("state/gateway/gateway/payloads")).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(std::fs::read(&stored[0]).unwrap(), bytes, "the payload is the bytes dropped");
+    assert_eq!(terminate(&mut agents.0[0]), Some(0));
+    agents.0.clear();
+}
+
+/// A client that stops in the middle of an upload feeds nothing and leaves
+/// nothing staged; the next drop is the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_that_breaks_off_feeds_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let dir = scratch("broken-upload");
+    let ir = mount_ir(&dir);
+    let (mut agents, ports) = start_agents(&dir, &ir, &["gateway"]);
+    let gateway = format!("http://127.0.0.1:{}", ports[0]);
+    let started = Instant::now();
+    let mut stream = loop {
+        match tokio::net::TcpStream::connect(("127.0.0.1", ports[0])).await {
+            Ok(stream) => break stream,
+            Err(error) if started.elapsed() > Duration::from_secs(20) => panic!("the gateway never listened: {error}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    // A million bytes announced, a few sent, then the connection closed.
+    let head = "PUT /v1/drop/in/half.txt HTTP/1.1\r\nHost: gateway\r\nContent-Length: 1000000\r\n\r\nonly a few bytes";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    drop(stream);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let staging = dir.join("state/gateway/gateway/staging");
+    let staged: Vec<_> = std::fs::read_dir(&staging).expect("the gateway's staging directory").flatten().collect();
+    assert!(staged.is_empty(), "a broken upload left {staged:?}");
+    let av = Link::new().drop_file(&gateway, "in", "whole.txt", b"whole\n".to_vec()).await.unwrap();
+    assert_eq!(av, "gateway.1.in", "the broken upload fed nothing");
+    assert_eq!(terminate(&mut agents.0[0]), Some(0));
+    agents.0.clear();
+}
+
 #[test]
 fn an_unreadable_ir_is_an_agent_fault_exit_64() {
     let dir = scratch("fault");

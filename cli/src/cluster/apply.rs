@@ -7,11 +7,11 @@
 //! nothing, neither a value nor the fields `koaljac` owns (`noop`), is not
 //! sent at all: re-deploying an unchanged pipeline costs those lists and
 //! nothing more, and a first deploy one apply per object. A dry run sends
-//! the same requests with
-//! `dryRun=All`: the server validates and defaults everything, and changes
-//! nothing; `diff` is a dry run that prints the fields. Objects of one kind
-//! are applied a few at a time; a failure still says exactly which objects
-//! were applied, because every apply in flight is awaited.
+//! the same requests with `dryRun=All`: the server validates and defaults
+//! everything, and changes nothing; `diff` is a dry run that prints the
+//! fields. Objects of one kind are applied a few at a time; a failure still
+//! says exactly which objects were applied, because every apply in flight
+//! is awaited.
 
 use std::collections::{BTreeMap, BTreeSet};
 
