@@ -134,6 +134,20 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Feed files into a deployed pipeline's inputs, through the API
+    /// server's service proxy (`koaljac drop FILE in=data/`, or
+    /// `koaljac drop --pipeline NS/NAME in=data/`).
+    Drop {
+        /// The pipeline's namespace and name, instead of its file.
+        #[arg(long, value_name = "NAMESPACE/NAME")]
+        pipeline: Option<String>,
+        /// The pipeline file (unless `--pipeline`), then `WIRE=PATH`: a
+        /// file, or every file of a directory in name order.
+        #[arg(required = true, value_name = "FILE] [WIRE=PATH")]
+        args: Vec<String>,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Run the pipeline on this machine: no cluster, no daemon.
     Run {
         file: PathBuf,

@@ -63,6 +63,7 @@ fn main() -> ExitCode {
             cluster::delete(&which, &target, delete_data, wait, timeout)
         }
         Command::Status { which, target } => cluster::status(&which, &target),
+        Command::Drop { pipeline, args, target } => cluster::drop(pipeline, args, &target),
         Command::Run { file, state, drops, jobs, watch } => run::run(&file, state, &drops, jobs, watch),
         Command::Log { task, state, json } => run::log(&state, task.as_deref(), json),
         Command::Trace { artifact, state, json, format } => {

@@ -397,18 +397,36 @@ fn status_shows_the_runs_of_agents_running_as_pods() {
         assert_eq!(row.split_whitespace().collect::<Vec<_>>(), [task, "1/1", "0", "0"], "{}", idle.all());
     }
 
-    // A file dropped into the gateway (through the service proxy): both
-    // tasks run once, in their own pods, and `status` shows it.
-    let drop = format!("/api/v1/namespaces/{namespace}/services/lines-gateway:7400/proxy/v1/drop/in/words.txt");
-    let dropped = kube.kubectl_with(&["replace", "--raw", &drop, "-f", "-"], Some("b\na\nb\n"));
+    // `koaljac drop` feeds the gateway through the service proxy: both
+    // tasks run once, in their own pods, and `status` shows it. The same
+    // file again feeds nothing.
+    let words = write_file(test, "words.txt", "b\na\nb\n");
+    let dropped = kube.koaljac(&["drop", path_str(&file), &format!("in={}", path_str(&words)), "-n", &namespace]);
     assert_eq!(dropped.code, 0, "{}", dropped.all());
-    wait_until(Duration::from_secs(60), "a run of each task", || {
+    assert_eq!(dropped.out.trim(), "in/words.txt -> gateway.1.in", "{}", dropped.all());
+    let again = kube.koaljac(&["drop", path_str(&file), &format!("in={}", path_str(&words)), "-n", &namespace]);
+    assert!(again.out.contains("gateway.1.in (dropped before: not fed again)"), "{}", again.all());
+    let runs_shown = |runs: &str, last: &str| {
         let shown = status();
         ["uniq", "count"].iter().all(|task| {
             let row = shown.out.lines().find(|l| l.trim_start().starts_with(task)).unwrap_or_default();
-            row.split_whitespace().collect::<Vec<_>>() == [task, "1/1", "1", "0", "#1", "succeeded"]
+            row.split_whitespace().collect::<Vec<_>>() == [task, "1/1", runs, "0", last, "succeeded"]
         })
-    });
+    };
+    wait_until(Duration::from_secs(60), "a run of each task", || runs_shown("1", "#1"));
+
+    // A file of several parts (the proxy takes a body whole, so drop sends
+    // parts of 8 MiB), named by --pipeline instead of the file.
+    let lines: String = (0..2_000_000).map(|i| format!("{:07}\n", i % 1_500_000)).collect();
+    let big = write_file(test, "big.txt", &lines);
+    let pipeline = format!("{namespace}/lines");
+    let dropped = kube.koaljac(&["drop", "--pipeline", &pipeline, &format!("in={}", path_str(&big))]);
+    assert_eq!(dropped.code, 0, "{}", dropped.all());
+    assert_eq!(dropped.out.trim(), "in/big.txt -> gateway.2.in", "{}", dropped.all());
+    wait_until(Duration::from_secs(120), "a second run of each task", || runs_shown("2", "#2"));
+    let stored = kube::claim_files(&namespace, "state-lines-uniq-0", "cache");
+    let received = stored.iter().find(|(name, _)| name.starts_with("gateway.2.in")).map(|(_, size)| *size);
+    assert_eq!(received, Some(lines.len() as u64), "uniq received the whole file: {stored:?}");
     let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
 }
 

@@ -116,6 +116,8 @@ fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/runs", get(runs))
         .route("/v1/status", get(status))
         .route("/v1/drop/{wire}/{name}", put(drop_file).layer(axum::extract::DefaultBodyLimit::disable()))
+        .route("/v1/uploads/{id}", put(upload_part).layer(axum::extract::DefaultBodyLimit::disable()))
+        .route("/v1/uploads/{id}/drop/{wire}/{name}", axum::routing::post(upload_drop))
         .route("/v1/outputs", get(outputs))
         .route("/v1/pipeline/runs", get(pipeline_runs))
         .route("/v1/outputs/{id}", get(output))
@@ -247,11 +249,89 @@ async fn drop_file(
     }
 }
 
+#[derive(Deserialize)]
+struct UploadPart {
+    offset: u64,
+}
+
+/// `PUT /v1/uploads/{id}?offset=N`: one part of a file sent in pieces (how
+/// `koaljac drop` sends through the API server's service proxy, which
+/// takes a request body whole). A part lands only at the end of what
+/// arrived before (`offset` = the size so far), so a part sent twice, or a
+/// resumed upload, never doubles bytes: 409 with the size so far tells the
+/// client where to go on. Answers `{"size": N}`.
+async fn upload_part(
+    State(agent): State<Arc<Agent>>,
+    UrlPath(id): UrlPath<String>,
+    Query(part): Query<UploadPart>,
+    body: Body,
+) -> Response {
+    let Some(id) = safe_file_name(&id).filter(|safe| *safe == id) else {
+        return error(StatusCode::BAD_REQUEST, "an upload id is one plain name");
+    };
+    let path = agent.upload_path(&id);
+    let size = tokio::fs::metadata(&path).await.map_or(0, |m| m.len());
+    if part.offset != size {
+        let message = format!("this upload holds {size} bytes, not {}", part.offset);
+        return (StatusCode::CONFLICT, Json(serde_json::json!({ "error": message, "size": size }))).into_response();
+    }
+    let appended = append(body, &path, size).await;
+    let size = tokio::fs::metadata(&path).await.map_or(0, |m| m.len());
+    match appended {
+        Ok(()) => Json(serde_json::json!({ "size": size })).into_response(),
+        Err((status, message)) => (status, Json(serde_json::json!({ "error": message, "size": size }))).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct UploadDrop {
+    size: u64,
+}
+
+/// `POST /v1/uploads/{id}/drop/{wire}/{name}?size=N`: the upload, whole at
+/// `size` bytes, fed into pipeline input `wire` as a drop named `name` (as
+/// `PUT /v1/drop`, and with the same answer).
+async fn upload_drop(
+    State(agent): State<Arc<Agent>>,
+    UrlPath((id, wire, name)): UrlPath<(String, String, String)>,
+    Query(drop): Query<UploadDrop>,
+) -> Response {
+    let (Some(id), Some(name)) = (safe_file_name(&id).filter(|safe| *safe == id), safe_file_name(&name)) else {
+        return error(StatusCode::BAD_REQUEST, "an upload id and a file name are plain names");
+    };
+    let path = agent.upload_path(&id);
+    let size = tokio::fs::metadata(&path).await.map_or(0, |m| m.len());
+    if size != drop.size {
+        return error(StatusCode::CONFLICT, format!("this upload holds {size} bytes, not {}", drop.size));
+    }
+    let result = agent.drop_staged(&wire, &name, &path).await;
+    let _ = tokio::fs::remove_file(&path).await;
+    match result {
+        Ok(fed) => Json(serde_json::json!({ "av": fed.av, "new": fed.new })).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
 async fn stage(body: Body, staged: &Path) -> Result<(), (StatusCode, String)> {
+    append(body, staged, 0).await
+}
+
+/// Streams `body` onto the end of `path` (made when absent); a body that
+/// breaks off is cut back to `from`, so only whole parts ever count.
+async fn append(body: Body, path: &Path, from: u64) -> Result<(), (StatusCode, String)> {
+    let cannot = |e: std::io::Error| (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot stage the file: {e}"));
+    let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await.map_err(cannot)?;
+    let written = write_body(body, &mut file).await;
+    if written.is_err() {
+        let _ = file.set_len(from).await;
+    }
+    written
+}
+
+async fn write_body(body: Body, file: &mut tokio::fs::File) -> Result<(), (StatusCode, String)> {
     use futures_util::StreamExt;
     use tokio::io::AsyncWriteExt;
     let cannot = |e: std::io::Error| (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot stage the file: {e}"));
-    let mut file = tokio::fs::File::create(staged).await.map_err(cannot)?;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| (StatusCode::BAD_REQUEST, format!("the upload broke off: {e}")))?;

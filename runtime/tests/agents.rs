@@ -74,6 +74,14 @@ fn start_agents(dir: &Path, ir: &Path, names: &[&str]) -> (Agents, Vec<u16>) {
     (agents, ports)
 }
 
+/// A gateway alone (on linecount's IR) in a fresh directory of its own.
+fn start_gateway(name: &str) -> (PathBuf, Agents, Vec<u16>) {
+    let dir = scratch(name);
+    let ir = mount_ir(&dir);
+    let (agents, ports) = start_agents(&dir, &ir, &["gateway"]);
+    (dir, agents, ports)
+}
+
 fn terminate(child: &mut Child) -> Option<i32> {
     // SAFETY: signalling our own child process.
     unsafe {
@@ -184,9 +192,7 @@ async fn two_payloads_of_one_run_reach_a_consumer_each_as_itself() {
 /// default once refused anything over 2 MB with 413).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_drop_is_taken_whole() {
-    let dir = scratch("large-drop");
-    let ir = mount_ir(&dir);
-    let (mut agents, ports) = start_agents(&dir, &ir, &["gateway"]);
+    let (dir, mut agents, ports) = start_gateway("large-drop");
     let gateway = format!("http://127.0.0.1:{}", ports[0]);
     let bytes: Vec<u8> = (0..24 << 20).map(|i: u32| b'a' + (i % 26) as u8).collect();
     let link = Link::new();
@@ -214,9 +220,7 @@ async fn a_large_drop_is_taken_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_that_breaks_off_feeds_nothing() {
     use tokio::io::AsyncWriteExt;
-    let dir = scratch("broken-upload");
-    let ir = mount_ir(&dir);
-    let (mut agents, ports) = start_agents(&dir, &ir, &["gateway"]);
+    let (dir, mut agents, ports) = start_gateway("broken-upload");
     let gateway = format!("http://127.0.0.1:{}", ports[0]);
     let started = Instant::now();
     let mut stream = loop {
@@ -237,6 +241,44 @@ async fn an_upload_that_breaks_off_feeds_nothing() {
     assert!(staged.is_empty(), "a broken upload left {staged:?}");
     let av = Link::new().drop_file(&gateway, "in", "whole.txt", b"whole\n".to_vec()).await.unwrap();
     assert_eq!(av, "gateway.1.in", "the broken upload fed nothing");
+    assert_eq!(terminate(&mut agents.0[0]), Some(0));
+    agents.0.clear();
+}
+
+/// A file sent in parts: each part lands only at the end of what arrived
+/// (a part sent twice is refused with the size so far), and the upload is
+/// dropped only at the size the client says it has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_in_parts_is_dropped_whole_and_never_doubles_a_part() {
+    let (dir, mut agents, ports) = start_gateway("upload-parts");
+    let gateway = format!("http://127.0.0.1:{}", ports[0]);
+    let client = reqwest::Client::new();
+    let put = |offset: u64, body: &'static str| {
+        client.put(format!("{gateway}/v1/uploads/u1?offset={offset}")).body(body).send()
+    };
+    let started = Instant::now();
+    let first = loop {
+        match put(0, "abc").await {
+            Ok(response) => break response,
+            Err(error) if started.elapsed() > Duration::from_secs(20) => panic!("the gateway never answered: {error}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    assert_eq!(first.status(), 200);
+    let again = put(0, "abc").await.unwrap();
+    assert_eq!(again.status(), 409, "a part sent twice is not added twice");
+    let answer: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(answer["size"], 3);
+    let second: serde_json::Value = put(3, "def").await.unwrap().json().await.unwrap();
+    assert_eq!(second["size"], 6);
+    let drop = |size: u64| client.post(format!("{gateway}/v1/uploads/u1/drop/in/parts.txt?size={size}")).send();
+    assert_eq!(drop(5).await.unwrap().status(), 409, "dropped only at the size the client sent");
+    let dropped: serde_json::Value = drop(6).await.unwrap().json().await.unwrap();
+    assert_eq!(dropped["av"], "gateway.1.in");
+    let stored = dir.join("state/gateway/gateway/payloads/gateway.1.in--parts.txt");
+    assert_eq!(std::fs::read_to_string(&stored).unwrap(), "abcdef");
+    let bad = client.put(format!("{gateway}/v1/uploads/..%2Fx?offset=0")).body("x").send().await.unwrap();
+    assert_eq!(bad.status(), 400, "an upload id is a plain name");
     assert_eq!(terminate(&mut agents.0[0]), Some(0));
     agents.0.clear();
 }

@@ -14,7 +14,8 @@
 //! - `apply`: deploy (apply, prune, the plan of a dry run) and diff;
 //! - `rollout`: waiting for workloads to be ready;
 //! - `remove`: delete;
-//! - `status`: readiness of the workloads and the gateway's view of runs.
+//! - `status`: readiness of the workloads and the gateway's view of runs;
+//! - `data`: files into a pipeline's inputs through its gateway (`drop`).
 //!
 //! Applies go in apply order, a few objects of one kind at a time, and a
 //! failed deploy says exactly which objects were applied. The API server is
@@ -22,6 +23,7 @@
 
 pub mod apply;
 pub mod compare;
+pub mod data;
 pub mod errors;
 pub mod kinds;
 pub mod noop;

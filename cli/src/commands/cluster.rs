@@ -13,7 +13,7 @@ use koalja_compiler::check::names::kubernetes_name;
 use koalja_compiler::lower::{self, Manifests};
 use koaljac::cluster::apply::{self, Action, ApplyOptions, Failure, Step};
 use koaljac::cluster::rollout::{self, Rollout, RolloutError};
-use koaljac::cluster::{remove, status, Cluster, ClusterError};
+use koaljac::cluster::{data, remove, status, Cluster, ClusterError};
 
 use crate::args::{Target, Which};
 use crate::commands::build::{build_options, print_build_refusal};
@@ -316,6 +316,81 @@ fn which_pipeline(which: &Which, target: &Target) -> Result<(String, String), Ex
     };
     let namespace = target.namespace.clone().unwrap_or_else(|| namespace.to_owned());
     Ok((kubernetes_name(&namespace).to_string(), kubernetes_name(name).to_string()))
+}
+
+/// `koaljac drop`: every `WIRE=PATH` (a file, or a directory's files in
+/// name order) into the deployed pipeline's gateway, a file at a time.
+/// Exit 0 when every file was taken (fed, or fed before), 2 otherwise.
+pub fn drop(pipeline: Option<String>, mut args: Vec<String>, target: &Target) -> ExitCode {
+    // Without --pipeline the first argument is the file.
+    let file = if pipeline.is_none() { Some(PathBuf::from(args.remove(0))) } else { None };
+    let which = Which { file, pipeline };
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    for spec in &args {
+        let Some((wire, path)) = spec.split_once('=').filter(|(w, p)| !w.is_empty() && !p.is_empty()) else {
+            eprintln!("error: `{spec}` is not WIRE=PATH");
+            return ExitCode::from(EXIT_USAGE_OR_IO);
+        };
+        match files_of(Path::new(path)) {
+            Ok(found) => files.extend(found.into_iter().map(|file| (wire.to_owned(), file))),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::from(EXIT_USAGE_OR_IO);
+            }
+        }
+    }
+    if files.is_empty() {
+        eprintln!("error: nothing to drop: give at least one WIRE=PATH");
+        return ExitCode::from(EXIT_USAGE_OR_IO);
+    }
+    let (namespace, pipeline) = match which_pipeline(&which, target) {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    on_cluster(target, async |cluster| {
+        let gateway = data::Gateway { cluster: &cluster, namespace: &namespace, pipeline: &pipeline };
+        for (wire, path) in &files {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let size = std::fs::metadata(path).map_or(0, |m| m.len());
+            let bar = std::io::stderr().is_terminal().then(|| {
+                let bar = indicatif::ProgressBar::new(size);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                bar.set_message(format!("{wire}/{name}"));
+                bar
+            });
+            let mut progress = |sent: u64| {
+                if let Some(bar) = &bar {
+                    bar.set_position(sent);
+                }
+            };
+            let dropped = gateway.drop_file(wire, &name, path, &mut progress).await;
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+            match dropped {
+                Ok(dropped) => {
+                    let fresh = if dropped.new { "" } else { " (dropped before: not fed again)" };
+                    println!("{wire}/{name} -> {}{fresh}", dropped.av);
+                }
+                Err(error) => return cluster_failed(error),
+            }
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+/// A file, or the files of a directory in name order.
+fn files_of(path: &Path) -> Result<Vec<PathBuf>, String> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+    files.sort();
+    Ok(files)
 }
 
 pub fn delete(which: &Which, target: &Target, delete_data: bool, wait: bool, timeout: Duration) -> ExitCode {

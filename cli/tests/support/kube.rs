@@ -260,6 +260,25 @@ pub fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// The files (name, size) in directory `sub` of claim `claim` of the local
+/// cluster's pods that koalja-pods runs (`target/cluster/pods/claims/NS/CLAIM-UID/`).
+pub fn claim_files(namespace: &str, claim: &str, sub: &str) -> Vec<(String, u64)> {
+    let claims = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/cluster/pods/claims").join(namespace);
+    let Ok(entries) = std::fs::read_dir(&claims) else { return Vec::new() };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(&format!("{claim}-")) {
+            continue;
+        }
+        for file in std::fs::read_dir(entry.path().join(sub)).into_iter().flatten().flatten() {
+            let size = file.metadata().map_or(0, |m| m.len());
+            found.push((file.file_name().to_string_lossy().into_owned(), size));
+        }
+    }
+    found.sort();
+    found
+}
+
 /// A file `name` holding `text` in this test's own directory.
 pub fn write_file(test: &str, name: &str, text: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("real-cluster").join(test);

@@ -36,6 +36,12 @@ impl Agent {
         self.dir.join("staging").join(format!("{}-{n}", std::process::id()))
     }
 
+    /// Where the parts of upload `id` (a client's name for one file sent in
+    /// pieces, already a safe file name) are put together.
+    pub fn upload_path(&self, id: &str) -> PathBuf {
+        self.dir.join("staging").join(format!("upload-{id}"))
+    }
+
     /// Feeds a file that is already in `staging_path()` (an HTTP drop's
     /// body) into pipeline input `wire`: it is moved, not copied again.
     pub async fn drop_staged(&self, wire: &str, name: &str, staged: &Path) -> Result<Fed, AgentError> {

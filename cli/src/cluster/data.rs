@@ -1,0 +1,181 @@
+//! `koaljac drop`: files into a deployed pipeline's inputs, sent to its
+//! gateway through the API server's service proxy, so the user's kube
+//! credentials are all it takes (no port to open, no port-forward).
+//!
+//! The proxy takes a request body whole, so a file goes in parts of
+//! `PART` bytes (`PUT /v1/uploads/{id}?offset=N`), each landing only at the
+//! end of what arrived before, and is then dropped whole
+//! (`POST /v1/uploads/{id}/drop/{wire}/{name}?size=N`): memory stays at one
+//! part whatever the file's size, and a part that failed is sent again from
+//! where the gateway says the upload stands. Dropping the same content
+//! under the same name again feeds nothing (the gateway's idempotence, as
+//! for local drops).
+
+use std::io::Read;
+use std::path::Path;
+
+use http::{Method, Request, StatusCode};
+use kube::client::Body;
+use serde_json::Value;
+
+use super::{Cluster, ClusterError};
+use koalja_compiler::lower::AGENT_PORT;
+
+/// Bytes per part: large enough that a request's round trip is small
+/// beside it, small enough to keep in memory.
+pub const PART: usize = 8 << 20;
+
+/// How often one part is sent before the drop gives up.
+const ATTEMPTS: u32 = 5;
+
+/// What the gateway made of a dropped file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    pub av: String,
+    /// False when the same content under the same name was dropped before.
+    pub new: bool,
+}
+
+/// Where one pipeline's gateway answers, through the service proxy.
+pub struct Gateway<'a> {
+    pub cluster: &'a Cluster,
+    pub namespace: &'a str,
+    pub pipeline: &'a str,
+}
+
+impl Gateway<'_> {
+    fn path(&self, rest: &str) -> String {
+        format!("/api/v1/namespaces/{}/services/{}-gateway:{AGENT_PORT}/proxy/v1/{rest}", self.namespace, self.pipeline)
+    }
+
+    /// One request: the status and the JSON answer (`{}` when there is none).
+    async fn call(&self, method: Method, rest: &str, body: Vec<u8>) -> Result<(StatusCode, Value), ClusterError> {
+        let path = self.path(rest);
+        let unreachable = |cause: String| ClusterError::Unreachable { cluster: self.cluster.name.clone(), cause };
+        let request = Request::builder()
+            .method(method)
+            .uri(&path)
+            .body(Body::from(body))
+            .map_err(|e| unreachable(e.to_string()))?;
+        let response = self.cluster.once.send(request).await.map_err(|e| unreachable(e.to_string()))?;
+        let status = response.status();
+        let bytes = response.into_body().collect_bytes().await.map_err(|e| unreachable(e.to_string()))?;
+        let answer = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok((status, answer))
+    }
+
+    fn refused(&self, what: &str, status: StatusCode, answer: &Value) -> ClusterError {
+        // The gateway's own words (`error`), or the API server's (`message`).
+        let message = answer["error"].as_str().or(answer["message"].as_str()).unwrap_or("no reason given");
+        ClusterError::Refused {
+            verb: "drop",
+            object: format!("{what} into {}/{}", self.namespace, self.pipeline),
+            code: status.as_u16(),
+            message: message.to_owned(),
+        }
+    }
+
+    /// Sends the file at `path` in parts and drops it into `wire` as `name`.
+    /// `progress` hears the bytes sent so far after each part.
+    pub async fn drop_file(
+        &self,
+        wire: &str,
+        name: &str,
+        path: &Path,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Dropped, ClusterError> {
+        let what = format!("{wire}={}", path.display());
+        let unreadable = |e: std::io::Error| ClusterError::Config(format!("cannot read {}: {e}", path.display()));
+        let mut file = std::fs::File::open(path).map_err(unreadable)?;
+        let size = file.metadata().map_err(unreadable)?.len();
+        let id = upload_id();
+        let mut sent: u64 = 0;
+        let mut part = vec![0; PART];
+        while sent < size {
+            let length = read_part(&mut file, &mut part).map_err(unreadable)?;
+            if length == 0 {
+                return Err(ClusterError::Config(format!("{} got shorter while it was sent", path.display())));
+            }
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let answer =
+                    self.call(Method::PUT, &format!("uploads/{id}?offset={sent}"), part[..length].to_vec()).await;
+                match answer {
+                    Ok((status, _)) if status.is_success() => break,
+                    // A part that arrived although its answer did not: go on.
+                    Ok((StatusCode::CONFLICT, answer)) if answer["size"].as_u64() == Some(sent + length as u64) => {
+                        break
+                    }
+                    Ok((status, answer)) if attempt >= ATTEMPTS || status.is_client_error() => {
+                        return Err(self.refused(&what, status, &answer))
+                    }
+                    Err(error) if attempt >= ATTEMPTS => return Err(error),
+                    _ => tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await,
+                }
+            }
+            sent += length as u64;
+            progress(sent);
+        }
+        let (status, answer) = self
+            .call(Method::POST, &format!("uploads/{id}/drop/{}/{}?size={size}", encode(wire), encode(name)), Vec::new())
+            .await?;
+        if !status.is_success() {
+            return Err(self.refused(&what, status, &answer));
+        }
+        Ok(Dropped {
+            av: answer["av"].as_str().unwrap_or_default().to_owned(),
+            new: answer["new"].as_bool().unwrap_or(true),
+        })
+    }
+}
+
+/// Fills `part` as far as the file goes; the number of bytes read.
+fn read_part(file: &mut std::fs::File, part: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < part.len() {
+        match file.read(&mut part[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// A name for one upload, unique to this process and moment.
+fn upload_id() -> String {
+    static UPLOADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = UPLOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{nanos:x}-{:x}-{n}", std::process::id())
+}
+
+/// A path segment: every byte outside the unreserved set percent-encoded.
+fn encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(encode("my data.txt"), "my%20data.txt");
+        assert_eq!(encode("a/b?c#"), "a%2Fb%3Fc%23");
+        assert_eq!(encode("plain-name_1.csv"), "plain-name_1.csv");
+    }
+
+    #[test]
+    fn upload_ids_are_distinct_plain_names() {
+        let (a, b) = (upload_id(), upload_id());
+        assert_ne!(a, b);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit() || c == '-'), "{a}");
+    }
+}
