@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::compare::{changes, comparable, FieldChange};
 use super::errors::Attempt;
 use super::{kinds, noop, Cluster, ClusterError};
-use koalja_compiler::lower::{pipeline_selector, Manifests, Object, MANAGED_BY, PART_OF, TASK};
+use koalja_compiler::lower::{pipeline_selector, Manifests, Object, TASK};
 
 /// How many applies are in flight at once: one at a time, a 10,000-task
 /// pipeline (30,000 objects) would wait out 30,000 round trips.
@@ -155,11 +155,14 @@ async fn list_live(cluster: &Cluster, namespace: &str) -> Result<Live, ClusterEr
     Ok(live)
 }
 
-/// Carries the pipeline's labels (those of `lower::pipeline_selector`).
+/// Carries every label of `lower::pipeline_selector`, as the server's
+/// label selector would find it.
 fn in_pipeline(object: &DynamicObject, pipeline: &str) -> bool {
     let labels = object.metadata.labels.as_ref();
-    let label = |key: &str| labels.and_then(|labels| labels.get(key)).map(String::as_str);
-    label(PART_OF) == Some(pipeline) && label(MANAGED_BY) == Some(FIELD_MANAGER)
+    pipeline_selector(pipeline).split(',').all(|pair| {
+        pair.split_once('=')
+            .is_some_and(|(key, value)| labels.and_then(|labels| labels.get(key)).is_some_and(|have| have == value))
+    })
 }
 
 /// `Kind name`, how a failure lists objects.
