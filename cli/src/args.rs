@@ -148,6 +148,22 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Fetch a deployed pipeline's outputs into `DIR/<wire>/` (only those
+    /// not already there), through the API server's service proxy.
+    Fetch {
+        /// The pipeline's namespace and name, instead of its file.
+        #[arg(long, value_name = "NAMESPACE/NAME")]
+        pipeline: Option<String>,
+        /// The pipeline file (unless `--pipeline`), then the output wires
+        /// to fetch (default: every one).
+        #[arg(value_name = "FILE] [WIRE")]
+        args: Vec<String>,
+        /// Where to put them.
+        #[arg(short = 'o', long = "output", default_value = ".")]
+        output: PathBuf,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Run the pipeline on this machine: no cluster, no daemon.
     Run {
         file: PathBuf,

@@ -64,6 +64,7 @@ fn main() -> ExitCode {
         }
         Command::Status { which, target } => cluster::status(&which, &target),
         Command::Drop { pipeline, args, target } => cluster::drop(pipeline, args, &target),
+        Command::Fetch { pipeline, args, output, target } => cluster::fetch(pipeline, args, &output, &target),
         Command::Run { file, state, drops, jobs, watch } => run::run(&file, state, &drops, jobs, watch),
         Command::Log { task, state, json } => run::log(&state, task.as_deref(), json),
         Command::Trace { artifact, state, json, format } => {

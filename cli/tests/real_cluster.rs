@@ -427,6 +427,17 @@ fn status_shows_the_runs_of_agents_running_as_pods() {
     let stored = kube::claim_files(&namespace, "state-lines-uniq-0", "cache");
     let received = stored.iter().find(|(name, _)| name.starts_with("gateway.2.in")).map(|(_, size)| *size);
     assert_eq!(received, Some(lines.len() as u64), "uniq received the whole file: {stored:?}");
+
+    // `koaljac fetch` brings the results out, checked, once.
+    let into = write_file(test, "words.txt", "b\na\nb\n").with_file_name("fetched");
+    let _ = std::fs::remove_dir_all(&into);
+    let fetched = kube.koaljac(&["fetch", path_str(&file), "out", "-n", &namespace, "-o", path_str(&into)]);
+    assert_eq!(fetched.code, 0, "{}", fetched.all());
+    assert!(fetched.out.ends_with("fetched 2, 0 already here\n"), "{}", fetched.all());
+    let read = |name: &str| std::fs::read_to_string(into.join("out").join(name)).unwrap_or_default();
+    assert_eq!((read("count.1.out").trim(), read("count.2.out").trim()), ("2", "1500000"));
+    let again = kube.koaljac(&["fetch", "--pipeline", &pipeline, "-o", path_str(&into)]);
+    assert!(again.out.ends_with("fetched 0, 2 already here\n"), "{}", again.all());
     let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
 }
 

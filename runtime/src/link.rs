@@ -222,8 +222,8 @@ async fn output(State(agent): State<Arc<Agent>>, UrlPath(id): UrlPath<String>) -
     }
 }
 
-/// A file dropped into a pipeline input (gateway only).
-/// `PUT /v1/drop/{wire}/{name}`: the body is streamed to a staging file as
+/// `PUT /v1/drop/{wire}/{name}`, a file dropped into a pipeline input
+/// (gateway only): the body is streamed to a staging file as
 /// it arrives, so a drop has no size limit but the disk's (and holds no
 /// more than a chunk in memory); a body that breaks off is staged no
 /// further and feeds nothing.

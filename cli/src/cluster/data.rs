@@ -1,6 +1,11 @@
-//! `koaljac drop`: files into a deployed pipeline's inputs, sent to its
-//! gateway through the API server's service proxy, so the user's kube
-//! credentials are all it takes (no port to open, no port-forward).
+//! `koaljac drop` and `koaljac fetch`: files into a deployed pipeline's
+//! inputs and its outputs out, through the gateway, reached by the API
+//! server's service proxy, so the user's kube credentials are all it takes
+//! (no port to open, no port-forward).
+//!
+//! An output is streamed to a temporary name, checked against its AV's
+//! content digest and size, and only then given its name; one already
+//! there with the right digest is not fetched again.
 //!
 //! The proxy takes a request body whole, so a file goes in parts of
 //! `PART` bytes (`PUT /v1/uploads/{id}?offset=N`), each landing only at the
@@ -17,6 +22,10 @@ use std::path::Path;
 use http::{Method, Request, StatusCode};
 use kube::client::Body;
 use serde_json::Value;
+
+use futures::AsyncReadExt as _;
+use koalja_agent::files::content_digest;
+use koalja_agent::record::Av;
 
 use super::{Cluster, ClusterError};
 use koalja_compiler::lower::AGENT_PORT;
@@ -127,6 +136,84 @@ impl Gateway<'_> {
             av: answer["av"].as_str().unwrap_or_default().to_owned(),
             new: answer["new"].as_bool().unwrap_or(true),
         })
+    }
+}
+
+/// What `fetch` did with one output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// Fetched now, to this path.
+    New(std::path::PathBuf),
+    /// Already there with the output's digest.
+    Present(std::path::PathBuf),
+}
+
+impl Gateway<'_> {
+    /// The pipeline outputs the gateway has collected, oldest first.
+    pub async fn outputs(&self) -> Result<Vec<Av>, ClusterError> {
+        let (status, answer) = self.call(Method::GET, "outputs", Vec::new()).await?;
+        if !status.is_success() {
+            return Err(self.refused("the list of outputs", status, &answer));
+        }
+        serde_json::from_value(answer).map_err(|e| ClusterError::Refused {
+            verb: "fetch",
+            object: format!("the outputs of {}/{}", self.namespace, self.pipeline),
+            code: 0,
+            message: format!("the gateway's answer is not a list of outputs: {e}"),
+        })
+    }
+
+    /// `output` into `into/<wire>/<file name>`, unless it is there already.
+    pub async fn fetch(&self, output: &Av, into: &Path) -> Result<Fetched, ClusterError> {
+        let dir = into.join(&output.wire);
+        let target = dir.join(output.file_name());
+        let cannot = |e: std::io::Error| ClusterError::Config(format!("cannot write {}: {e}", target.display()));
+        if content_digest(&target).is_ok_and(|(content, size)| content == output.content && size == output.size) {
+            return Ok(Fetched::Present(target));
+        }
+        std::fs::create_dir_all(&dir).map_err(cannot)?;
+        let partial = dir.join(format!(".{}.{}.partial", output.file_name(), std::process::id()));
+        let fetched = self.stream_to(output, &partial).await;
+        let checked = fetched.and_then(|()| {
+            let (content, size) = content_digest(&partial).map_err(cannot)?;
+            if content == output.content && size == output.size {
+                Ok(())
+            } else {
+                Err(ClusterError::Refused {
+                    verb: "fetch",
+                    object: output.id.clone(),
+                    code: 0,
+                    message: format!(
+                        "arrived as {content} ({size} bytes), not {} ({} bytes)",
+                        output.content, output.size
+                    ),
+                })
+            }
+        });
+        if let Err(error) = checked {
+            let _ = std::fs::remove_file(&partial);
+            return Err(error);
+        }
+        std::fs::rename(&partial, &target).map_err(cannot)?;
+        Ok(Fetched::New(target))
+    }
+
+    /// The bytes of `output`, as they stream in, into the file `path`.
+    async fn stream_to(&self, output: &Av, path: &Path) -> Result<(), ClusterError> {
+        let uri = self.path(&format!("outputs/{}", encode(&output.id)));
+        let request = Request::get(&uri).body(Vec::new()).map_err(|e| ClusterError::Config(e.to_string()))?;
+        let refused =
+            |message: String| ClusterError::Refused { verb: "fetch", object: output.id.clone(), code: 0, message };
+        let mut reader = self.cluster.once.request_stream(request).await.map_err(|e| refused(e.to_string()))?;
+        let mut file = std::fs::File::create(path).map_err(|e| refused(e.to_string()))?;
+        let mut buffer = vec![0; 1 << 20];
+        loop {
+            let n = reader.read(&mut buffer).await.map_err(|e| refused(e.to_string()))?;
+            if n == 0 {
+                return Ok(());
+            }
+            std::io::Write::write_all(&mut file, &buffer[..n]).map_err(|e| refused(e.to_string()))?;
+        }
     }
 }
 

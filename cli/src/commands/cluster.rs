@@ -382,6 +382,45 @@ pub fn drop(pipeline: Option<String>, mut args: Vec<String>, target: &Target) ->
     })
 }
 
+/// `koaljac fetch`: the pipeline's collected outputs (of `WIRE`s, or all)
+/// into `DIR/<wire>/`, each checked against its digest; those already there
+/// are left alone. Exit 0 when every output is there, 2 otherwise.
+pub fn fetch(pipeline: Option<String>, mut args: Vec<String>, into: &Path, target: &Target) -> ExitCode {
+    let file = match (&pipeline, args.is_empty()) {
+        (None, true) => {
+            eprintln!("error: fetch takes the pipeline's file, or --pipeline NAMESPACE/NAME");
+            return ExitCode::from(EXIT_USAGE_OR_IO);
+        }
+        (None, false) => Some(PathBuf::from(args.remove(0))),
+        (Some(_), _) => None,
+    };
+    let which = Which { file, pipeline };
+    let (namespace, pipeline) = match which_pipeline(&which, target) {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    on_cluster(target, async |cluster| {
+        let gateway = data::Gateway { cluster: &cluster, namespace: &namespace, pipeline: &pipeline };
+        let outputs = match gateway.outputs().await {
+            Ok(outputs) => outputs,
+            Err(error) => return cluster_failed(error),
+        };
+        let (mut new, mut present) = (0, 0);
+        for output in outputs.iter().filter(|o| args.is_empty() || args.contains(&o.wire)) {
+            match gateway.fetch(output, into).await {
+                Ok(data::Fetched::New(path)) => {
+                    new += 1;
+                    println!("{}", path.display());
+                }
+                Ok(data::Fetched::Present(_)) => present += 1,
+                Err(error) => return cluster_failed(error),
+            }
+        }
+        println!("fetched {new}, {present} already here");
+        ExitCode::SUCCESS
+    })
+}
+
 /// A file, or the files of a directory in name order.
 fn files_of(path: &Path) -> Result<Vec<PathBuf>, String> {
     if path.is_file() {
