@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use futures::AsyncReadExt as _;
 use koalja_agent::files::content_digest;
-use koalja_agent::record::Av;
+use koalja_agent::record::{safe_file_name, Av};
 
 use super::{Cluster, ClusterError};
 use koalja_compiler::lower::AGENT_PORT;
@@ -165,7 +165,16 @@ impl Gateway<'_> {
 
     /// `output` into `into/<wire>/<file name>`, unless it is there already.
     pub async fn fetch(&self, output: &Av, into: &Path) -> Result<Fetched, ClusterError> {
-        let dir = into.join(&output.wire);
+        // Names from the gateway become paths only as one plain component.
+        let Some(wire) = safe_file_name(&output.wire).filter(|wire| *wire == output.wire) else {
+            return Err(ClusterError::Refused {
+                verb: "fetch",
+                object: output.id.clone(),
+                code: 0,
+                message: format!("the gateway names its wire `{}`, which is not a plain name", output.wire),
+            });
+        };
+        let dir = into.join(wire);
         let target = dir.join(output.file_name());
         let cannot = |e: std::io::Error| ClusterError::Config(format!("cannot write {}: {e}", target.display()));
         if content_digest(&target).is_ok_and(|(content, size)| content == output.content && size == output.size) {
