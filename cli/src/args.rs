@@ -276,6 +276,11 @@ pub enum TraceFormat {
     Dot,
 }
 
+/// `WIRE=PATH` (of `run --drop` and `drop`), both parts non-empty.
+pub fn wire_path(spec: &str) -> Option<(&str, &str)> {
+    spec.split_once('=').filter(|(wire, path)| !wire.is_empty() && !path.is_empty())
+}
+
 /// `--timeout 5m`, `90s`, `1h30m`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration like 90s or 5m: {e}"))

@@ -2,9 +2,21 @@
 //! and keeping a payload read-only once it is kept.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+
+/// A file, or every regular file of a directory in name order: what a drop
+/// of `WIRE=PATH` feeds (`koaljac run --drop`, `koaljac drop`).
+pub fn files_of(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    if !std::fs::metadata(path)?.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(path)?.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect();
+    files.sort();
+    Ok(files)
+}
 
 /// `sha256:` and the size of a file, or of a directory's files in name order.
 pub fn content_digest(path: &Path) -> std::io::Result<(String, u64)> {

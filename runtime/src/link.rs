@@ -236,7 +236,7 @@ async fn drop_file(
         return error(StatusCode::BAD_REQUEST, "the file name is empty or not a plain name");
     };
     let staged = agent.staging_path();
-    if let Err((status, message)) = stage(body, &staged).await {
+    if let Err((status, message)) = append(body, &staged, 0).await {
         let _ = tokio::fs::remove_file(&staged).await;
         return error(status, message);
     }
@@ -310,10 +310,6 @@ async fn upload_drop(
         Ok(fed) => Json(serde_json::json!({ "av": fed.av, "new": fed.new })).into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
     }
-}
-
-async fn stage(body: Body, staged: &Path) -> Result<(), (StatusCode, String)> {
-    append(body, staged, 0).await
 }
 
 /// Streams `body` onto the end of `path` (made when absent); a body that

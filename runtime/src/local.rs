@@ -210,16 +210,9 @@ fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-/// A file, or every regular file of a directory in name order.
+/// `files::files_of`, its error an agent's.
 fn files_of(path: &Path) -> Result<Vec<PathBuf>, AgentError> {
-    let metadata = std::fs::metadata(path).map_err(|e| AgentError(format!("cannot read {}: {e}", path.display())))?;
-    if !metadata.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let entries = std::fs::read_dir(path).map_err(|e| AgentError(format!("cannot read {}: {e}", path.display())))?;
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect();
-    files.sort();
-    Ok(files)
+    crate::files::files_of(path).map_err(|e| AgentError(format!("cannot read {}: {e}", path.display())))
 }
 
 /// `--watch`: files put into `DIR/in/<wire>/` are fed, then removed (a

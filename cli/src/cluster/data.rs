@@ -53,7 +53,8 @@ pub struct Gateway<'a> {
 }
 
 impl Gateway<'_> {
-    fn path(&self, rest: &str) -> String {
+    /// `/v1/REST` of the gateway, as the API server's service proxy path.
+    pub(super) fn path(&self, rest: &str) -> String {
         format!("/api/v1/namespaces/{}/services/{}-gateway:{AGENT_PORT}/proxy/v1/{rest}", self.namespace, self.pipeline)
     }
 

@@ -6,9 +6,9 @@
 
 use serde::Deserialize;
 
+use super::data::Gateway;
 use super::rollout::{self, Rollout};
 use super::{Cluster, ClusterError};
-use koalja_compiler::lower::AGENT_PORT;
 
 /// The gateway's `koalja.dev/task` label: it has no runs of its own.
 const GATEWAY: &str = "gateway";
@@ -86,8 +86,7 @@ pub async fn status(cluster: &Cluster, namespace: &str, pipeline: &str) -> Resul
 const GATEWAY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 async fn gateway_runs(cluster: &Cluster, namespace: &str, pipeline: &str) -> Result<PipelineRuns, String> {
-    let path =
-        format!("/api/v1/namespaces/{namespace}/services/{pipeline}-gateway:{AGENT_PORT}/proxy/v1/pipeline/runs");
+    let path = Gateway { cluster, namespace, pipeline }.path("pipeline/runs");
     let request = http::Request::get(&path).body(Vec::new()).map_err(|e| e.to_string())?;
     // A gateway that accepts the connection but never answers must not
     // hang `status`: its readiness is already known.

@@ -15,7 +15,9 @@ use koaljac::cluster::apply::{self, Action, ApplyOptions, Failure, Step};
 use koaljac::cluster::rollout::{self, Rollout, RolloutError};
 use koaljac::cluster::{data, remove, status, Cluster, ClusterError};
 
-use crate::args::{Target, Which};
+use koalja_agent::files::files_of;
+
+use crate::args::{wire_path, Target, Which};
 use crate::commands::build::{build_options, print_build_refusal};
 use crate::load::{load_all, Loaded};
 use crate::output::{EXIT_INPUT_ERRORS, EXIT_USAGE_OR_IO};
@@ -327,14 +329,14 @@ pub fn drop(pipeline: Option<String>, mut args: Vec<String>, target: &Target) ->
     let which = Which { file, pipeline };
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     for spec in &args {
-        let Some((wire, path)) = spec.split_once('=').filter(|(w, p)| !w.is_empty() && !p.is_empty()) else {
+        let Some((wire, path)) = wire_path(spec) else {
             eprintln!("error: `{spec}` is not WIRE=PATH");
             return ExitCode::from(EXIT_USAGE_OR_IO);
         };
         match files_of(Path::new(path)) {
             Ok(found) => files.extend(found.into_iter().map(|file| (wire.to_owned(), file))),
-            Err(message) => {
-                eprintln!("error: {message}");
+            Err(error) => {
+                eprintln!("error: cannot read {path}: {error}");
                 return ExitCode::from(EXIT_USAGE_OR_IO);
             }
         }
@@ -419,17 +421,6 @@ pub fn fetch(pipeline: Option<String>, mut args: Vec<String>, into: &Path, targe
         println!("fetched {new}, {present} already here");
         ExitCode::SUCCESS
     })
-}
-
-/// A file, or the files of a directory in name order.
-fn files_of(path: &Path) -> Result<Vec<PathBuf>, String> {
-    if path.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let entries = std::fs::read_dir(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
-    files.sort();
-    Ok(files)
 }
 
 pub fn delete(which: &Which, target: &Target, delete_data: bool, wait: bool, timeout: Duration) -> ExitCode {

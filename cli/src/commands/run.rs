@@ -13,7 +13,7 @@ use koalja_agent::provenance::History;
 use koalja_agent::record::{RunRecord, RunStatus};
 use koalja_compiler::ir::Ir;
 
-use crate::args::TraceFormat;
+use crate::args::{wire_path, TraceFormat};
 use crate::load::load_one;
 use crate::output::{write_stdout, EXIT_INPUT_ERRORS, EXIT_USAGE_OR_IO};
 
@@ -25,11 +25,9 @@ pub fn default_state(file: &Path) -> PathBuf {
 pub fn run(file: &Path, state: Option<PathBuf>, drops: &[String], jobs: Option<usize>, watch: bool) -> ExitCode {
     let mut parsed_drops = Vec::new();
     for drop in drops {
-        match drop.split_once('=') {
-            Some((wire, path)) if !wire.is_empty() && !path.is_empty() => {
-                parsed_drops.push((wire.to_owned(), PathBuf::from(path)))
-            }
-            _ => {
+        match wire_path(drop) {
+            Some((wire, path)) => parsed_drops.push((wire.to_owned(), PathBuf::from(path))),
+            None => {
                 eprintln!("error: `--drop {drop}` is not WIRE=PATH");
                 return ExitCode::from(EXIT_USAGE_OR_IO);
             }
