@@ -48,12 +48,21 @@ fn state(dir: &Path) -> String {
 }
 
 /// The pipeline outputs of `wire`, as (file name, content), in name order.
+/// The finished outputs on `wire`: a download in progress has a dot name
+/// (`.<file>.<pid>-<n>.partial`, renamed when whole), which shell globs skip
+/// too, and may be renamed away between the listing and the read.
 fn outputs(dir: &Path, wire: &str) -> Vec<(String, String)> {
     let mut found: Vec<(String, String)> = std::fs::read_dir(dir.join(".koalja/out").join(wire))
         .map(|entries| {
             entries
                 .map(|e| e.unwrap().path())
-                .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+                .filter_map(|p| {
+                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                    if name.starts_with('.') {
+                        return None;
+                    }
+                    Some((name, std::fs::read_to_string(&p).ok()?))
+                })
                 .collect()
         })
         .unwrap_or_default();
