@@ -113,7 +113,13 @@ export KOALJA_E2E_LOCAL_CLUSTER="$PWD/scripts/cluster.sh"
 step "Rust tests (cargo test --workspace)"
 # insta must not write snapshots in a test run: a changed snapshot fails.
 mkdir -p target
-INSTA_UPDATE=no cargo test --workspace --quiet 2>&1 | tee target/cargo-test.log
+# Written to a file and followed until cargo exits, not piped through tee:
+# a process a failed test leaves behind would hold a pipe open, and the
+# script would wait on it forever.
+INSTA_UPDATE=no cargo test --workspace --quiet > target/cargo-test.log 2>&1 &
+tests=$!
+tail -n +1 -f --pid="$tests" target/cargo-test.log
+wait "$tests"
 
 step "grammars (TextMate and tree-sitter)"
 scripts/grammar-test.sh

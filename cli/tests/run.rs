@@ -320,12 +320,17 @@ fn a_new_snapshot_restarts_a_service_as_a_new_revision() {
 #[test]
 fn watch_feeds_files_put_into_the_in_directory_until_stopped() {
     let dir = project("watch", LINECOUNT, &[]);
-    let child = Command::new(env!("CARGO_BIN_EXE_koaljac"))
-        .current_dir(&dir)
-        .args(["run", "pipeline.kja", "--watch"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Killed if the test fails before it stops it: a `--watch` run left
+    // behind would run forever.
+    let mut child = KillOnDrop(Some(
+        Command::new(env!("CARGO_BIN_EXE_koaljac"))
+            .current_dir(&dir)
+            .args(["run", "pipeline.kja", "--watch"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
     let inbox = dir.join(".koalja/in/in");
     let started = std::time::Instant::now();
     while !inbox.exists() {
@@ -341,6 +346,7 @@ fn watch_feeds_files_put_into_the_in_directory_until_stopped() {
     }
     assert_eq!(outputs(&dir, "out"), vec![("count-lines.1.out".to_owned(), "2\n".to_owned())]);
     assert!(!inbox.join("first.txt").exists(), "a fed file is removed from in/");
+    let child = child.0.take().unwrap();
     // SAFETY: signalling our own child process.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
@@ -348,6 +354,18 @@ fn watch_feeds_files_put_into_the_in_directory_until_stopped() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(text(&output.stderr).contains("2 run(s) succeeded"), "{}", text(&output.stderr));
+}
+
+/// A child process killed when dropped, unless taken out first.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 #[test]
