@@ -161,6 +161,10 @@ pub enum Command {
         /// Where to put them.
         #[arg(short = 'o', long = "output", default_value = ".")]
         output: PathBuf,
+        /// Keep fetching outputs as they are made, until interrupted
+        /// (Ctrl-C or SIGTERM: exit 0).
+        #[arg(long)]
+        follow: bool,
         #[command(flatten)]
         target: Target,
     },
@@ -188,9 +192,14 @@ pub enum Command {
         task: Option<String>,
         #[arg(long, default_value = ".koalja")]
         state: PathBuf,
+        /// A deployed pipeline's runs instead, gathered by its gateway.
+        #[arg(long, value_name = "NAMESPACE/NAME", conflicts_with = "state")]
+        pipeline: Option<String>,
         /// One JSON object per run, per line.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        target: Target,
     },
     /// Walk an artifact back to the pipeline inputs it came from.
     Trace {
@@ -198,11 +207,17 @@ pub enum Command {
         artifact: String,
         #[arg(long, default_value = ".koalja")]
         state: PathBuf,
+        /// A deployed pipeline's artifact instead (`koaljac fetch` paths
+        /// name their AV too).
+        #[arg(long, value_name = "NAMESPACE/NAME", conflicts_with = "state")]
+        pipeline: Option<String>,
         /// One JSON object per artifact, per line.
         #[arg(long, conflicts_with = "format")]
         json: bool,
         #[arg(long, value_enum, default_value_t = TraceFormat::Text)]
         format: TraceFormat,
+        #[command(flatten)]
+        target: Target,
     },
 }
 

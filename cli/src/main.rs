@@ -64,11 +64,17 @@ fn main() -> ExitCode {
         }
         Command::Status { which, target } => cluster::status(&which, &target),
         Command::Drop { pipeline, args, target } => cluster::drop(pipeline, args, &target),
-        Command::Fetch { pipeline, args, output, target } => cluster::fetch(pipeline, args, &output, &target),
-        Command::Run { file, state, drops, jobs, watch } => run::run(&file, state, &drops, jobs, watch),
-        Command::Log { task, state, json } => run::log(&state, task.as_deref(), json),
-        Command::Trace { artifact, state, json, format } => {
-            run::trace(&state, &artifact, if json { TraceFormat::Json } else { format })
+        Command::Fetch { pipeline, args, output, follow, target } => {
+            cluster::fetch(pipeline, args, &output, follow, &target)
         }
+        Command::Run { file, state, drops, jobs, watch } => run::run(&file, state, &drops, jobs, watch),
+        Command::Log { task, state, pipeline, json, target } => {
+            run::log(&run::HistorySource::new(state, pipeline, target), task.as_deref(), json)
+        }
+        Command::Trace { artifact, state, pipeline, json, format, target } => run::trace(
+            &run::HistorySource::new(state, pipeline, target),
+            &artifact,
+            if json { TraceFormat::Json } else { format },
+        ),
     }
 }

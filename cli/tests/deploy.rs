@@ -77,6 +77,9 @@ fn clear_requests(state: &Arc<Mutex<State>>) {
 async fn a_first_deploy_applies_every_object_in_apply_order_then_looks_for_leftovers() {
     let (cluster, state) = cluster_with(Scenario::EmptyNamespace);
     let steps = run(&cluster, PIPELINE, ApplyOptions::default()).await.unwrap();
+    // The link token first, made (it is in no build), then every object.
+    let (token, steps) = steps.split_first().unwrap();
+    assert_eq!((token.kind.as_str(), token.name.as_str(), token.action), ("Secret", "lines-token", Action::Create));
     let built = manifests(PIPELINE).objects();
     assert_eq!(steps.len(), built.len());
     assert!(steps.iter().all(|s| s.action == Action::Create), "{steps:?}");
@@ -105,15 +108,32 @@ async fn a_first_deploy_applies_every_object_in_apply_order_then_looks_for_lefto
     // build's name without its labels is one to compare too), and no read
     // by name: what the lists lack is created.
     let first_patch = sent.iter().position(|r| r.method == Method::PATCH).unwrap();
-    let lists: Vec<&mock_api::Recorded> =
-        sent[..first_patch].iter().filter(|r| r.method == Method::GET).skip(1).collect();
+    let secrets = "/api/v1/namespaces/demo/secrets";
+    let token_requests: Vec<String> =
+        sent[..first_patch].iter().filter(|r| r.path.starts_with(secrets)).map(|r| r.line()).collect();
+    assert_eq!(token_requests, vec![format!("GET {secrets}/lines-token"), format!("POST {secrets}")]);
+    let made = sent.iter().find(|r| r.method == Method::POST).and_then(|r| r.body.clone()).unwrap();
+    assert_eq!(made["metadata"]["labels"]["app.kubernetes.io/part-of"], "lines");
+    assert_eq!(made["metadata"]["labels"]["app.kubernetes.io/managed-by"], "koaljac");
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(made).unwrap();
+    let token = secret.data.unwrap()["token"].0.clone();
+    assert!(token.len() == 64 && token.iter().all(u8::is_ascii_hexdigit), "a 256-bit random token");
+    let lists: Vec<&mock_api::Recorded> = sent[..first_patch]
+        .iter()
+        .filter(|r| r.method == Method::GET && !r.path.starts_with(secrets))
+        .skip(1)
+        .collect();
     assert_eq!(lists.len(), 9, "{:?}", sent.iter().map(mock_api::Recorded::line).collect::<Vec<_>>());
     assert!(
         lists.iter().all(|r| !r.query.contains_key("labelSelector")),
         "{:?}",
         lists.iter().map(|r| r.line()).collect::<Vec<_>>()
     );
-    assert_eq!(sent.len(), 1 + lists.len() + patches.len(), "nothing but the namespace, the lists and the applies");
+    assert_eq!(
+        sent.len(),
+        1 + lists.len() + token_requests.len() + patches.len(),
+        "nothing but the namespace, the lists, the token and the applies"
+    );
     // Objects of one kind are applied only after every object of the kinds
     // before it, and nothing is deleted.
     let kinds: Vec<String> =
@@ -121,7 +141,7 @@ async fn a_first_deploy_applies_every_object_in_apply_order_then_looks_for_lefto
     let order = |kind: &str| built.iter().position(|o| o.kind() == kind).unwrap();
     assert!(kinds.windows(2).all(|pair| order(&pair[0]) <= order(&pair[1])), "{kinds:?}");
     assert!(!sent.iter().any(|r| r.method == Method::DELETE));
-    assert_eq!(state.lock().unwrap().objects.len(), built.len());
+    assert_eq!(state.lock().unwrap().objects.len(), built.len() + 1, "the objects and the token");
 }
 
 #[tokio::test]
@@ -135,8 +155,8 @@ async fn an_unchanged_redeploy_writes_nothing_new() {
     // The mock keeps no `managedFields`, so koaljac cannot know that the
     // applies change nothing, and sends them: unclear is a change (`noop`).
     // On a real server nothing is sent (`real_cluster.rs`).
-    assert_eq!(lines(&state).iter().filter(|l| l.starts_with("PATCH")).count(), steps.len());
-    assert!(!lines(&state).iter().any(|l| l.starts_with("DELETE")));
+    assert_eq!(lines(&state).iter().filter(|l| l.starts_with("PATCH")).count(), steps.len() - 1);
+    assert!(!lines(&state).iter().any(|l| l.starts_with("DELETE") || l.starts_with("POST")), "the token is kept");
     assert_eq!(state.lock().unwrap().objects, before, "no resource version moved");
 }
 
@@ -426,8 +446,14 @@ async fn every_request_body_passes_kubernetes_validate_strict() {
     run(&cluster, &without_count(), ApplyOptions { dry_run: true, ..ApplyOptions::default() }).await.unwrap();
     remove::delete(&cluster, "demo", "lines", true, &mut |_| {}).await.unwrap();
     let sent = state.lock().unwrap().requests.clone();
-    let bodies: Vec<Value> = sent.iter().filter(|r| r.method == Method::PATCH).filter_map(|r| r.body.clone()).collect();
+    // Applies, and the create of the link token's Secret.
+    let bodies: Vec<Value> = sent
+        .iter()
+        .filter(|r| r.method == Method::PATCH || r.method == Method::POST)
+        .filter_map(|r| r.body.clone())
+        .collect();
     assert!(bodies.len() >= 2 * manifests(PIPELINE).len());
+    assert!(bodies.iter().any(|body| body["kind"] == "Secret"), "the token's Secret is checked too");
     let deletes: Vec<Value> =
         sent.iter().filter(|r| r.method == Method::DELETE).filter_map(|r| r.body.clone()).collect();
     assert!(deletes.len() > manifests(PIPELINE).len(), "the dry-run prunes and the delete");
@@ -521,7 +547,7 @@ async fn the_cli_deploys_diffs_plans_reports_and_deletes() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains(&format!("deploying demo/lines on {url}/ (16 objects)")), "{out}");
     assert!(out.contains("  create      StatefulSet lines-uniq"), "{out}");
-    assert!(out.contains("applied: 16 create"), "{out}");
+    assert!(out.contains("applied: 17 create"), "{out}");
     assert!(out.contains("lines-uniq: 1/1 ready (ready)"), "plain progress lines off a terminal: {out}");
     assert!(out.contains("ready: 3 workloads"), "{out}");
 
@@ -540,7 +566,7 @@ async fn the_cli_deploys_diffs_plans_reports_and_deletes() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("plan for demo/lines"), "{out}");
     assert!(out.contains("  update      StatefulSet lines-count"), "{out}");
-    assert!(out.contains("dry run, nothing changed: 13 unchanged, 3 update"), "{out}");
+    assert!(out.contains("dry run, nothing changed: 14 unchanged, 3 update"), "{out}");
     assert_eq!(state.lock().unwrap().objects, before);
 
     let (code, out, err) = koaljac(&url, &["status", "FILE"]).await;
@@ -570,7 +596,7 @@ async fn the_cli_exits_1_when_the_rollout_times_out_naming_what_is_not_ready() {
     write_pipeline(&url, PIPELINE);
     let (code, out, err) = koaljac(&url, &["deploy", "FILE", "--timeout", "1s"]).await;
     assert_eq!(code, 1, "{out}{err}");
-    assert!(out.contains("applied: 16 create"), "{out}");
+    assert!(out.contains("applied: 17 create"), "{out}");
     assert!(err.contains("error: not ready after 1s:"), "{err}");
     assert!(err.contains("StatefulSet lines-uniq: 0/1 ready"), "{err}");
     let (code, _, err) = koaljac(&url, &["deploy", "FILE", "--timeout", "soon"]).await;

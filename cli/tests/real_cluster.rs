@@ -126,7 +126,8 @@ fn redeploys_change_exactly_what_the_file_changed_and_delete_keeps_the_data() {
     // log shows it) koaljac sends no write at all, only its lists.
     let mark = kube.audit_mark();
     let again = deploy_ready(&kube, &file, &namespace, &[]);
-    assert!(again.out.contains("applied: 16 unchanged"), "{}", again.all());
+    // The build's 16 objects and the link token's Secret.
+    assert!(again.out.contains("applied: 17 unchanged"), "{}", again.all());
     assert_eq!(kube.versions(&namespace, "lines"), versions, "a second deploy moved a resourceVersion");
     if let Some(mark) = mark {
         let sent = kube.koaljac_requests_since(mark, &namespace);
@@ -144,7 +145,7 @@ fn redeploys_change_exactly_what_the_file_changed_and_delete_keeps_the_data() {
     let mended = deploy_ready(&kube, &file, &namespace, &[]);
     assert!(mended.out.contains("  update      ConfigMap lines-ir"), "{}", mended.all());
     assert!(mended.out.contains("  create      NetworkPolicy lines-count"), "{}", mended.all());
-    assert!(mended.out.contains("applied: 14 unchanged, 1 update, 1 create"), "{}", mended.all());
+    assert!(mended.out.contains("applied: 15 unchanged, 1 update, 1 create"), "{}", mended.all());
     let labels =
         kube.kubectl_ok(&["get", "configmap", "lines-ir", "-n", &namespace, "-o", "jsonpath={.metadata.labels}"]);
     assert!(labels.contains(r#""app.kubernetes.io/part-of":"lines""#), "{labels}");
@@ -320,7 +321,18 @@ fn build_piped_to_kubectl_applies_the_objects_deploy_would() {
     let Some(kube) = cluster(test) else { return };
     let namespace = kube.fresh_namespace("koalja-e2e-kubectl");
     let file = write_file(test, "lines.kja", LINES);
-    // Kubernetes' own YAML reader takes the stream, as field manager koaljac…
+    // A build holds no secret: the link token's Secret is made by hand, as
+    // the README says for this way of deploying…
+    kube.kubectl_ok(&[
+        "create",
+        "secret",
+        "generic",
+        "lines-token",
+        "-n",
+        &namespace,
+        "--from-literal=token=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    ]);
+    // …and Kubernetes' own YAML reader takes the stream, as field manager koaljac…
     let built = kube.koaljac_build(&file, &namespace);
     let applied = kube.kubectl_with(&["apply", "--server-side", "--field-manager=koaljac", "-f", "-"], Some(&built));
     assert_eq!(applied.code, 0, "{}", applied.all());
@@ -328,7 +340,7 @@ fn build_piped_to_kubectl_applies_the_objects_deploy_would() {
     let versions = kube.versions(&namespace, "lines");
     // …and makes exactly the objects deploy makes: deploy finds nothing to do.
     let deployed = deploy_ready(&kube, &file, &namespace, &[]);
-    assert!(deployed.out.contains("applied: 16 unchanged"), "{}", deployed.all());
+    assert!(deployed.out.contains("applied: 17 unchanged"), "{}", deployed.all());
     let after = kube.versions(&namespace, "lines");
     let objects = |v: &BTreeMap<String, String>| -> BTreeMap<String, String> {
         v.iter()
@@ -397,6 +409,52 @@ fn status_shows_the_runs_of_agents_running_as_pods() {
         assert_eq!(row.split_whitespace().collect::<Vec<_>>(), [task, "1/1", "0", "0"], "{}", idle.all());
     }
 
+    // Anyone else on the pod network (here the node itself, at each pod's
+    // own address) can neither drop nor read without the link token.
+    let token = kube.kubectl_ok(&[
+        "get",
+        "secret",
+        "lines-token",
+        "-n",
+        &namespace,
+        "-o",
+        "go-template={{.data.token | base64decode}}",
+    ]);
+    assert_eq!(token.len(), 64, "deploy made a 256-bit token");
+    assert!(!idle.all().contains(&token), "no command prints the token");
+    let pod_ip = |task: &str| {
+        kube.kubectl_ok(&[
+            "get",
+            "pods",
+            "-n",
+            &namespace,
+            "-l",
+            &format!("koalja.dev/task={task}"),
+            "-o",
+            "jsonpath={.items[0].status.podIP}",
+        ])
+    };
+    let (gateway_ip, uniq_ip) = (pod_ip("gateway"), pod_ip("uniq"));
+    let ask = |ip: &str, request: &str, header: &str| kube::http_status(&format!("{ip}:7400"), request, header);
+    for (ip, request) in [
+        (&gateway_ip, "PUT /v1/drop/in/stolen.txt"),
+        (&gateway_ip, "GET /v1/outputs"),
+        (&gateway_ip, "GET /v1/pipeline/history"),
+        (&uniq_ip, "GET /v1/outbox/stripped"),
+        (&uniq_ip, "GET /v1/payload/uniq.1.stripped"),
+    ] {
+        assert_eq!(ask(ip, request, ""), 401, "{request} at {ip} without the token");
+        assert_eq!(ask(ip, request, "X-Koalja-Token: 0000000000000000000000000000000000000000"), 401, "{request}");
+    }
+    assert_eq!(ask(&gateway_ip, "GET /healthz", ""), 200, "probes need no token");
+    assert_eq!(ask(&gateway_ip, "GET /v1/outputs", &format!("Authorization: Bearer {token}")), 200);
+
+    // `fetch --follow` brings each output out as it is made, until stopped.
+    let followed = write_file(test, "words.txt", "").with_file_name("followed");
+    let _ = std::fs::remove_dir_all(&followed);
+    let pipeline = format!("{namespace}/lines");
+    let follow = kube.koaljac_spawn(&["fetch", "--follow", "--pipeline", &pipeline, "-o", path_str(&followed)]);
+
     // `koaljac drop` feeds the gateway through the service proxy: both
     // tasks run once, in their own pods, and `status` shows it. The same
     // file again feeds nothing.
@@ -406,6 +464,7 @@ fn status_shows_the_runs_of_agents_running_as_pods() {
     assert_eq!(dropped.out.trim(), "in/words.txt -> gateway.1.in", "{}", dropped.all());
     let again = kube.koaljac(&["drop", path_str(&file), &format!("in={}", path_str(&words)), "-n", &namespace]);
     assert!(again.out.contains("gateway.1.in (dropped before: not fed again)"), "{}", again.all());
+    assert!(!again.all().contains(&token), "no command prints the token");
     let runs_shown = |runs: &str, last: &str| {
         let shown = status();
         ["uniq", "count"].iter().all(|task| {
@@ -419,7 +478,6 @@ fn status_shows_the_runs_of_agents_running_as_pods() {
     // parts of 8 MiB), named by --pipeline instead of the file.
     let lines: String = (0..2_000_000).map(|i| format!("{:07}\n", i % 1_500_000)).collect();
     let big = write_file(test, "big.txt", &lines);
-    let pipeline = format!("{namespace}/lines");
     let dropped = kube.koaljac(&["drop", "--pipeline", &pipeline, &format!("in={}", path_str(&big))]);
     assert_eq!(dropped.code, 0, "{}", dropped.all());
     assert_eq!(dropped.out.trim(), "in/big.txt -> gateway.2.in", "{}", dropped.all());
@@ -438,6 +496,54 @@ fn status_shows_the_runs_of_agents_running_as_pods() {
     assert_eq!((read("count.1.out").trim(), read("count.2.out").trim()), ("2", "1500000"));
     let again = kube.koaljac(&["fetch", "--pipeline", &pipeline, "-o", path_str(&into)]);
     assert!(again.out.ends_with("fetched 0, 2 already here\n"), "{}", again.all());
+    // The follower had both as they came, and stops cleanly on SIGTERM.
+    wait_until(Duration::from_secs(30), "fetch --follow to bring both outputs", || {
+        followed.join("out/count.2.out").exists()
+    });
+    let followed_run = kube::terminate(follow);
+    assert_eq!(followed_run.code, 0, "{}", followed_run.all());
+    assert!(followed_run.out.ends_with("fetched 2, 0 already here\n"), "{}", followed_run.all());
+    assert_eq!(std::fs::read_to_string(followed.join("out/count.2.out")).unwrap().trim(), "1500000");
+
+    // `log` and `trace` of the deployed pipeline, as its gateway gathers
+    // them: the same artifacts, lineage and definition digests as a local
+    // run of the same two files (times and places aside).
+    let logged = kube.koaljac(&["log", "--pipeline", &pipeline, "--json"]);
+    assert_eq!(logged.code, 0, "{}", logged.all());
+    let runs: Vec<Value> = logged.out.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(runs.len(), 4, "two runs of each task: {}", logged.all());
+    assert!(runs.iter().all(|run| run["status"] == "succeeded"), "{}", logged.all());
+    let fetched_path = into.join("out/count.2.out");
+    let deployed = kube.koaljac(&["trace", "--pipeline", &pipeline, path_str(&fetched_path), "--json"]);
+    assert_eq!(deployed.code, 0, "{}", deployed.all());
+    let local_state = into.with_file_name("local-state");
+    let _ = std::fs::remove_dir_all(&local_state);
+    for input in [&words, &big] {
+        let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_koaljac"));
+        run.args(["run", path_str(&file), "--state", path_str(&local_state), "--drop"])
+            .arg(format!("in={}", path_str(input)));
+        let ran = kube::run(run, None);
+        assert_eq!(ran.code, 0, "{}", ran.all());
+    }
+    let local = kube.koaljac(&["trace", "count.2.out", "--state", path_str(&local_state), "--json"]);
+    assert_eq!(local.code, 0, "{}", local.all());
+    let lineage = |text: &str| -> Vec<(Value, Value, Value, Value, Value)> {
+        text.lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .map(|step| {
+                let av = &step["av"];
+                (
+                    av["id"].clone(),
+                    av["inputs"].clone(),
+                    av["content"].clone(),
+                    av["definition"].clone(),
+                    step["run"]["definition"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(lineage(&deployed.out), lineage(&local.out), "deployed:\n{}\nlocal:\n{}", deployed.out, local.out);
+    assert_eq!(lineage(&deployed.out).len(), 3, "count.2.out, uniq.2.stripped, gateway.2.in");
     let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
 }
 
@@ -550,7 +656,7 @@ fn a_user_with_exactly_the_readme_permissions_can_do_everything_and_with_one_les
         .into_iter()
         .map(|row| (row[0].clone(), row[1].split(',').map(|v| v.trim().to_owned()).collect()))
         .collect();
-    assert_eq!(rows.len(), 11, "{rows:?}");
+    assert_eq!(rows.len(), 12, "{rows:?}");
 
     // Exactly the table, from an empty namespace: every command works.
     grant(&kube, &namespace, "koalja-deployer", &rows);

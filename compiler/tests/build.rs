@@ -131,9 +131,23 @@ fn the_agent_is_injected_into_each_tasks_own_image() {
             "--task",
             "convert",
             "--state",
-            "/var/lib/koalja"
+            "/var/lib/koalja",
+            "--token-file",
+            "/var/run/secrets/koalja/token"
         ])
     );
+    // The link token from the Secret deploy makes (no build holds it),
+    // read-only and readable by the pod's group only.
+    let token = pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "token").unwrap();
+    assert_eq!(token["secret"]["secretName"], "tfmodel-token");
+    assert_eq!(token["secret"]["defaultMode"], 0o440);
+    let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
+    let mount = mounts.iter().find(|m| m["name"] == "token").unwrap();
+    assert_eq!(
+        (mount["mountPath"].as_str(), mount["readOnly"].as_bool()),
+        (Some("/var/run/secrets/koalja"), Some(true))
+    );
+    assert!(objects.iter().all(|object| object["kind"] != "Secret"), "a build holds no secret: deploy makes the token");
     assert_eq!(pod["initContainers"][0]["image"], koalja_compiler::lower::default_agent_image());
     assert_eq!(convert["spec"]["volumeClaimTemplates"][0]["metadata"]["name"], "state");
     // A service task is a Deployment with a Service on its port.

@@ -33,6 +33,7 @@ mod pull;
 mod runner;
 mod service;
 
+pub use gateway::PipelineHistory;
 use runner::{Ran, Slot, Slots};
 use service::SERVICE_WAIT;
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use crate::agent::{Agent, AgentError, Progress};
+use crate::auth::Credential;
 use crate::link::{ClusterPeers, Link};
 use crate::plan::Plan;
 
@@ -61,6 +62,11 @@ pub struct AgentArgs {
     /// `--peer uniq-lines=http://10.0.0.7:7400` (tests, debugging).
     #[arg(long = "peer", value_name = "AGENT=URL", value_parser = parse_peer)]
     pub peers: Vec<(String, String)>,
+    /// The pipeline's link token (the mounted Secret `<pipeline>-token`):
+    /// carried by every request this agent sends, asked of every request
+    /// it serves but `/healthz`.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: PathBuf,
 }
 
 /// Reads the IR as pods mount it: `ir.json`, then `ir.json.1`, `ir.json.2`…
@@ -95,14 +101,16 @@ pub async fn execute(command: Command) -> Result<(), AgentError> {
         Command::Task { task, agent: args } => {
             let plan = Arc::new(read_ir(&args.ir)?);
             let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let credential = Credential::from_file(&args.token_file).map_err(AgentError)?;
             let agent = Agent::task(Arc::clone(&plan), &task, args.state, Progress::new(jobs))?;
-            run_agent(agent, &plan, args.listen, args.peers).await
+            run_agent(agent, &plan, args.listen, args.peers, credential).await
         }
         Command::Gateway { agent: args } => {
             let plan = Arc::new(read_ir(&args.ir)?);
+            let credential = Credential::from_file(&args.token_file).map_err(AgentError)?;
             let state = &args.state;
             let agent = Agent::gateway(Arc::clone(&plan), state.join("gateway"), state.join("out"), Progress::new(1))?;
-            run_agent(agent, &plan, args.listen, args.peers).await
+            run_agent(agent, &plan, args.listen, args.peers, credential).await
         }
     }
 }
@@ -131,14 +139,15 @@ async fn run_agent(
     plan: &Plan,
     listen: SocketAddr,
     overrides: Vec<(String, String)>,
+    credential: Credential,
 ) -> Result<(), AgentError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| AgentError(format!("cannot listen on {listen}: {e}")))?;
     let peers = Arc::new(ClusterPeers::new(plan, LINK_PORT, overrides.into_iter().collect()));
     let mut workers = tokio::task::JoinSet::new();
-    agent.start(&mut workers, peers, Link::new());
-    let server = crate::link::serve(listener, Arc::clone(&agent));
+    agent.start(&mut workers, peers, Link::new(&credential));
+    let server = crate::link::serve(listener, Arc::clone(&agent), credential);
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| AgentError(format!("cannot watch for SIGTERM: {e}")))?;
     let result = tokio::select! {

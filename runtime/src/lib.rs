@@ -5,6 +5,7 @@
 //! link protocol and ARCHITECTURE.md for the module map.
 
 pub mod agent;
+pub mod auth;
 pub mod cli;
 pub mod exec;
 pub mod files;

@@ -3,7 +3,8 @@
 //! consumer long-polls `GET /v1/outbox/{wire}?after=<seq>` and downloads
 //! each payload before committing its cursor. The server side is an axum
 //! router over an `Agent`; the client side is `Link`, one pooled reqwest
-//! client per agent.
+//! client per agent. Both sides carry the pipeline's credential
+//! (`auth::Credential`): every route but `/healthz` answers 401 without it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::agent::Agent;
+use crate::auth::Credential;
 use crate::files::{content_digest, remove_any};
 use crate::plan::{PayloadKind, Plan};
 use crate::record::{safe_file_name, Av, RunRecord, GATEWAY};
@@ -97,20 +99,23 @@ impl ClusterPeers {
 }
 
 /// Serves the link protocol for `agent` on `listener` until the task is
-/// dropped. TCP_NODELAY on every connection: the protocol is small request,
-/// small answer, and Nagle's algorithm with delayed ACKs would add 40 ms to
-/// each exchange.
-pub async fn serve(listener: tokio::net::TcpListener, agent: Arc<Agent>) -> std::io::Result<()> {
+/// dropped, to requests that carry `credential`. TCP_NODELAY on every
+/// connection: the protocol is small request, small answer, and Nagle's
+/// algorithm with delayed ACKs would add 40 ms to each exchange.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    agent: Arc<Agent>,
+    credential: Credential,
+) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|stream| {
         let _ = stream.set_nodelay(true);
     });
-    axum::serve(listener, router(agent)).await
+    axum::serve(listener, router(agent, credential)).await
 }
 
-fn router(agent: Arc<Agent>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+fn router(agent: Arc<Agent>, credential: Credential) -> Router {
+    let protected = Router::new()
         .route("/v1/outbox/{wire}", get(outbox))
         .route("/v1/payload/{id}", get(payload))
         .route("/v1/runs", get(runs))
@@ -120,8 +125,27 @@ fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/uploads/{id}/drop/{wire}/{name}", axum::routing::post(upload_drop))
         .route("/v1/outputs", get(outputs))
         .route("/v1/pipeline/runs", get(pipeline_runs))
+        .route("/v1/pipeline/history", get(pipeline_history))
         .route("/v1/outputs/{id}", get(output))
-        .with_state(agent)
+        .route_layer(axum::middleware::from_fn_with_state(Arc::new(credential), authenticated))
+        .with_state(agent);
+    // Probes carry no credential.
+    Router::new().route("/healthz", get(|| async { "ok" })).merge(protected)
+}
+
+/// 401 for a request without the pipeline's credential, before any
+/// handler sees it (a drop's body is never read).
+async fn authenticated(
+    State(credential): State<Arc<Credential>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if credential.admits(request.headers()) {
+        return next.run(request).await;
+    }
+    let mut refused = error(StatusCode::UNAUTHORIZED, "this request carries no valid link token for the pipeline");
+    refused.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+    refused
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -204,6 +228,11 @@ async fn outputs(State(agent): State<Arc<Agent>>) -> Response {
 async fn pipeline_runs(State(agent): State<Arc<Agent>>) -> Response {
     let (runs, unreachable) = agent.pipeline_runs().await;
     Json(serde_json::json!({ "runs": runs, "unreachable": unreachable })).into_response()
+}
+
+/// Every AV and run of the pipeline, gathered from the agents (gateway).
+async fn pipeline_history(State(agent): State<Arc<Agent>>) -> Response {
+    Json(agent.pipeline_history().await).into_response()
 }
 
 /// One collected pipeline output's bytes (gateway only).
@@ -411,15 +440,12 @@ impl std::fmt::Display for LinkError {
     }
 }
 
-impl Default for Link {
-    fn default() -> Link {
-        Link::new()
-    }
-}
-
 impl Link {
-    pub fn new() -> Link {
+    /// A client whose every request carries `credential`.
+    pub fn new(credential: &Credential) -> Link {
+        let headers = reqwest::header::HeaderMap::from_iter([(reqwest::header::AUTHORIZATION, credential.bearer())]);
         let client = reqwest::Client::builder()
+            .default_headers(headers)
             .connect_timeout(Duration::from_secs(5))
             .timeout(LONG_POLL + Duration::from_secs(30))
             .pool_idle_timeout(Duration::from_secs(60))
@@ -433,8 +459,8 @@ impl Link {
     }
 
     /// A link for agents on one machine (see `co_located`).
-    pub fn co_located() -> Link {
-        Link { co_located: true, ..Link::new() }
+    pub fn co_located(credential: &Credential) -> Link {
+        Link { co_located: true, ..Link::new(credential) }
     }
 
     /// AVs of `wire` after `after`, waiting up to `wait` for one to appear.
@@ -548,6 +574,9 @@ impl Link {
     pub async fn runs(&self, base: &str, after: u64) -> Result<Vec<RunRecord>, LinkError> {
         let url = format!("{base}/v1/runs?after={after}");
         let response = self.client.get(&url).send().await.map_err(|e| LinkError(format!("{url}: {e}")))?;
+        if !response.status().is_success() {
+            return Err(LinkError(format!("{url}: {}", response.status())));
+        }
         response.json().await.map_err(|e| LinkError(format!("{url}: {e}")))
     }
 }
@@ -563,6 +592,10 @@ mod tests {
         let router = Router::new().route("/v1/payload/{id}", get(move || async move { body }));
         tokio::spawn(async move { axum::serve(listener, router).await });
         format!("http://{address}")
+    }
+
+    fn test_credential() -> Credential {
+        Credential::new("0123456789abcdef0123456789abcdef").unwrap()
     }
 
     fn av_of(bytes: &[u8]) -> Av {
@@ -590,8 +623,10 @@ mod tests {
         let base = serving(b"the bytes of b").await;
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("split.7.a");
-        let error =
-            Link::new().download(&base, &av_of(b"the bytes of a"), PayloadKind::File, &target).await.unwrap_err();
+        let error = Link::new(&test_credential())
+            .download(&base, &av_of(b"the bytes of a"), PayloadKind::File, &target)
+            .await
+            .unwrap_err();
         assert!(matches!(error, DownloadError::Mismatch { .. }), "{error}");
         assert!(error.to_string().contains("split.7.a arrived as sha256:"), "{error}");
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
@@ -603,7 +638,10 @@ mod tests {
         let base = serving(b"the bytes of a").await;
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("split.7.a");
-        Link::new().download(&base, &av_of(b"the bytes of a"), PayloadKind::File, &target).await.unwrap();
+        Link::new(&test_credential())
+            .download(&base, &av_of(b"the bytes of a"), PayloadKind::File, &target)
+            .await
+            .unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"the bytes of a");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary name is left");
     }

@@ -96,7 +96,10 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
             Arc::clone(&progress),
         )?);
     }
-    // Every agent listens on its own loopback port before any link starts.
+    // Every agent listens on its own loopback port before any link starts,
+    // to this run's credential alone: another user of the machine can reach
+    // loopback too.
+    let credential = crate::auth::Credential::random().map_err(AgentError)?;
     let mut servers = tokio::task::JoinSet::new();
     let mut addresses = BTreeMap::new();
     for agent in &agents {
@@ -105,10 +108,10 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
             .map_err(|e| AgentError(format!("cannot listen on loopback: {e}")))?;
         let address = listener.local_addr().map_err(|e| AgentError(e.to_string()))?;
         addresses.insert(agent.name.clone(), format!("http://{address}"));
-        servers.spawn(serve(listener, Arc::clone(agent)));
+        servers.spawn(serve(listener, Arc::clone(agent), credential.clone()));
     }
     let peers: Arc<dyn Peers> = Arc::new(LocalPeers(addresses));
-    let link = Link::co_located();
+    let link = Link::co_located(&credential);
     let mut workers = tokio::task::JoinSet::new();
     for agent in &agents {
         agent.start(&mut workers, Arc::clone(&peers), link.clone());

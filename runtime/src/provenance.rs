@@ -1,7 +1,8 @@
 //! Provenance queries over a state directory: every run (`koaljac log`)
 //! and the path of an artifact back to the pipeline inputs (`koaljac
 //! trace`). Reads the agents' stores read-only, so it works while a run is
-//! going on and after it ended.
+//! going on and after it ended; or the records a deployed pipeline's
+//! gateway gathered (`History::from_records`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -46,6 +47,15 @@ impl History {
             }
         }
         Ok(history)
+    }
+
+    /// A history of records gathered elsewhere (a deployed pipeline's
+    /// gateway).
+    pub fn from_records(avs: Vec<Av>, runs: Vec<RunRecord>) -> History {
+        History {
+            avs: avs.into_iter().map(|av| (av.id.clone(), av)).collect(),
+            runs: runs.into_iter().map(|run| ((run.task.clone(), run.run), run)).collect(),
+        }
     }
 
     /// Runs in the order they were assembled (then by task and number).

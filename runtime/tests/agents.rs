@@ -9,9 +9,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use koalja_agent::auth::Credential;
 use koalja_agent::link::Link;
 
 const AGENT: &str = env!("CARGO_BIN_EXE_koalja-agent");
+
+/// The pipeline's link token in these tests (a mounted Secret on a cluster).
+const TOKEN: &str = "7e57ab1e7e57ab1e7e57ab1e7e57ab1e";
+
+/// A link client that carries the token, as every agent's does.
+fn link() -> Link {
+    Link::new(&Credential::new(TOKEN).unwrap())
+}
+
+/// A plain HTTP client that carries the token.
+fn client() -> reqwest::Client {
+    let headers = reqwest::header::HeaderMap::from_iter([(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap(),
+    )]);
+    reqwest::Client::builder().default_headers(headers).build().unwrap()
+}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("agents").join(name);
@@ -54,6 +72,8 @@ fn start_agents(dir: &Path, ir: &Path, names: &[&str]) -> (Agents, Vec<u16>) {
     let ports: Vec<u16> = names.iter().map(|_| free_port()).collect();
     let peers: Vec<String> =
         names.iter().zip(&ports).map(|(name, port)| format!("{name}=http://127.0.0.1:{port}")).collect();
+    let token = dir.join("token");
+    std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
     let mut agents = Agents(Vec::new());
     for (name, port) in names.iter().zip(&ports) {
         let mut command = Command::new(AGENT);
@@ -67,6 +87,8 @@ fn start_agents(dir: &Path, ir: &Path, names: &[&str]) -> (Agents, Vec<u16>) {
             .arg("--state")
             .arg(dir.join("state").join(name))
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--token-file")
+            .arg(&token)
             .args(peers.iter().flat_map(|peer| ["--peer", peer.as_str()]))
             .stderr(Stdio::inherit());
         agents.0.push(command.spawn().unwrap());
@@ -97,7 +119,7 @@ async fn task_agents_and_the_gateway_run_a_pipeline_as_separate_processes() {
     let (mut agents, ports) = start_agents(&dir, &ir, &["gateway", "uniq-lines", "count-lines"]);
 
     let gateway = format!("http://127.0.0.1:{}", ports[0]);
-    let link = Link::new();
+    let link = link();
     let started = Instant::now();
     let av = loop {
         match link.drop_file(&gateway, "in", "my data.txt", b"b\na\nb\nc\n".to_vec()).await {
@@ -117,13 +139,15 @@ async fn task_agents_and_the_gateway_run_a_pipeline_as_separate_processes() {
     }
     assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), "3");
     // The gateway serves what it collected.
-    let listed: serde_json::Value = reqwest::get(format!("{gateway}/v1/outputs")).await.unwrap().json().await.unwrap();
+    let listed: serde_json::Value =
+        client().get(format!("{gateway}/v1/outputs")).send().await.unwrap().json().await.unwrap();
     assert_eq!(listed[0]["id"], "count-lines.1.out");
-    let bytes = reqwest::get(format!("{gateway}/v1/outputs/count-lines.1.out")).await.unwrap().text().await.unwrap();
+    let bytes =
+        client().get(format!("{gateway}/v1/outputs/count-lines.1.out")).send().await.unwrap().text().await.unwrap();
     assert_eq!(bytes.trim(), "3");
     // …and the provenance of the whole pipeline, gathered from the agents.
     let gathered: serde_json::Value =
-        reqwest::get(format!("{gateway}/v1/pipeline/runs")).await.unwrap().json().await.unwrap();
+        client().get(format!("{gateway}/v1/pipeline/runs")).send().await.unwrap().json().await.unwrap();
     let tasks: Vec<&str> = gathered["runs"].as_array().unwrap().iter().map(|r| r["task"].as_str().unwrap()).collect();
     assert_eq!(tasks, ["uniq-lines", "count-lines"]);
     assert_eq!(gathered["unreachable"], serde_json::json!([]));
@@ -146,7 +170,7 @@ async fn two_payloads_of_one_run_reach_a_consumer_each_as_itself() {
     let ir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/split-join.ir.json");
     let (mut agents, ports) = start_agents(&dir, Path::new(ir), &["gateway", "split", "join"]);
     let gateway = format!("http://127.0.0.1:{}", ports[0]);
-    let link = Link::new();
+    let link = link();
     let started = Instant::now();
     for i in 0..20 {
         loop {
@@ -195,7 +219,7 @@ async fn a_large_drop_is_taken_whole() {
     let (dir, mut agents, ports) = start_gateway("large-drop");
     let gateway = format!("http://127.0.0.1:{}", ports[0]);
     let bytes: Vec<u8> = (0..24 << 20).map(|i: u32| b'a' + (i % 26) as u8).collect();
-    let link = Link::new();
+    let link = link();
     let started = Instant::now();
     let av = loop {
         match link.drop_file(&gateway, "in", "big.txt", bytes.clone()).await {
@@ -231,7 +255,10 @@ async fn an_upload_that_breaks_off_feeds_nothing() {
         }
     };
     // A million bytes announced, a few sent, then the connection closed.
-    let head = "PUT /v1/drop/in/half.txt HTTP/1.1\r\nHost: gateway\r\nContent-Length: 1000000\r\n\r\nonly a few bytes";
+    let head = format!(
+        "PUT /v1/drop/in/half.txt HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Length: 1000000\r\n\r\nonly a few bytes"
+    );
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.shutdown().await.unwrap();
     drop(stream);
@@ -239,7 +266,7 @@ async fn an_upload_that_breaks_off_feeds_nothing() {
     let staging = dir.join("state/gateway/gateway/staging");
     let staged: Vec<_> = std::fs::read_dir(&staging).expect("the gateway's staging directory").flatten().collect();
     assert!(staged.is_empty(), "a broken upload left {staged:?}");
-    let av = Link::new().drop_file(&gateway, "in", "whole.txt", b"whole\n".to_vec()).await.unwrap();
+    let av = link().drop_file(&gateway, "in", "whole.txt", b"whole\n".to_vec()).await.unwrap();
     assert_eq!(av, "gateway.1.in", "the broken upload fed nothing");
     assert_eq!(terminate(&mut agents.0[0]), Some(0));
     agents.0.clear();
@@ -252,7 +279,7 @@ async fn an_upload_that_breaks_off_feeds_nothing() {
 async fn an_upload_in_parts_is_dropped_whole_and_never_doubles_a_part() {
     let (dir, mut agents, ports) = start_gateway("upload-parts");
     let gateway = format!("http://127.0.0.1:{}", ports[0]);
-    let client = reqwest::Client::new();
+    let client = client();
     let put = |offset: u64, body: &'static str| {
         client.put(format!("{gateway}/v1/uploads/u1?offset={offset}")).body(body).send()
     };
@@ -284,26 +311,114 @@ async fn an_upload_in_parts_is_dropped_whole_and_never_doubles_a_part() {
 }
 
 #[test]
-fn an_unreadable_ir_is_an_agent_fault_exit_64() {
+fn an_unreadable_ir_or_token_is_an_agent_fault_exit_64() {
     let dir = scratch("fault");
-    let output = Command::new(AGENT)
-        .args(["task", "--task", "t", "--ir"])
-        .arg(dir.join("missing.json"))
-        .arg("--state")
-        .arg(dir.join("state"))
-        .output()
-        .unwrap();
+    std::fs::write(dir.join("token"), TOKEN).unwrap();
+    let agent = |args: &[&str], ir: &Path, token: &Path| {
+        Command::new(AGENT)
+            .args(args)
+            .arg("--ir")
+            .arg(ir)
+            .arg("--state")
+            .arg(dir.join("state"))
+            .arg("--token-file")
+            .arg(token)
+            .output()
+            .unwrap()
+    };
+    let output = agent(&["task", "--task", "t"], &dir.join("missing.json"), &dir.join("token"));
     assert_eq!(output.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read the IR"));
     std::fs::write(dir.join("ir.json"), "{\"ir_version\": 9}").unwrap();
-    let output = Command::new(AGENT)
-        .args(["gateway", "--ir"])
-        .arg(dir.join("ir.json"))
-        .arg("--state")
-        .arg(dir.join("state"))
-        .output()
-        .unwrap();
+    let output = agent(&["gateway"], &dir.join("ir.json"), &dir.join("token"));
     assert_eq!(output.status.code(), Some(64));
+    // An agent never serves without the pipeline's credential.
+    let ir = mount_ir(&dir);
+    let output = agent(&["gateway"], &ir, &dir.join("no-token"));
+    assert_eq!(output.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read the link token"));
+    std::fs::write(dir.join("short"), "secret").unwrap();
+    let output = agent(&["gateway"], &ir, &dir.join("short"));
+    assert_eq!(output.status.code(), Some(64));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("at least 32"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Without the pipeline's token every route but `/healthz` answers 401,
+/// on the gateway and on a task agent alike, and a refused drop feeds
+/// nothing; with it (either header) the same requests are answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_but_healthz_refuses_a_request_without_the_token() {
+    let dir = scratch("auth");
+    let ir = mount_ir(&dir);
+    let (mut agents, ports) = start_agents(&dir, &ir, &["gateway", "uniq-lines"]);
+    let (gateway, task) = (format!("http://127.0.0.1:{}", ports[0]), format!("http://127.0.0.1:{}", ports[1]));
+    let anyone = reqwest::Client::new();
+    let started = Instant::now();
+    for base in [&gateway, &task] {
+        loop {
+            match anyone.get(format!("{base}/healthz")).send().await {
+                Ok(response) => break assert_eq!(response.status(), 200, "probes need no token"),
+                Err(error) if started.elapsed() > Duration::from_secs(20) => panic!("{base} never answered: {error}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+    let requests = |client: &reqwest::Client| {
+        vec![
+            client.get(format!("{gateway}/v1/outputs")),
+            client.get(format!("{gateway}/v1/outputs/gateway.1.in")),
+            client.get(format!("{gateway}/v1/pipeline/runs")),
+            client.get(format!("{gateway}/v1/status")),
+            client.put(format!("{gateway}/v1/drop/in/stolen.txt")).body("not fed"),
+            client.put(format!("{gateway}/v1/uploads/u1?offset=0")).body("not staged"),
+            client.post(format!("{gateway}/v1/uploads/u1/drop/in/stolen.txt?size=10")),
+            client.get(format!("{task}/v1/outbox/stripped")),
+            client.get(format!("{task}/v1/payload/uniq-lines.1.stripped")),
+            client.get(format!("{task}/v1/runs")),
+        ]
+    };
+    let wrong = reqwest::Client::builder()
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::HeaderName::from_static("x-koalja-token"),
+            reqwest::header::HeaderValue::from_static("0000000000000000000000000000000000"),
+        )]))
+        .build()
+        .unwrap();
+    for client in [&anyone, &wrong] {
+        for request in requests(client) {
+            let response = request.send().await.unwrap();
+            let url = response.url().to_string();
+            assert_eq!(response.status(), 401, "{url}");
+            assert_eq!(response.headers()["www-authenticate"], "Bearer", "{url}");
+        }
+    }
+    let staged = std::fs::read_dir(dir.join("state/gateway/gateway/staging")).map_or(0, |d| d.count());
+    assert_eq!(staged, 0, "a refused drop stages nothing");
+    // With the token: the first drop is the first AV, and everything answers
+    // (404 where there is nothing yet, never 401).
+    let av = link().drop_file(&gateway, "in", "mine.txt", b"a\n".to_vec()).await.unwrap();
+    assert_eq!(av, "gateway.1.in", "the refused drops fed nothing");
+    let plain = reqwest::Client::builder()
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::HeaderName::from_static("x-koalja-token"),
+            reqwest::header::HeaderValue::from_static(TOKEN),
+        )]))
+        .build()
+        .unwrap();
+    for client in [&client(), &plain] {
+        for request in requests(client) {
+            let response = request.send().await.unwrap();
+            assert_ne!(response.status(), 401, "{}", response.url());
+        }
+    }
+    for child in &mut agents.0 {
+        assert_eq!(terminate(child), Some(0));
+    }
+    agents.0.clear();
 }
 
 #[test]

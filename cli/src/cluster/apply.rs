@@ -11,7 +11,8 @@
 //! everything, and changes nothing; `diff` is a dry run that prints the
 //! fields. Objects of one kind are applied a few at a time; a failure still
 //! says exactly which objects were applied, because every apply in flight
-//! is awaited.
+//! is awaited. The pipeline's link token (`token`), which no build holds,
+//! is made before the first apply if it is not there.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,8 +23,8 @@ use serde_json::Value;
 
 use super::compare::{changes, comparable, FieldChange};
 use super::errors::Attempt;
-use super::{kinds, noop, Cluster, ClusterError};
-use koalja_compiler::lower::{pipeline_selector, Manifests, Object, TASK};
+use super::{kinds, noop, token, Cluster, ClusterError};
+use koalja_compiler::lower::{pipeline_labels, pipeline_selector, Manifests, Object, TASK};
 
 /// How many applies are in flight at once: one at a time, a 10,000-task
 /// pipeline (30,000 objects) would wait out 30,000 round trips.
@@ -126,6 +127,16 @@ pub async fn deploy(
             return Err(Failure { error, done, not_applied: objects.iter().map(named).collect(), refused: None })
         }
     };
+    // The link token before any pod that mounts it.
+    match token::ensure(cluster, namespace, manifests.pipeline(), options.dry_run).await {
+        Ok(step) => {
+            on_step(&step);
+            done.push(step);
+        }
+        Err(error) => {
+            return Err(Failure { error, done, not_applied: objects.iter().map(named).collect(), refused: None })
+        }
+    }
     apply_all(cluster, namespace, &objects, &live, options, on_step, &mut done).await?;
     match prune(cluster, manifests, &objects, &live, options, on_step, &mut done).await {
         Ok(()) => Ok(done),
@@ -155,14 +166,14 @@ async fn list_live(cluster: &Cluster, namespace: &str) -> Result<Live, ClusterEr
     Ok(live)
 }
 
-/// Carries every label of `lower::pipeline_selector`, as the server's
-/// label selector would find it.
+/// Carries every label of `lower::pipeline_labels`, as the server's label
+/// selector would find it.
 fn in_pipeline(object: &DynamicObject, pipeline: &str) -> bool {
-    let labels = object.metadata.labels.as_ref();
-    pipeline_selector(pipeline).split(',').all(|pair| {
-        pair.split_once('=')
-            .is_some_and(|(key, value)| labels.and_then(|labels| labels.get(key)).is_some_and(|have| have == value))
-    })
+    carries_pipeline_labels(object.metadata.labels.as_ref(), pipeline)
+}
+
+pub(super) fn carries_pipeline_labels(labels: Option<&BTreeMap<String, String>>, pipeline: &str) -> bool {
+    pipeline_labels(pipeline).iter().all(|(key, value)| labels.and_then(|labels| labels.get(key)) == Some(value))
 }
 
 /// `Kind name`, how a failure lists objects.

@@ -1,7 +1,8 @@
 //! `koaljac drop` and `koaljac fetch`: files into a deployed pipeline's
 //! inputs and its outputs out, through the gateway, reached by the API
 //! server's service proxy, so the user's kube credentials are all it takes
-//! (no port to open, no port-forward).
+//! (no port to open, no port-forward), and read access to the pipeline's
+//! link token (`token`), which every request to the gateway carries.
 //!
 //! An output is streamed to a temporary name, checked against its AV's
 //! content digest and size, and only then given its name; one already
@@ -24,10 +25,12 @@ use kube::client::Body;
 use serde_json::Value;
 
 use futures::AsyncReadExt as _;
+use koalja_agent::agent::PipelineHistory;
 use koalja_agent::files::content_digest;
 use koalja_agent::record::{safe_file_name, Av};
 
-use super::{Cluster, ClusterError};
+use super::{token, Cluster, ClusterError};
+use koalja_agent::auth::{Credential, TOKEN_HEADER};
 use koalja_compiler::lower::AGENT_PORT;
 
 /// Bytes per part: large enough that a request's round trip is small
@@ -45,28 +48,38 @@ pub struct Dropped {
     pub new: bool,
 }
 
-/// Where one pipeline's gateway answers, through the service proxy.
+/// Where one pipeline's gateway answers, through the service proxy, with
+/// the pipeline's link token.
 pub struct Gateway<'a> {
     pub cluster: &'a Cluster,
     pub namespace: &'a str,
     pub pipeline: &'a str,
+    credential: Credential,
 }
 
-impl Gateway<'_> {
-    /// `/v1/REST` of the gateway, as the API server's service proxy path.
-    pub(super) fn path(&self, rest: &str) -> String {
-        format!("/api/v1/namespaces/{}/services/{}-gateway:{AGENT_PORT}/proxy/v1/{rest}", self.namespace, self.pipeline)
+impl<'a> Gateway<'a> {
+    /// The gateway of `namespace/pipeline`, with the token read from the
+    /// pipeline's Secret.
+    pub async fn connect(cluster: &'a Cluster, namespace: &'a str, pipeline: &'a str) -> Result<Self, ClusterError> {
+        let credential = token::read(cluster, namespace, pipeline).await?;
+        Ok(Gateway { cluster, namespace, pipeline, credential })
+    }
+
+    /// A request for `/v1/REST` of the gateway, by the API server's service
+    /// proxy path. The token goes as `X-Koalja-Token`: the API server takes
+    /// `Authorization` (the user's own credential) off before proxying.
+    pub(super) fn request(&self, method: Method, rest: &str) -> http::request::Builder {
+        let path = format!(
+            "/api/v1/namespaces/{}/services/{}-gateway:{AGENT_PORT}/proxy/v1/{rest}",
+            self.namespace, self.pipeline
+        );
+        Request::builder().method(method).uri(path).header(TOKEN_HEADER, self.credential.header_value())
     }
 
     /// One request: the status and the JSON answer (`{}` when there is none).
     async fn call(&self, method: Method, rest: &str, body: Vec<u8>) -> Result<(StatusCode, Value), ClusterError> {
-        let path = self.path(rest);
         let unreachable = |cause: String| ClusterError::Unreachable { cluster: self.cluster.name.clone(), cause };
-        let request = Request::builder()
-            .method(method)
-            .uri(&path)
-            .body(Body::from(body))
-            .map_err(|e| unreachable(e.to_string()))?;
+        let request = self.request(method, rest).body(Body::from(body)).map_err(|e| unreachable(e.to_string()))?;
         let response = self.cluster.once.send(request).await.map_err(|e| unreachable(e.to_string()))?;
         let status = response.status();
         let bytes = response.into_body().collect_bytes().await.map_err(|e| unreachable(e.to_string()))?;
@@ -164,6 +177,21 @@ impl Gateway<'_> {
         })
     }
 
+    /// Every AV and run of the pipeline, as the gateway gathers them from
+    /// the agents (`koaljac log` and `trace` of a deployed pipeline).
+    pub async fn history(&self) -> Result<PipelineHistory, ClusterError> {
+        let (status, answer) = self.call(Method::GET, "pipeline/history", Vec::new()).await?;
+        if !status.is_success() {
+            return Err(self.refused("the pipeline's history", status, &answer));
+        }
+        serde_json::from_value(answer).map_err(|e| ClusterError::Refused {
+            verb: "get",
+            object: format!("the history of {}/{}", self.namespace, self.pipeline),
+            code: 0,
+            message: format!("the gateway's answer is not a history: {e}"),
+        })
+    }
+
     /// `output` into `into/<wire>/<file name>`, unless it is there already.
     pub async fn fetch(&self, output: &Av, into: &Path) -> Result<Fetched, ClusterError> {
         // Names from the gateway become paths only as one plain component.
@@ -210,8 +238,10 @@ impl Gateway<'_> {
 
     /// The bytes of `output`, as they stream in, into the file `path`.
     async fn stream_to(&self, output: &Av, path: &Path) -> Result<(), ClusterError> {
-        let uri = self.path(&format!("outputs/{}", encode(&output.id)));
-        let request = Request::get(&uri).body(Vec::new()).map_err(|e| ClusterError::Config(e.to_string()))?;
+        let request = self
+            .request(Method::GET, &format!("outputs/{}", encode(&output.id)))
+            .body(Vec::new())
+            .map_err(|e| ClusterError::Config(e.to_string()))?;
         let refused =
             |message: String| ClusterError::Refused { verb: "fetch", object: output.id.clone(), code: 0, message };
         let mut reader = self.cluster.once.request_stream(request).await.map_err(|e| refused(e.to_string()))?;

@@ -15,7 +15,8 @@
 //! - `rollout`: waiting for workloads to be ready;
 //! - `remove`: delete;
 //! - `status`: readiness of the workloads and the gateway's view of runs;
-//! - `data`: files into a pipeline's inputs through its gateway (`drop`).
+//! - `data`: files into a pipeline's inputs through its gateway (`drop`);
+//! - `token`: the pipeline's link credential, a Secret no build holds.
 //!
 //! Applies go in apply order, a few objects of one kind at a time, and a
 //! failed deploy says exactly which objects were applied. The API server is
@@ -30,6 +31,7 @@ pub mod noop;
 pub mod remove;
 pub mod rollout;
 pub mod status;
+pub mod token;
 
 pub use errors::ClusterError;
 

@@ -1,6 +1,7 @@
 //! `koaljac delete`: every object of a pipeline, found by its labels, in
-//! reverse apply order (workloads before what they use). Claims hold the
-//! agents' state and the gateway's files: they stay unless `delete_data`.
+//! reverse apply order (workloads before what they use), then the link
+//! token's Secret. Claims hold the agents' state and the gateway's files:
+//! they stay unless `delete_data`.
 
 use std::time::Duration;
 
@@ -36,6 +37,15 @@ pub async fn delete(
             on_step(&step);
             done.push(step);
         }
+    }
+    // The link token last: no pod is left to read it.
+    match super::token::delete(cluster, namespace, pipeline).await {
+        Ok(Some(step)) => {
+            on_step(&step);
+            done.push(step);
+        }
+        Ok(None) => {}
+        Err(error) => return Err(Failure { error, done, not_applied: Vec::new(), refused: None }),
     }
     Ok(done)
 }

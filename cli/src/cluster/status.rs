@@ -86,8 +86,8 @@ pub async fn status(cluster: &Cluster, namespace: &str, pipeline: &str) -> Resul
 const GATEWAY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 async fn gateway_runs(cluster: &Cluster, namespace: &str, pipeline: &str) -> Result<PipelineRuns, String> {
-    let path = Gateway { cluster, namespace, pipeline }.path("pipeline/runs");
-    let request = http::Request::get(&path).body(Vec::new()).map_err(|e| e.to_string())?;
+    let gateway = Gateway::connect(cluster, namespace, pipeline).await.map_err(|e| e.to_string())?;
+    let request = gateway.request(http::Method::GET, "pipeline/runs").body(Vec::new()).map_err(|e| e.to_string())?;
     // A gateway that accepts the connection but never answers must not
     // hang `status`: its readiness is already known.
     let answer = tokio::time::timeout(GATEWAY_TIMEOUT, cluster.once.request_text(request)).await;

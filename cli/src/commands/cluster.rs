@@ -16,6 +16,7 @@ use koaljac::cluster::rollout::{self, Rollout, RolloutError};
 use koaljac::cluster::{data, remove, status, Cluster, ClusterError};
 
 use koalja_agent::files::files_of;
+use koalja_agent::provenance::History;
 
 use crate::args::{wire_path, Target, Which};
 use crate::commands::build::{build_options, print_build_refusal};
@@ -280,6 +281,10 @@ pub fn diff(file: &Path, target: &Target, agent_image: Option<String>) -> ExitCo
             Ok(steps) => steps,
             Err(failure) => return print_failure(&failure, Some((&file, &manifests))),
         };
+        // The file's objects; the link token only when deploy would make it
+        // (it is in no file, and never changes once made).
+        let steps: Vec<Step> =
+            steps.into_iter().filter(|s| !(s.kind == "Secret" && s.action == Action::Unchanged)).collect();
         let changing: Vec<&Step> = steps.iter().filter(|s| s.action.changes_cluster()).collect();
         for step in &changing {
             let sign = match step.action {
@@ -320,6 +325,32 @@ fn which_pipeline(which: &Which, target: &Target) -> Result<(String, String), Ex
     Ok((kubernetes_name(&namespace).to_string(), kubernetes_name(name).to_string()))
 }
 
+/// A deployed pipeline's provenance for `log` and `trace`, as its gateway
+/// gathers it; agents that did not answer are named on stderr (their runs
+/// and artifacts are missing from what follows).
+pub fn deployed_history(pipeline: &str, target: &Target) -> Result<History, ExitCode> {
+    let which = Which { file: None, pipeline: Some(pipeline.to_owned()) };
+    let (namespace, pipeline) = which_pipeline(&which, target)?;
+    let mut found = None;
+    let code = on_cluster(target, async |cluster| {
+        let history = match data::Gateway::connect(&cluster, &namespace, &pipeline).await {
+            Ok(gateway) => gateway.history().await,
+            Err(error) => Err(error),
+        };
+        match history {
+            Ok(history) => {
+                for why in &history.unreachable {
+                    eprintln!("warning: not in this history: {why}");
+                }
+                found = Some(History::from_records(history.avs, history.runs));
+                ExitCode::SUCCESS
+            }
+            Err(error) => cluster_failed(error),
+        }
+    });
+    found.ok_or(code)
+}
+
 /// `koaljac drop`: every `WIRE=PATH` (a file, or a directory's files in
 /// name order) into the deployed pipeline's gateway, a file at a time.
 /// Exit 0 when every file was taken (fed, or fed before), 2 otherwise.
@@ -350,7 +381,10 @@ pub fn drop(pipeline: Option<String>, mut args: Vec<String>, target: &Target) ->
         Err(code) => return code,
     };
     on_cluster(target, async |cluster| {
-        let gateway = data::Gateway { cluster: &cluster, namespace: &namespace, pipeline: &pipeline };
+        let gateway = match data::Gateway::connect(&cluster, &namespace, &pipeline).await {
+            Ok(gateway) => gateway,
+            Err(error) => return cluster_failed(error),
+        };
         for (wire, path) in &files {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let size = std::fs::metadata(path).map_or(0, |m| m.len());
@@ -386,8 +420,10 @@ pub fn drop(pipeline: Option<String>, mut args: Vec<String>, target: &Target) ->
 
 /// `koaljac fetch`: the pipeline's collected outputs (of `WIRE`s, or all)
 /// into `DIR/<wire>/`, each checked against its digest; those already there
-/// are left alone. Exit 0 when every output is there, 2 otherwise.
-pub fn fetch(pipeline: Option<String>, mut args: Vec<String>, into: &Path, target: &Target) -> ExitCode {
+/// are left alone. Exit 0 when every output is there, 2 otherwise. With
+/// `follow`, a pass every second until SIGINT or SIGTERM (exit 0); a pass
+/// that fails (a gateway restarting) is reported and tried again.
+pub fn fetch(pipeline: Option<String>, mut args: Vec<String>, into: &Path, follow: bool, target: &Target) -> ExitCode {
     let file = match (&pipeline, args.is_empty()) {
         (None, true) => {
             eprintln!("error: fetch takes the pipeline's file, or --pipeline NAMESPACE/NAME");
@@ -402,25 +438,77 @@ pub fn fetch(pipeline: Option<String>, mut args: Vec<String>, into: &Path, targe
         Err(code) => return code,
     };
     on_cluster(target, async |cluster| {
-        let gateway = data::Gateway { cluster: &cluster, namespace: &namespace, pipeline: &pipeline };
-        let outputs = match gateway.outputs().await {
-            Ok(outputs) => outputs,
+        let gateway = match data::Gateway::connect(&cluster, &namespace, &pipeline).await {
+            Ok(gateway) => gateway,
             Err(error) => return cluster_failed(error),
         };
         let (mut new, mut present) = (0, 0);
-        for output in outputs.iter().filter(|o| args.is_empty() || args.contains(&o.wire)) {
-            match gateway.fetch(output, into).await {
-                Ok(data::Fetched::New(path)) => {
-                    new += 1;
-                    println!("{}", path.display());
+        let mut seen = std::collections::BTreeSet::new();
+        let mut stop = match Stop::on_signals() {
+            Ok(stop) => stop,
+            Err(error) => {
+                eprintln!("error: cannot watch for signals: {error}");
+                return ExitCode::from(EXIT_USAGE_OR_IO);
+            }
+        };
+        loop {
+            // One pass: every output not fetched yet (by this command, or
+            // already in DIR with its digest).
+            let pass = async {
+                let outputs = gateway.outputs().await?;
+                for output in outputs.iter().filter(|o| args.is_empty() || args.contains(&o.wire)) {
+                    if seen.contains(&output.id) {
+                        continue;
+                    }
+                    match gateway.fetch(output, into).await? {
+                        data::Fetched::New(path) => {
+                            new += 1;
+                            println!("{}", path.display());
+                        }
+                        data::Fetched::Present(_) => present += 1,
+                    }
+                    seen.insert(output.id.clone());
                 }
-                Ok(data::Fetched::Present(_)) => present += 1,
-                Err(error) => return cluster_failed(error),
+                Ok::<(), ClusterError>(())
+            };
+            match pass.await {
+                Ok(()) => {}
+                Err(error) if !follow => return cluster_failed(error),
+                // Following: a gateway that restarts is waited for.
+                Err(error) => eprintln!("warning: {error}; trying again"),
+            }
+            if !follow || stop.wait(FOLLOW_INTERVAL).await {
+                break;
             }
         }
         println!("fetched {new}, {present} already here");
         ExitCode::SUCCESS
     })
+}
+
+/// How often `fetch --follow` asks the gateway for new outputs.
+const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
+
+/// SIGINT or SIGTERM, which end `fetch --follow` cleanly (exit 0).
+struct Stop {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Stop {
+    fn on_signals() -> std::io::Result<Stop> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Stop { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
+    }
+
+    /// Waits `interval`; true when a signal came first.
+    async fn wait(&mut self, interval: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => false,
+            _ = self.interrupt.recv() => true,
+            _ = self.terminate.recv() => true,
+        }
+    }
 }
 
 pub fn delete(which: &Which, target: &Target, delete_data: bool, wait: bool, timeout: Duration) -> ExitCode {

@@ -1,5 +1,6 @@
 //! `koaljac run`, `log` and `trace`: a local run on the embedded engine of
-//! `koalja-agent`, and provenance queries over its state directory. Exit
+//! `koalja-agent`, and provenance queries over its state directory or over
+//! a deployed pipeline. Exit
 //! codes: 0 every run succeeded, 1 a run failed or the file has errors,
 //! 2 usage, I/O or runtime faults.
 
@@ -13,7 +14,7 @@ use koalja_agent::provenance::History;
 use koalja_agent::record::{RunRecord, RunStatus};
 use koalja_compiler::ir::Ir;
 
-use crate::args::{wire_path, TraceFormat};
+use crate::args::{wire_path, Target, TraceFormat};
 use crate::load::load_one;
 use crate::output::{write_stdout, EXIT_INPUT_ERRORS, EXIT_USAGE_OR_IO};
 
@@ -98,15 +99,41 @@ fn failure_text(run: &RunRecord) -> String {
     text
 }
 
-fn load_history(state: &Path) -> Result<History, ExitCode> {
-    History::load(state).map_err(|error| {
-        eprintln!("error: {error}");
-        ExitCode::from(EXIT_USAGE_OR_IO)
-    })
+/// Where `log` and `trace` read provenance: a local run's state
+/// directory, or a deployed pipeline (through its gateway).
+pub enum HistorySource {
+    Local(PathBuf),
+    Deployed { pipeline: String, target: Target },
 }
 
-pub fn log(state: &Path, task: Option<&str>, json: bool) -> ExitCode {
-    let history = match load_history(state) {
+impl HistorySource {
+    pub fn new(state: PathBuf, pipeline: Option<String>, target: Target) -> HistorySource {
+        match pipeline {
+            Some(pipeline) => HistorySource::Deployed { pipeline, target },
+            None => HistorySource::Local(state),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            HistorySource::Local(state) => state.display().to_string(),
+            HistorySource::Deployed { pipeline, .. } => format!("the deployed pipeline {pipeline}"),
+        }
+    }
+}
+
+fn load_history(source: &HistorySource) -> Result<History, ExitCode> {
+    match source {
+        HistorySource::Local(state) => History::load(state).map_err(|error| {
+            eprintln!("error: {error}");
+            ExitCode::from(EXIT_USAGE_OR_IO)
+        }),
+        HistorySource::Deployed { pipeline, target } => super::cluster::deployed_history(pipeline, target),
+    }
+}
+
+pub fn log(source: &HistorySource, task: Option<&str>, json: bool) -> ExitCode {
+    let history = match load_history(source) {
         Ok(history) => history,
         Err(code) => return code,
     };
@@ -145,13 +172,13 @@ pub fn log(state: &Path, task: Option<&str>, json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-pub fn trace(state: &Path, target: &str, format: TraceFormat) -> ExitCode {
-    let history = match load_history(state) {
+pub fn trace(source: &HistorySource, target: &str, format: TraceFormat) -> ExitCode {
+    let history = match load_history(source) {
         Ok(history) => history,
         Err(code) => return code,
     };
     let Some(av) = history.resolve(target) else {
-        eprintln!("error: no artifact `{target}` in {}", state.display());
+        eprintln!("error: no artifact `{target}` in {}", source.describe());
         return ExitCode::from(EXIT_USAGE_OR_IO);
     };
     let steps = history.trace(av);

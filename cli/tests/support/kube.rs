@@ -130,6 +130,20 @@ impl Kube {
         run(command, None)
     }
 
+    /// `koaljac ARGS --kubeconfig …` started and left running, its output
+    /// piped (end it with `terminate`).
+    pub fn koaljac_spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_koaljac"))
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start koaljac {args:?}: {e}"))
+    }
+
     /// The local API server's audit log (`scripts/cluster.sh` has it write
     /// every request of the admin user), or `None` on another cluster.
     fn audit_log(&self) -> Option<PathBuf> {
@@ -250,6 +264,30 @@ pub fn run(mut command: Command, stdin: Option<&str>) -> Ran {
         child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
     }
     Ran::of(child.wait_with_output().unwrap())
+}
+
+/// SIGTERM to `child`, then everything it printed.
+pub fn terminate(child: std::process::Child) -> Ran {
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    Ran::of(child.wait_with_output().unwrap())
+}
+
+/// The status code of one plain HTTP/1.1 request (`METHOD PATH`, with an
+/// extra `header` line unless empty and no body) to `address`: what any
+/// client on the pod network gets, with no credential of the cluster's.
+pub fn http_status(address: &str, request: &str, header: &str) -> u16 {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(address).unwrap_or_else(|e| panic!("cannot reach {address}: {e}"));
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let header = if header.is_empty() { String::new() } else { format!("{header}\r\n") };
+    let length = if request.starts_with("PUT ") { "Content-Length: 0\r\n" } else { "" };
+    write!(stream, "{request} HTTP/1.1\r\nHost: {address}\r\n{header}{length}Connection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("{address}: {answer}"))
 }
 
 pub fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {

@@ -287,6 +287,28 @@ impl State {
                 }
                 self.apply(&plural, &name, body.unwrap_or(Value::Null), &query)
             }
+            (Method::POST, None) => {
+                if !namespace_exists {
+                    return Some(not_found("namespaces", &namespace));
+                }
+                let mut object = body.unwrap_or(Value::Null);
+                let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+                let key = (plural.clone(), name.clone());
+                if self.objects.contains_key(&key) {
+                    return Some(failure(
+                        409,
+                        "AlreadyExists",
+                        &format!("{plural} \"{name}\" already exists"),
+                        json!({}),
+                    ));
+                }
+                self.version += 1;
+                object["metadata"]["resourceVersion"] = json!(self.version.to_string());
+                if !query.contains_key("dryRun") {
+                    self.objects.insert(key, object.clone());
+                }
+                respond(StatusCode::CREATED, &object)
+            }
             (Method::DELETE, Some(name)) => match self.objects.get(&(plural.clone(), name.clone())).cloned() {
                 Some(object) => {
                     // kube sends DeleteOptions, dry run included, as the body.

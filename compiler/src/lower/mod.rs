@@ -13,6 +13,10 @@
 //!   Deployment; either way a Service `p-<task>` for the link protocol (and
 //!   the declared service port);
 //! - the gateway: PersistentVolumeClaim, Deployment and Service `p-gateway`;
+//! - no Secret: every pod mounts Secret `p-token` (key `token`, the link
+//!   credential every agent request carries), which `koaljac deploy`
+//!   creates once with a random token, so a build holds no secret and stays
+//!   deterministic;
 //! - NetworkPolicies: deny all ingress to the pipeline's pods, then admit
 //!   to each task only its consumers and the gateway on the link port, and
 //!   its clients on its service port; the gateway takes ingress from anyone.
@@ -20,7 +24,8 @@
 //! Each task pod runs the task's own image with the agent injected: an init
 //! container copies the static agent from the agent image into an emptyDir,
 //! and the task container's command becomes
-//! `/koalja/bin/koalja-agent task --ir /etc/koalja/ir.json --task NAME --state /var/lib/koalja`
+//! `/koalja/bin/koalja-agent task --ir /etc/koalja/ir.json --task NAME --state /var/lib/koalja
+//! --token-file /var/run/secrets/koalja/token`
 //! (ARCHITECTURE.md, "The agent contract"). Each pod template carries a
 //! digest of the part of the IR its agent reads (`restarts`), so a deploy
 //! restarts exactly the pods whose pipeline changed. Every pod passes the restricted
@@ -39,10 +44,19 @@ pub use manifests::Manifests;
 pub use objects::{COMPONENT, MANAGED_BY, PART_OF, TASK};
 pub use restarts::IR_VIEW;
 
+/// The labels every object of pipeline `pipeline` (its Kubernetes name)
+/// carries, whether a build emits it or `koaljac deploy` makes it.
+pub fn pipeline_labels(pipeline: &str) -> std::collections::BTreeMap<String, String> {
+    [(PART_OF, pipeline), (MANAGED_BY, "koaljac")]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect()
+}
+
 /// The label selector of every object the builds of pipeline `pipeline`
-/// (its Kubernetes name) emit, and of nothing else.
+/// (its Kubernetes name) emit, and of nothing else: `pipeline_labels`.
 pub fn pipeline_selector(pipeline: &str) -> String {
-    format!("{PART_OF}={pipeline},{MANAGED_BY}=koaljac")
+    pipeline_labels(pipeline).iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join(",")
 }
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -61,6 +75,18 @@ pub const AGENT_PORT: i32 = 7400;
 pub const AGENT_BINARY: &str = "/koalja/bin/koalja-agent";
 pub const IR_PATH: &str = "/etc/koalja/ir.json";
 pub const STATE_DIR: &str = "/var/lib/koalja";
+/// Where every agent reads the pipeline's link token (`--token-file`): key
+/// `TOKEN_KEY` of the Secret mounted at `TOKEN_DIR`.
+pub const TOKEN_FILE: &str = "/var/run/secrets/koalja/token";
+pub const TOKEN_DIR: &str = "/var/run/secrets/koalja";
+/// The key of the token in the Secret `token_secret` names.
+pub const TOKEN_KEY: &str = "token";
+
+/// The Secret holding pipeline `pipeline`'s link token (by its Kubernetes
+/// name): created by `koaljac deploy`, never by a build.
+pub fn token_secret(pipeline: &str) -> String {
+    format!("{pipeline}-token")
+}
 /// The unprivileged user every container runs as.
 pub const RUN_AS_USER: i64 = 65532;
 

@@ -3,16 +3,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{restarts, BuildOptions, IrPayload, Object, AGENT_BINARY, AGENT_PORT, IR_PATH, RUN_AS_USER, STATE_DIR};
+use super::{
+    restarts, BuildOptions, IrPayload, Object, AGENT_BINARY, AGENT_PORT, IR_PATH, RUN_AS_USER, STATE_DIR, TOKEN_DIR,
+    TOKEN_FILE, TOKEN_KEY,
+};
 use crate::check::names::kubernetes_name;
 use crate::ir::{Ir, Node, TaskNode};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMap, ConfigMapProjection, ConfigMapVolumeSource, Container, ContainerPort,
-    EmptyDirVolumeSource, EnvVar, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+    EmptyDirVolumeSource, EnvVar, KeyToPath, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
     PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
-    PodTemplateSpec, ProjectedVolumeSource, ResourceRequirements, SeccompProfile, SecurityContext, Service,
-    ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount, VolumeProjection, VolumeResourceRequirements,
+    PodTemplateSpec, ProjectedVolumeSource, ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext,
+    Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount, VolumeProjection,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
@@ -75,12 +79,9 @@ impl Context {
     }
 
     fn labels(&self, component: &str, task: Option<&str>) -> BTreeMap<String, String> {
-        let mut labels = BTreeMap::from([
-            (PART_OF.to_owned(), self.pipeline.clone()),
-            (MANAGED_BY.to_owned(), "koaljac".to_owned()),
-            (COMPONENT.to_owned(), component.to_owned()),
-            (NAME.to_owned(), "koalja".to_owned()),
-        ]);
+        let mut labels = super::pipeline_labels(&self.pipeline);
+        labels.insert(COMPONENT.to_owned(), component.to_owned());
+        labels.insert(NAME.to_owned(), "koalja".to_owned());
         if let Some(task) = task {
             labels.insert(TASK.to_owned(), task.to_owned());
         }
@@ -169,9 +170,11 @@ pub(super) fn pipeline_objects(context: &Context, payload: IrPayload) -> Vec<Obj
             IR_PATH.to_owned(),
             "--state".to_owned(),
             STATE_DIR.to_owned(),
+            "--token-file".to_owned(),
+            TOKEN_FILE.to_owned(),
         ]),
         ports: Some(vec![link_port()]),
-        volume_mounts: Some(vec![ir_mount(), state_mount()]),
+        volume_mounts: Some(vec![ir_mount(), state_mount(), token_mount()]),
         security_context: Some(container_security()),
         ..Container::default()
     };
@@ -196,6 +199,7 @@ pub(super) fn pipeline_objects(context: &Context, payload: IrPayload) -> Vec<Obj
                     containers: vec![gateway_container],
                     volumes: Some(vec![
                         ir_volume(context),
+                        token_volume(context),
                         Volume {
                             name: "state".to_owned(),
                             persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
@@ -398,6 +402,8 @@ fn pod_template(
             task.name.to_string(),
             "--state".to_owned(),
             STATE_DIR.to_owned(),
+            "--token-file".to_owned(),
+            TOKEN_FILE.to_owned(),
         ]),
         env: Some(env),
         ports: Some(ports),
@@ -412,6 +418,7 @@ fn pod_template(
             },
             ir_mount(),
             state_mount(),
+            token_mount(),
         ]),
         security_context: Some(container_security()),
         ..Container::default()
@@ -431,6 +438,7 @@ fn pod_template(
     let mut volumes = vec![
         Volume { name: "koalja-bin".to_owned(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Volume::default() },
         ir_volume(context),
+        token_volume(context),
     ];
     if is_service {
         // A service task keeps its agent state for the pod's life only.
@@ -580,6 +588,30 @@ fn ir_mount() -> VolumeMount {
     VolumeMount {
         name: "ir".to_owned(),
         mount_path: "/etc/koalja".to_owned(),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    }
+}
+
+/// The pipeline's link token, from the Secret `koaljac deploy` creates:
+/// readable by the pod's group (`fsGroup`) only.
+fn token_volume(context: &Context) -> Volume {
+    Volume {
+        name: "token".to_owned(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(super::token_secret(&context.pipeline)),
+            items: Some(vec![KeyToPath { key: TOKEN_KEY.to_owned(), path: TOKEN_KEY.to_owned(), mode: None }]),
+            default_mode: Some(0o440),
+            optional: Some(false),
+        }),
+        ..Volume::default()
+    }
+}
+
+fn token_mount() -> VolumeMount {
+    VolumeMount {
+        name: "token".to_owned(),
+        mount_path: TOKEN_DIR.to_owned(),
         read_only: Some(true),
         ..VolumeMount::default()
     }

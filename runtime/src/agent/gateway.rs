@@ -2,6 +2,16 @@
 //! collected outputs, and the pipeline's runs gathered from every agent.
 
 use super::*;
+use serde::Deserialize;
+
+/// Every AV and run of a pipeline, as the gateway gathered them
+/// (`GET /v1/pipeline/history`), with the agents it could not ask.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct PipelineHistory {
+    pub avs: Vec<Av>,
+    pub runs: Vec<RunRecord>,
+    pub unreachable: Vec<String>,
+}
 
 impl Agent {
     /// What this agent received with where it keeps it: for the gateway,
@@ -27,6 +37,53 @@ impl Agent {
             }
         }
         (runs, unreachable)
+    }
+
+    /// The pipeline's whole provenance, gathered like `pipeline_runs`: the
+    /// AVs the gateway published (the dropped inputs), and from each task's
+    /// agent the AVs of every wire it produces (its outbox, page by page)
+    /// and its runs. What `koaljac log` and `trace` read of a deployed
+    /// pipeline; an agent that does not answer is named instead.
+    pub async fn pipeline_history(&self) -> PipelineHistory {
+        let Some((peers, link)) = self.peers.get() else {
+            return PipelineHistory { unreachable: vec!["not started".to_owned()], ..PipelineHistory::default() };
+        };
+        let mut history = PipelineHistory::default();
+        match self.state().store.published() {
+            Ok(mut avs) => history.avs.append(&mut avs),
+            Err(error) => history.unreachable.push(format!("{GATEWAY}: {error}")),
+        }
+        'tasks: for task in &self.plan.tasks {
+            let Some(base) = peers.base_url(&task.name) else {
+                history.unreachable.push(format!("{}: no address", task.name));
+                continue;
+            };
+            let mut avs = Vec::new();
+            for output in &task.outputs {
+                let mut after = 0;
+                loop {
+                    match link.poll(&base, &output.wire, after, Duration::ZERO).await {
+                        Ok(page) if page.is_empty() => break,
+                        Ok(page) => {
+                            after = page.last().map_or(after, |entry| entry.seq);
+                            avs.extend(page.into_iter().map(|entry| entry.av));
+                        }
+                        Err(error) => {
+                            history.unreachable.push(format!("{}: {error}", task.name));
+                            continue 'tasks;
+                        }
+                    }
+                }
+            }
+            match link.runs(&base, 0).await {
+                Ok(mut runs) => {
+                    history.avs.append(&mut avs);
+                    history.runs.append(&mut runs);
+                }
+                Err(error) => history.unreachable.push(format!("{}: {error}", task.name)),
+            }
+        }
+        history
     }
 
     /// A fresh path in this agent's staging directory, unique among
