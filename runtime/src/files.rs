@@ -34,8 +34,31 @@ pub fn content_digest(path: &Path) -> std::io::Result<(String, u64)> {
     } else {
         size = hash_file(path, &mut hash)?;
     }
+    Ok((hex_digest(hash), size))
+}
+
+/// The digest of a file's bytes as they pass by (a download), equal to
+/// `content_digest` of the file they make.
+#[derive(Default)]
+pub struct StreamDigest {
+    hash: Sha256,
+    size: u64,
+}
+
+impl StreamDigest {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.hash.update(bytes);
+        self.size += bytes.len() as u64;
+    }
+
+    pub fn finish(self) -> (String, u64) {
+        (hex_digest(self.hash), self.size)
+    }
+}
+
+fn hex_digest(hash: Sha256) -> String {
     let digest: String = hash.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
-    Ok((format!("sha256:{digest}"), size))
+    format!("sha256:{digest}")
 }
 
 fn hash_file(path: &Path, hash: &mut Sha256) -> std::io::Result<u64> {

@@ -184,25 +184,34 @@ async fn payload(State(agent): State<Arc<Agent>>, UrlPath(id): UrlPath<String>) 
     };
     let path = PathBuf::from(&av.stored);
     if agent.plan.kind(&av.wire) == PayloadKind::Dir {
-        // A directory travels as a tar archive, built off the async threads.
-        let archive = tokio::task::spawn_blocking(move || {
-            let mut builder = tar::Builder::new(Vec::new());
-            builder.append_dir_all(".", &path)?;
-            builder.into_inner()
-        })
-        .await;
-        return match archive {
-            Ok(Ok(bytes)) => ([(header::CONTENT_TYPE, "application/x-tar")], bytes).into_response(),
-            _ => error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read the payload of `{id}`")),
-        };
+        return ([(header::CONTENT_TYPE, "application/x-tar")], tar_body(path)).into_response();
     }
     match tokio::fs::File::open(&path).await {
-        Ok(file) => {
-            let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-            ([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response()
-        }
+        Ok(file) => ([(header::CONTENT_TYPE, "application/octet-stream")], file_body(file)).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read the payload of `{id}`: {e}")),
     }
+}
+
+/// Bytes read from disk per chunk of a streamed body: tokio's default of
+/// 4 KiB made a payload of a gigabyte a quarter of a million chunks (and
+/// file reads), a twentieth of loopback's throughput (bench/payload.sh).
+const CHUNK: usize = 256 << 10;
+
+/// A file as a streamed response body, a chunk in memory at a time.
+fn file_body(file: tokio::fs::File) -> Body {
+    Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, CHUNK))
+}
+
+/// A directory as a tar archive, streamed as it is written (off the async
+/// threads, through a pipe of one chunk): never whole in memory. A failure
+/// half way ends the body early, which the consumer's digest check refuses.
+fn tar_body(dir: PathBuf) -> Body {
+    let (reader, writer) = tokio::io::duplex(CHUNK);
+    tokio::task::spawn_blocking(move || {
+        let mut builder = tar::Builder::new(tokio_util::io::SyncIoBridge::new(writer));
+        let _ = builder.append_dir_all(".", &dir).and_then(|()| builder.finish());
+    });
+    Body::from_stream(tokio_util::io::ReaderStream::with_capacity(reader, CHUNK))
 }
 
 async fn runs(State(agent): State<Arc<Agent>>, Query(query): Query<RunsQuery>) -> Response {
@@ -237,16 +246,13 @@ async fn pipeline_history(State(agent): State<Arc<Agent>>) -> Response {
 
 /// One collected pipeline output's bytes (gateway only).
 async fn output(State(agent): State<Arc<Agent>>, UrlPath(id): UrlPath<String>) -> Response {
-    let path = match agent.collected() {
-        Ok(collected) => collected.into_iter().find(|(av, _)| av.id == id).map(|(_, path)| path),
+    let path = match agent.collected_path(&id) {
+        Ok(path) => path,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
     let Some(path) = path else { return error(StatusCode::NOT_FOUND, format!("no output `{id}` here")) };
     match tokio::fs::File::open(&path).await {
-        Ok(file) => {
-            let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-            ([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response()
-        }
+        Ok(file) => ([(header::CONTENT_TYPE, "application/octet-stream")], file_body(file)).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read output `{id}`: {e}")),
     }
 }
@@ -358,11 +364,13 @@ async fn write_body(body: Body, file: &mut tokio::fs::File) -> Result<(), (Statu
     use tokio::io::AsyncWriteExt;
     let cannot = |e: std::io::Error| (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot stage the file: {e}"));
     let mut stream = body.into_data_stream();
+    // A chunk at a time to disk (see `Link::fetch`).
+    let mut buffered = tokio::io::BufWriter::with_capacity(CHUNK, file);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| (StatusCode::BAD_REQUEST, format!("the upload broke off: {e}")))?;
-        file.write_all(&chunk).await.map_err(cannot)?;
+        buffered.write_all(&chunk).await.map_err(cannot)?;
     }
-    file.flush().await.map_err(cannot)
+    buffered.flush().await.map_err(cannot)
 }
 
 /// The client side of links.
@@ -498,13 +506,19 @@ impl Link {
             return Err(LinkError(format!("{url}: {}", response.status())).into());
         }
         let partial = partial_name(target);
-        let fetched = Link::fetch(response, kind, &partial, &url).await;
-        if let Err(error) = fetched {
-            remove_any(&partial);
-            return Err(error.into());
-        }
+        let streamed = match Link::fetch(response, kind, &partial, &url).await {
+            Ok(streamed) => streamed,
+            Err(error) => {
+                remove_any(&partial);
+                return Err(error.into());
+            }
+        };
+        // A file was digested as it streamed in; a directory is read again.
         let check = partial.clone();
-        let digest = tokio::task::spawn_blocking(move || content_digest(&check)).await.map_err(|e| failed(&e));
+        let digest = match streamed {
+            Some(digest) => Ok(Ok(digest)),
+            None => tokio::task::spawn_blocking(move || content_digest(&check)).await.map_err(|e| failed(&e)),
+        };
         let (content, size) = match digest {
             Ok(Ok(found)) => found,
             Ok(Err(error)) => {
@@ -530,29 +544,50 @@ impl Link {
 
     /// The body of a payload response into `partial`: a file as it streams
     /// in, a `dir` payload's archive unpacked.
-    async fn fetch(response: reqwest::Response, kind: PayloadKind, partial: &Path, url: &str) -> Result<(), LinkError> {
+    async fn fetch(
+        response: reqwest::Response,
+        kind: PayloadKind,
+        partial: &Path,
+        url: &str,
+    ) -> Result<Option<(String, u64)>, LinkError> {
         let failed = |e: &dyn std::fmt::Display| LinkError(format!("{url}: {e}"));
         if let Some(parent) = partial.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(|e| failed(&e))?;
         }
+        use futures_util::TryStreamExt;
+        let body = response.bytes_stream().map_err(std::io::Error::other);
         if kind == PayloadKind::Dir {
-            let bytes = response.bytes().await.map_err(|e| failed(&e))?;
+            // Unpacked as it streams in, off the async threads: the archive
+            // is never whole in memory.
+            let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(body));
             let unpack_to = partial.to_path_buf();
-            tokio::task::spawn_blocking(move || tar::Archive::new(&bytes[..]).unpack(&unpack_to))
+            tokio::task::spawn_blocking(move || tar::Archive::new(reader).unpack(&unpack_to))
                 .await
                 .map_err(|e| failed(&e))?
                 .map_err(|e| failed(&e))?;
-        } else {
-            use futures_util::StreamExt;
-            use tokio::io::AsyncWriteExt;
-            let mut file = tokio::fs::File::create(partial).await.map_err(|e| failed(&e))?;
-            let mut stream = response.bytes_stream();
-            while let Some(chunk) = stream.next().await {
-                file.write_all(&chunk.map_err(|e| failed(&e))?).await.map_err(|e| failed(&e))?;
-            }
-            file.flush().await.map_err(|e| failed(&e))?;
+            return Ok(None);
         }
-        Ok(())
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        // Written a chunk at a time: each write of tokio's File is a trip to
+        // a blocking thread, and the network's pieces are small. Hashed as
+        // it goes (SHA-256 of a piece of at most a chunk is well under a
+        // millisecond), so the payload is not read a second time.
+        let file = tokio::fs::File::create(partial).await.map_err(|e| failed(&e))?;
+        let mut file = tokio::io::BufWriter::with_capacity(CHUNK, file);
+        let mut reader = tokio_util::io::StreamReader::new(body);
+        let mut digest = crate::files::StreamDigest::default();
+        loop {
+            let piece = reader.fill_buf().await.map_err(|e| failed(&e))?;
+            if piece.is_empty() {
+                break;
+            }
+            digest.update(piece);
+            file.write_all(piece).await.map_err(|e| failed(&e))?;
+            let n = piece.len();
+            reader.consume(n);
+        }
+        file.flush().await.map_err(|e| failed(&e))?;
+        Ok(Some(digest.finish()))
     }
 
     /// Drops a file into a pipeline input through the gateway.

@@ -135,6 +135,15 @@ impl Store {
         .collect()
     }
 
+    /// Where one received AV is kept (`id` is unique in the inbox).
+    pub fn received_path(&self, id: &str) -> Result<Option<String>> {
+        Ok(self
+            .connection
+            .prepare_cached("SELECT path FROM inbox WHERE id = ?1")?
+            .query_row([id], |row| row.get(0))
+            .optional()?)
+    }
+
     /// Pending runs after run number `after`, oldest first.
     pub fn pending_runs(&self, after: u64) -> Result<Vec<RunRecord>> {
         self.runs_where("status = 'pending'", after)

@@ -20,6 +20,11 @@ impl Agent {
         self.state().store.received_all()
     }
 
+    /// Where the collected output `id` is kept, if it is one.
+    pub fn collected_path(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.state().store.received_path(id)
+    }
+
     /// Every task's runs, asked of each agent over the link protocol (the
     /// gateway's view of the pipeline's provenance); an agent that does not
     /// answer is named in the error list instead.
