@@ -547,6 +547,66 @@ fn status_shows_the_runs_of_agents_running_as_pods() {
     let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
 }
 
+/// A gigabyte into a deployed pipeline with `koaljac drop` and out again
+/// with `koaljac fetch`, through the API server's service proxy, with the
+/// agents running as pods: the same bytes come out, and no process of the
+/// command line holds more than a part of it in memory.
+#[test]
+fn a_gigabyte_goes_in_and_out_through_the_service_proxy() {
+    let test = "gigabyte";
+    let Some(kube) = local_cluster(test) else { return };
+    let namespace = kube.fresh_namespace("koalja-e2e-gigabyte");
+    kube.kubectl_ok(&["label", "namespace", &namespace, "koalja.dev/pods=run"]);
+    let file = write_file(
+        test,
+        "copy.kja",
+        "[demo/copy]\n(in) keep (out)\ndefaults { image: \"alpine:3.20\" }\ntask keep { shell: \"cat {in} > {out}\" }\n",
+    );
+    deploy_ready(&kube, &file, &namespace, &[]);
+    // 1 GiB, each MiB different (a part sent twice or out of order shows).
+    let big = write_file(test, "big.bin", "");
+    {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut block = vec![0u8; 1 << 20];
+        for _ in 0..1024 {
+            for byte in block.iter_mut() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                *byte = state as u8;
+            }
+            out.write_all(&block).unwrap();
+        }
+    }
+    let pipeline = format!("{namespace}/copy");
+    let dropped = kube.koaljac(&["drop", "--pipeline", &pipeline, &format!("in={}", path_str(&big))]);
+    assert_eq!(dropped.code, 0, "{}", dropped.all());
+    assert_eq!(dropped.out.trim(), "in/big.bin -> gateway.1.in", "{}", dropped.all());
+    let into = big.with_file_name("fetched");
+    let _ = std::fs::remove_dir_all(&into);
+    wait_until(Duration::from_secs(300), "the copy of the gigabyte to be fetched", || {
+        let fetched = kube.koaljac(&["fetch", "--pipeline", &pipeline, "-o", path_str(&into)]);
+        assert_eq!(fetched.code, 0, "{}", fetched.all());
+        fetched.out.contains("fetched 1,")
+    });
+    let digest = |path: &Path| koalja_agent::files::content_digest(path).unwrap();
+    assert_eq!(digest(&into.join("out/keep.1.out")), digest(&big), "the bytes fetched are the bytes dropped");
+    // The largest child this test process has reaped (drop and fetch
+    // among them): parts, not the file, in memory.
+    // SAFETY: getrusage fills the struct it is given.
+    let peak_kb = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage.ru_maxrss
+    };
+    assert!(peak_kb < 256 * 1024, "a command held {peak_kb} KiB: more than parts of the file");
+    let _ = std::fs::remove_file(&big);
+    let _ = std::fs::remove_dir_all(&into);
+    let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
+}
+
 #[test]
 fn a_refused_object_is_traced_to_its_task_in_the_file() {
     let test = "refused";
