@@ -129,6 +129,7 @@ pub struct Agent {
     /// How to reach the other agents, once started (the gateway gathers
     /// the pipeline's provenance from them).
     peers: std::sync::OnceLock<(Arc<dyn Peers>, Link)>,
+    last_error: Mutex<Option<Trouble>>,
 }
 
 /// What `drop_file` did.
@@ -144,6 +145,38 @@ pub struct Status {
     pub busy: usize,
     pub heads: BTreeMap<String, u64>,
     pub cursors: BTreeMap<String, u64>,
+    /// The newest trouble the agent worked around (a producer it could not
+    /// reach, a payload it refused), if any since it started.
+    pub last_error: Option<Trouble>,
+    /// The file system of the state directory.
+    pub disk: Option<Disk>,
+}
+
+/// Something that went wrong and was retried, and when.
+#[derive(Clone, Debug, Serialize)]
+pub struct Trouble {
+    pub at: String,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+pub struct Disk {
+    pub total_bytes: u64,
+    pub free_bytes: u64,
+}
+
+/// The file system holding `path` (statvfs), or `None` where it cannot be
+/// asked.
+fn disk_of(path: &Path) -> Option<Disk> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs fills the struct it is given from a NUL-terminated path.
+    let stat = unsafe {
+        let mut stat: libc::statvfs = std::mem::zeroed();
+        (libc::statvfs(name.as_ptr(), &mut stat) == 0).then_some(stat)?
+    };
+    let block = stat.f_frsize as u64;
+    Some(Disk { total_bytes: stat.f_blocks as u64 * block, free_bytes: stat.f_bavail as u64 * block })
 }
 
 impl Agent {
@@ -242,6 +275,7 @@ impl Agent {
             service_announced: Notify::new(),
             staged: AtomicU64::new(0),
             peers: std::sync::OnceLock::new(),
+            last_error: Mutex::new(None),
         }))
     }
 
@@ -274,8 +308,9 @@ impl Agent {
         self.state().store.published_av(id)
     }
 
-    pub fn runs(&self, after: u64) -> Result<Vec<RunRecord>, StoreError> {
-        self.state().store.runs(after)
+    /// At most `limit` runs after run number `after`, oldest first.
+    pub fn runs(&self, after: u64, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        self.state().store.runs_page(after, limit)
     }
 
     pub fn status(&self) -> Status {
@@ -284,7 +319,21 @@ impl Agent {
             busy: self.busy.load(Ordering::SeqCst),
             heads: self.heads.lock().map(|h| h.clone()).unwrap_or_default(),
             cursors: self.cursors.lock().map(|c| c.clone()).unwrap_or_default(),
+            last_error: self.last_error.lock().ok().and_then(|last| last.clone()),
+            disk: disk_of(&self.dir),
         }
+    }
+
+    /// Trouble the agent works around (and retries): logged (a JSON line
+    /// on stderr in a pod) when it is new, not on every retry of the same,
+    /// and kept as `/v1/status`'s `last_error`.
+    pub(crate) fn trouble(&self, message: String) {
+        let Ok(mut last) = self.last_error.lock() else { return };
+        if last.as_ref().is_some_and(|last| last.message == message) {
+            return;
+        }
+        tracing::warn!(agent = %self.name, "{message}");
+        *last = Some(Trouble { at: now(), message });
     }
 
     /// Starts the pullers and the runner in `set`. They run until aborted,

@@ -144,6 +144,7 @@ async fn run_agent(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| AgentError(format!("cannot listen on {listen}: {e}")))?;
+    tracing::info!(agent = %agent.name, %listen, "serving the link protocol");
     let peers = Arc::new(ClusterPeers::new(plan, LINK_PORT, overrides.into_iter().collect()));
     let mut workers = tokio::task::JoinSet::new();
     agent.start(&mut workers, peers, Link::new(&credential));
@@ -159,6 +160,9 @@ async fn run_agent(
         _ = terminate.recv() => Ok(()),
         _ = tokio::signal::ctrl_c() => Ok(()),
     };
+    if result.is_ok() {
+        tracing::info!(agent = %agent.name, "stopping on a signal");
+    }
     // Drained, not just aborted: dropping a service's runner stops it.
     workers.abort_all();
     while workers.join_next().await.is_some() {}

@@ -53,7 +53,13 @@ struct OutboxQuery {
 struct RunsQuery {
     #[serde(default)]
     after: u64,
+    /// At most this many runs (default and most: `RUNS_PAGE`).
+    limit: Option<usize>,
 }
+
+/// Most runs one `/v1/runs` answer carries: a task with a million runs is
+/// read a page at a time, never as one body.
+pub const RUNS_PAGE: usize = 1000;
 
 /// Where an agent's peers are: by task name (`gateway` for the gateway).
 pub trait Peers: Send + Sync {
@@ -215,8 +221,11 @@ fn tar_body(dir: PathBuf) -> Body {
 }
 
 async fn runs(State(agent): State<Arc<Agent>>, Query(query): Query<RunsQuery>) -> Response {
-    match agent.runs(query.after) {
-        Ok(runs) => Json::<Vec<RunRecord>>(runs).into_response(),
+    let limit = query.limit.unwrap_or(RUNS_PAGE).clamp(1, RUNS_PAGE);
+    // SQLite off the async threads.
+    match tokio::task::spawn_blocking(move || agent.runs(query.after, limit)).await {
+        Ok(Ok(runs)) => Json::<Vec<RunRecord>>(runs).into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
@@ -384,7 +393,28 @@ pub struct Link {
 }
 
 #[derive(Debug)]
-pub struct LinkError(pub String);
+pub struct LinkError {
+    pub message: String,
+    /// The peer's answer, when it answered with an error.
+    pub status: Option<u16>,
+}
+
+impl LinkError {
+    fn new(message: String) -> LinkError {
+        LinkError { message, status: None }
+    }
+
+    /// `url` answered `status`, an error.
+    fn answered(url: &str, status: StatusCode, detail: &str) -> LinkError {
+        LinkError { message: format!("{url}: {status}{detail}"), status: Some(status.as_u16()) }
+    }
+
+    /// The peer answered and refused (a 4xx other than 408 and 429):
+    /// asking again soon will not change its mind.
+    pub fn is_refusal(&self) -> bool {
+        self.status.is_some_and(|code| (400..500).contains(&code) && code != 408 && code != 429)
+    }
+}
 
 /// Why a download left no payload.
 #[derive(Debug)]
@@ -444,7 +474,7 @@ pub fn remove_partials(dir: &Path) {
 
 impl std::fmt::Display for LinkError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -480,11 +510,11 @@ impl Link {
         wait: Duration,
     ) -> Result<Vec<OutboxEntry>, LinkError> {
         let url = format!("{base}/v1/outbox/{wire}?after={after}&wait_ms={}", wait.as_millis());
-        let response = self.client.get(&url).send().await.map_err(|e| LinkError(format!("{url}: {e}")))?;
+        let response = self.client.get(&url).send().await.map_err(|e| LinkError::new(format!("{url}: {e}")))?;
         if !response.status().is_success() {
-            return Err(LinkError(format!("{url}: {}", response.status())));
+            return Err(LinkError::answered(&url, response.status(), ""));
         }
-        let page: OutboxPage = response.json().await.map_err(|e| LinkError(format!("{url}: {e}")))?;
+        let page: OutboxPage = response.json().await.map_err(|e| LinkError::new(format!("{url}: {e}")))?;
         Ok(page.avs)
     }
 
@@ -500,10 +530,10 @@ impl Link {
             }
         }
         let url = format!("{base}/v1/payload/{}", av.id);
-        let failed = |e: &dyn std::fmt::Display| LinkError(format!("{url}: {e}"));
+        let failed = |e: &dyn std::fmt::Display| LinkError::new(format!("{url}: {e}"));
         let response = self.client.get(&url).send().await.map_err(|e| failed(&e))?;
         if !response.status().is_success() {
-            return Err(LinkError(format!("{url}: {}", response.status())).into());
+            return Err(LinkError::answered(&url, response.status(), "").into());
         }
         let partial = partial_name(target);
         let streamed = match Link::fetch(response, kind, &partial, &url).await {
@@ -550,7 +580,7 @@ impl Link {
         partial: &Path,
         url: &str,
     ) -> Result<Option<(String, u64)>, LinkError> {
-        let failed = |e: &dyn std::fmt::Display| LinkError(format!("{url}: {e}"));
+        let failed = |e: &dyn std::fmt::Display| LinkError::new(format!("{url}: {e}"));
         if let Some(parent) = partial.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(|e| failed(&e))?;
         }
@@ -592,27 +622,39 @@ impl Link {
 
     /// Drops a file into a pipeline input through the gateway.
     pub async fn drop_file(&self, base: &str, wire: &str, name: &str, bytes: Vec<u8>) -> Result<String, LinkError> {
-        let mut url = reqwest::Url::parse(base).map_err(|e| LinkError(format!("{base}: {e}")))?;
+        let mut url = reqwest::Url::parse(base).map_err(|e| LinkError::new(format!("{base}: {e}")))?;
         url.path_segments_mut()
-            .map_err(|()| LinkError(format!("{base} cannot take a path")))?
+            .map_err(|()| LinkError::new(format!("{base} cannot take a path")))?
             .extend(["v1", "drop", wire, name]);
         let response =
-            self.client.put(url.clone()).body(bytes).send().await.map_err(|e| LinkError(format!("{url}: {e}")))?;
+            self.client.put(url.clone()).body(bytes).send().await.map_err(|e| LinkError::new(format!("{url}: {e}")))?;
         let status = response.status();
-        let answer: serde_json::Value = response.json().await.map_err(|e| LinkError(format!("{url}: {e}")))?;
+        let answer: serde_json::Value = response.json().await.map_err(|e| LinkError::new(format!("{url}: {e}")))?;
         if !status.is_success() {
-            return Err(LinkError(format!("{url}: {status}: {}", answer["error"])));
+            return Err(LinkError::answered(url.as_str(), status, &format!(": {}", answer["error"])));
         }
         Ok(answer["av"].as_str().unwrap_or_default().to_owned())
     }
 
+    /// Every run of the agent at `base` after run number `after`, a page
+    /// at a time.
     pub async fn runs(&self, base: &str, after: u64) -> Result<Vec<RunRecord>, LinkError> {
-        let url = format!("{base}/v1/runs?after={after}");
-        let response = self.client.get(&url).send().await.map_err(|e| LinkError(format!("{url}: {e}")))?;
-        if !response.status().is_success() {
-            return Err(LinkError(format!("{url}: {}", response.status())));
+        let mut runs: Vec<RunRecord> = Vec::new();
+        let mut after = after;
+        loop {
+            let url = format!("{base}/v1/runs?after={after}&limit={RUNS_PAGE}");
+            let response = self.client.get(&url).send().await.map_err(|e| LinkError::new(format!("{url}: {e}")))?;
+            if !response.status().is_success() {
+                return Err(LinkError::answered(&url, response.status(), ""));
+            }
+            let page: Vec<RunRecord> = response.json().await.map_err(|e| LinkError::new(format!("{url}: {e}")))?;
+            let full = page.len() >= RUNS_PAGE;
+            after = page.last().map_or(after, |run| run.run);
+            runs.extend(page);
+            if !full {
+                return Ok(runs);
+            }
         }
-        response.json().await.map_err(|e| LinkError(format!("{url}: {e}")))
     }
 }
 

@@ -1,4 +1,6 @@
-//! `koalja-agent`: see `cli.rs` for the commands and exit codes.
+//! `koalja-agent`: see `cli.rs` for the commands and exit codes. It logs
+//! JSON lines on stderr (`KOALJA_LOG`: error, warn, info (the default) or
+//! debug), what log collectors in a cluster parse.
 
 use std::process::ExitCode;
 
@@ -13,17 +15,23 @@ fn main() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { EXIT_AGENT_FAULT } else { 0 });
         }
     };
+    let level = std::env::var("KOALJA_LOG").ok().and_then(|level| level.parse().ok());
+    tracing_subscriber::fmt()
+        .json()
+        .with_writer(std::io::stderr)
+        .with_max_level(level.unwrap_or(tracing::Level::INFO))
+        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("koalja-agent: cannot start the runtime: {error}");
+            tracing::error!("cannot start the runtime: {error}");
             return ExitCode::from(EXIT_AGENT_FAULT);
         }
     };
     match runtime.block_on(execute(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("koalja-agent: {error}");
+            tracing::error!("{error}");
             ExitCode::from(EXIT_AGENT_FAULT)
         }
     }

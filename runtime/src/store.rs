@@ -146,24 +146,29 @@ impl Store {
 
     /// Pending runs after run number `after`, oldest first.
     pub fn pending_runs(&self, after: u64) -> Result<Vec<RunRecord>> {
-        self.runs_where("status = 'pending'", after)
+        self.runs_where("status = 'pending'", after, i64::MAX)
     }
 
     /// Pending and running runs (a long-running task's, after a restart).
     pub fn unfinished_runs(&self) -> Result<Vec<RunRecord>> {
-        self.runs_where("status IN ('pending', 'running')", 0)
+        self.runs_where("status IN ('pending', 'running')", 0, i64::MAX)
     }
 
     /// Runs after run number `after`, oldest first.
     pub fn runs(&self, after: u64) -> Result<Vec<RunRecord>> {
-        self.runs_where("1", after)
+        self.runs_where("1", after, i64::MAX)
     }
 
-    fn runs_where(&self, condition: &str, after: u64) -> Result<Vec<RunRecord>> {
+    /// At most `limit` runs after run number `after`, oldest first.
+    pub fn runs_page(&self, after: u64, limit: usize) -> Result<Vec<RunRecord>> {
+        self.runs_where("1", after, i64::try_from(limit).unwrap_or(i64::MAX))
+    }
+
+    fn runs_where(&self, condition: &str, after: u64, limit: i64) -> Result<Vec<RunRecord>> {
         let mut statement = self
             .connection
-            .prepare_cached(&format!("SELECT record FROM runs WHERE {condition} AND run > ?1 ORDER BY run"))?;
-        let rows = statement.query_map([after as i64], |row| row.get::<_, String>(0))?;
+            .prepare_cached(&format!("SELECT record FROM runs WHERE {condition} AND run > ?1 ORDER BY run LIMIT ?2"))?;
+        let rows = statement.query_map(params![after as i64, limit], |row| row.get::<_, String>(0))?;
         rows.map(|text| Ok(serde_json::from_str(&text?)?)).collect()
     }
 

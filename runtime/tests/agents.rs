@@ -130,7 +130,7 @@ async fn task_agents_and_the_gateway_run_a_pipeline_as_separate_processes() {
     };
     assert_eq!(av, "gateway.1.in");
     let refused = link.drop_file(&gateway, "stripped", "x", b"x".to_vec()).await.unwrap_err();
-    assert!(refused.0.contains("not a pipeline input"), "{refused}");
+    assert!(refused.message.contains("not a pipeline input"), "{refused}");
 
     let out = dir.join("state/gateway/out/out/count-lines.1.out");
     while !out.exists() {
@@ -154,6 +154,16 @@ async fn task_agents_and_the_gateway_run_a_pipeline_as_separate_processes() {
     let runs = link.runs(&format!("http://127.0.0.1:{}", ports[2]), 0).await.unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].outputs, vec!["count-lines.1.out"]);
+    // Paged: none after the last.
+    let after: serde_json::Value = client()
+        .get(format!("http://127.0.0.1:{}/v1/runs?after=1&limit=1", ports[2]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after, serde_json::json!([]));
 
     for child in &mut agents.0 {
         assert_eq!(terminate(child), Some(0), "SIGTERM stops an agent cleanly");
@@ -224,7 +234,7 @@ async fn a_large_drop_is_taken_whole() {
     let av = loop {
         match link.drop_file(&gateway, "in", "big.txt", bytes.clone()).await {
             Ok(av) => break av,
-            Err(error) if started.elapsed() > Duration::from_secs(20) || error.0.contains("413") => {
+            Err(error) if started.elapsed() > Duration::from_secs(20) || error.message.contains("413") => {
                 panic!("the drop was refused: {error}")
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -345,6 +355,58 @@ fn an_unreadable_ir_or_token_is_an_agent_fault_exit_64() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// An agent whose producer cannot be reached keeps trying, and says so:
+/// `/v1/status` carries the trouble and the disk, and stderr one JSON line
+/// for it (not one per retry).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trouble_is_logged_as_json_once_and_shown_in_the_status() {
+    let dir = scratch("trouble");
+    let ir = mount_ir(&dir);
+    std::fs::write(dir.join("token"), TOKEN).unwrap();
+    let (port, nobody) = (free_port(), free_port());
+    let mut agent = Command::new(AGENT)
+        .args(["task", "--task", "uniq-lines", "--ir"])
+        .arg(&ir)
+        .arg("--state")
+        .arg(dir.join("state"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--token-file"])
+        .arg(dir.join("token"))
+        .args(["--peer", &format!("gateway=http://127.0.0.1:{nobody}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        let answer = client().get(format!("http://127.0.0.1:{port}/v1/status")).send().await;
+        if let Ok(answer) = answer {
+            let status: serde_json::Value = answer.json().await.unwrap();
+            if !status["last_error"].is_null() {
+                break status;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no trouble reported");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let message = status["last_error"]["message"].as_str().unwrap();
+    assert!(message.contains("cannot take `in` from `gateway`"), "{status}");
+    assert!(status["disk"]["total_bytes"].as_u64().unwrap() > 0, "{status}");
+    // A few more retries of the same trouble: still one line for it.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(terminate(&mut agent), Some(0));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut agent.stderr.take().unwrap(), &mut stderr).unwrap();
+    let lines: Vec<serde_json::Value> =
+        stderr.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"))).collect();
+    let troubles: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|line| line["fields"]["message"].as_str().is_some_and(|m| m.contains("cannot take")))
+        .collect();
+    assert_eq!(troubles.len(), 1, "{stderr}");
+    assert_eq!(troubles[0]["level"], "WARN");
+    assert_eq!(troubles[0]["fields"]["agent"], "uniq-lines");
+    assert!(lines.iter().any(|line| line["fields"]["message"] == "stopping on a signal"), "{stderr}");
 }
 
 /// Without the pipeline's token every route but `/healthz` answers 401,

@@ -7,6 +7,9 @@ use super::*;
 /// reason on stderr) rather than waiting on it for ever.
 const MISMATCHES_BEFORE_FAULT: u32 = 3;
 
+/// The longest wait between polls a producer refuses (a 4xx answer).
+const REFUSED_RETRY: Duration = Duration::from_secs(30);
+
 impl Agent {
     pub(super) async fn pull(
         self: Arc<Self>,
@@ -27,10 +30,16 @@ impl Agent {
                 .ok_or_else(|| AgentError(format!("no address for `{producer}`, the producer of `{wire}`")))?;
             let entries = match link.poll(&base, &wire, after, LONG_POLL).await {
                 Ok(entries) => entries,
-                Err(_) => {
-                    // The producer is not up yet or restarting: try again.
+                Err(error) => {
+                    // The producer is not up yet or restarting: try again
+                    // soon. A refusal (401, 404: another token, another IR
+                    // mid-rollout) is reported and tried again slowly.
+                    let limit = if error.is_refusal() { REFUSED_RETRY } else { Duration::from_secs(2) };
+                    if error.is_refusal() || backoff >= Duration::from_secs(2) {
+                        self.trouble(format!("cannot take `{wire}` from `{producer}`: {error}"));
+                    }
                     tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    backoff = (backoff * 2).min(limit);
                     continue;
                 }
             };
@@ -50,8 +59,13 @@ impl Agent {
                 let target = self.payload_target(&entry.av);
                 match link.download(&base, &entry.av, kind, &target).await {
                     Ok(()) => refused = None,
-                    Err(DownloadError::Link(_)) => break, // Commit what arrived; the rest comes on the next poll.
+                    Err(DownloadError::Link(error)) => {
+                        // Commit what arrived; the rest comes on the next poll.
+                        self.trouble(format!("cannot download {} from `{producer}`: {error}", entry.av.id));
+                        break;
+                    }
                     Err(error @ DownloadError::Mismatch { .. }) => {
+                        self.trouble(error.to_string());
                         // Fetched again on the next poll; a producer that keeps
                         // serving other bytes than it recorded is a fault.
                         let times = match &refused {
