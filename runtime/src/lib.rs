@@ -11,6 +11,7 @@ pub mod exec;
 pub mod files;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod init;
 pub mod link;
 pub mod local;
 pub mod plan;

@@ -15,6 +15,11 @@ fn main() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { EXIT_AGENT_FAULT } else { 0 });
         }
     };
+    // As a container's PID 1: an init that reaps orphans, with the agent
+    // as its child (`init`).
+    if koalja_agent::init::is_needed() {
+        return koalja_agent::init::run();
+    }
     let level = std::env::var("KOALJA_LOG").ok().and_then(|level| level.parse().ok());
     tracing_subscriber::fmt()
         .json()

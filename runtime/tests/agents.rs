@@ -357,6 +357,107 @@ fn an_unreadable_ir_or_token_is_an_agent_fault_exit_64() {
     );
 }
 
+/// The children of `pid` and their states (`/proc/*/stat`).
+fn children_of(pid: u32) -> Vec<(u32, char)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // pid (comm) state ppid …; comm may hold spaces, so after the last ')'.
+        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let (Some(state), Some(parent)) = (fields.first(), fields.get(1)) else { continue };
+        if parent.parse::<u32>().ok() == Some(pid) {
+            let child = head.split_whitespace().next().and_then(|p| p.parse().ok()).unwrap_or(0);
+            found.push((child, state.chars().next().unwrap_or('?')));
+        }
+    }
+    found
+}
+
+/// As PID 1 of a PID namespace of its own (a container's), the agent reaps
+/// the orphans its runs leave (a background job whose shell exited) and
+/// passes SIGTERM on to the agent behind its init. The same agent made PID
+/// 1 without its init (as before it had one) leaves them zombies: the
+/// check can fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_pid_1_the_agent_reaps_orphans_and_passes_sigterm_on() {
+    for with_init in [true, false] {
+        let dir = scratch(if with_init { "pid-1" } else { "pid-1-without-init" });
+        let ir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/orphans.ir.json"));
+        let (gateway_port, port) = (free_port(), free_port());
+        let peers = [format!("gateway=http://127.0.0.1:{gateway_port}"), format!("spawn=http://127.0.0.1:{port}")];
+        std::fs::write(dir.join("token"), TOKEN).unwrap();
+        let mut agents = Agents(vec![Command::new(AGENT)
+            .arg("gateway")
+            .arg("--ir")
+            .arg(ir)
+            .arg("--state")
+            .arg(dir.join("state/gateway"))
+            .args(["--listen", &format!("127.0.0.1:{gateway_port}"), "--token-file"])
+            .arg(dir.join("token"))
+            .args(peers.iter().flat_map(|peer| ["--peer", peer.as_str()]))
+            .spawn()
+            .unwrap()]);
+        let gateway = format!("http://127.0.0.1:{gateway_port}");
+        let mut command = Command::new("unshare");
+        command
+            .args(["--pid", "--fork", "--kill-child"])
+            .arg(AGENT)
+            .args(["task", "--task", "spawn", "--ir"])
+            .arg(ir)
+            .arg("--state")
+            .arg(dir.join("state/spawn"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--token-file"])
+            .arg(dir.join("token"))
+            .args(peers.iter().flat_map(|peer| ["--peer", peer.as_str()]))
+            .stderr(Stdio::null());
+        if !with_init {
+            command.env("KOALJA_AGENT_UNDER_INIT", "1");
+        }
+        // In `agents` too, so that a failing test leaves no agent behind.
+        agents.0.push(command.spawn().unwrap());
+        let unshare = agents.0.len() - 1;
+        let started = Instant::now();
+        for n in 0..3 {
+            loop {
+                match link().drop_file(&gateway, "in", &format!("f{n}"), format!("{n}\n").into_bytes()).await {
+                    Ok(_) => break,
+                    Err(error) if started.elapsed() > Duration::from_secs(20) => panic!("no gateway: {error}"),
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        }
+        let out = dir.join("state/gateway/out/out");
+        loop {
+            let done = std::fs::read_dir(&out)
+                .map(|d| d.flatten().filter(|e| !e.file_name().to_string_lossy().starts_with('.')).count())
+                .unwrap_or(0);
+            if done == 3 {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "{done} of 3 outputs arrived");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The namespace's PID 1 is unshare's child.
+        let init = children_of(agents.0[unshare].id()).first().map(|(pid, _)| *pid).expect("unshare's child");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let zombies = children_of(init).iter().filter(|(_, state)| *state == 'Z').count();
+        if with_init {
+            assert_eq!(zombies, 0, "the init reaped every orphan: {:?}", children_of(init));
+        } else {
+            assert!(zombies >= 3, "without the init, each run's orphan stays a zombie: {:?}", children_of(init));
+        }
+        // SAFETY: signalling the namespace's PID 1, a process of this test.
+        unsafe {
+            libc::kill(init as i32, libc::SIGTERM);
+        }
+        let stopped = agents.0[unshare].wait().unwrap();
+        assert_eq!(stopped.code(), Some(0), "SIGTERM to PID 1 stops the agent cleanly");
+        assert_eq!(terminate(&mut agents.0[0]), Some(0));
+        agents.0.clear();
+    }
+}
+
 /// An agent whose producer cannot be reached keeps trying, and says so:
 /// `/v1/status` carries the trouble and the disk, and stderr one JSON line
 /// for it (not one per retry).
