@@ -607,6 +607,83 @@ fn a_gigabyte_goes_in_and_out_through_the_service_proxy() {
     let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
 }
 
+/// A task's pod deleted ten times at random moments while it works through
+/// twenty drops: the controller makes it again, its agent resumes from its
+/// claim, and every input comes out exactly once, each task's runs
+/// numbered without gaps, all succeeded (the local SIGKILL test's checks,
+/// `crash.rs`, on a real control plane).
+#[test]
+fn a_task_pod_deleted_ten_times_mid_run_loses_and_doubles_nothing() {
+    let test = "pod-deletion";
+    let Some(kube) = local_cluster(test) else { return };
+    let namespace = kube.fresh_namespace("koalja-e2e-pod-deletion");
+    kube.kubectl_ok(&["label", "namespace", &namespace, "koalja.dev/pods=run"]);
+    let file = write_file(
+        test,
+        "double.kja",
+        "[demo/double]\n(in) slow (mid)\n(mid) double (out)\ndefaults { image: \"alpine:3.20\" }\n\
+         task slow { shell: \"sleep 0.2 && cp {in} {mid}\" }\ntask double { shell: \"cat {mid} {mid} > {out}\" }\n",
+    );
+    deploy_ready(&kube, &file, &namespace, &[]);
+    let inputs = file.with_file_name("inputs");
+    let _ = std::fs::remove_dir_all(&inputs);
+    std::fs::create_dir_all(&inputs).unwrap();
+    for n in 0..20 {
+        std::fs::write(inputs.join(format!("{n:02}.txt")), format!("{n}\n")).unwrap();
+    }
+    let pipeline = format!("{namespace}/double");
+    let dropped = kube.koaljac(&["drop", "--pipeline", &pipeline, &format!("in={}", path_str(&inputs))]);
+    assert_eq!(dropped.code, 0, "{}", dropped.all());
+    // Deleted while it works, at moments a seeded generator picks.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    for round in 0..10 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        std::thread::sleep(Duration::from_millis(200 + state % 1300));
+        let task = if round % 2 == 0 { "slow" } else { "double" };
+        let said = kube.kubectl_ok(&[
+            "delete",
+            "pod",
+            "-n",
+            &namespace,
+            "-l",
+            &format!("koalja.dev/task={task}"),
+            "--wait=false",
+        ]);
+        assert!(said.contains("deleted"), "round {round}: no pod of {task} to delete: {said}");
+    }
+    let into = inputs.with_file_name("fetched");
+    let _ = std::fs::remove_dir_all(&into);
+    wait_until(Duration::from_secs(300), "every input's output", || {
+        let fetched = kube.koaljac(&["fetch", "--pipeline", &pipeline, "-o", path_str(&into)]);
+        std::fs::read_dir(into.join("out")).map_or(0, |dir| dir.count()) >= 20 || fetched.code != 0
+    });
+    let outputs: Vec<String> = std::fs::read_dir(into.join("out"))
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect();
+    let mut got: Vec<String> = outputs.clone();
+    got.sort();
+    let mut expected: Vec<String> = (0..20).map(|n| format!("{n}\n{n}\n")).collect();
+    expected.sort();
+    assert_eq!(got, expected, "every input came out exactly once");
+    let logged = kube.koaljac(&["log", "--pipeline", &pipeline, "--json"]);
+    assert_eq!(logged.code, 0, "{}", logged.all());
+    let mut runs: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for line in logged.out.lines() {
+        let run: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(run["status"], "succeeded", "{line}");
+        runs.entry(run["task"].as_str().unwrap().to_owned()).or_default().push(run["run"].as_u64().unwrap());
+    }
+    for task in ["slow", "double"] {
+        let mut numbers = runs.get(task).cloned().unwrap_or_default();
+        numbers.sort();
+        assert_eq!(numbers, (1..=20).collect::<Vec<u64>>(), "the runs of {task}: {}", logged.all());
+    }
+    let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
+}
+
 #[test]
 fn a_refused_object_is_traced_to_its_task_in_the_file() {
     let test = "refused";

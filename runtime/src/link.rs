@@ -23,6 +23,7 @@ use crate::auth::Credential;
 use crate::files::{content_digest, remove_any};
 use crate::plan::{PayloadKind, Plan};
 use crate::record::{safe_file_name, Av, RunRecord, GATEWAY};
+use crate::store::StoreError;
 
 /// Longest time a long-poll waits before answering with nothing new.
 pub const LONG_POLL: Duration = Duration::from_secs(20);
@@ -158,6 +159,19 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
 }
 
+/// A read of the agent's store off the async threads: SQLite blocks, and a
+/// slow disk must not hold up every other request on the same thread.
+async fn read_store<T: Send + 'static>(
+    agent: &Arc<Agent>,
+    read: impl FnOnce(&Agent) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, String> {
+    let agent = Arc::clone(agent);
+    match tokio::task::spawn_blocking(move || read(&agent)).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 async fn outbox(
     State(agent): State<Arc<Agent>>,
     UrlPath(wire): UrlPath<String>,
@@ -168,14 +182,16 @@ async fn outbox(
     }
     let mut published = agent.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_millis(query.wait_ms).min(LONG_POLL);
+    let after = query.after;
     loop {
-        match agent.outbox_after(&wire, query.after, PAGE) {
+        let wire = wire.clone();
+        match read_store(&agent, move |agent| agent.outbox_after(&wire, after, PAGE)).await {
             Ok(avs) if !avs.is_empty() || tokio::time::Instant::now() >= deadline => {
                 let avs = avs.into_iter().map(|(seq, av)| OutboxEntry { seq, av }).collect();
                 return Json(OutboxPage { avs }).into_response();
             }
             Ok(_) => {}
-            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
         }
         // Wake on the next publication or at the deadline, whichever first.
         let _ = tokio::time::timeout_at(deadline, published.changed()).await;
@@ -183,10 +199,11 @@ async fn outbox(
 }
 
 async fn payload(State(agent): State<Arc<Agent>>, UrlPath(id): UrlPath<String>) -> Response {
-    let av = match agent.published_av(&id) {
+    let wanted = id.clone();
+    let av = match read_store(&agent, move |agent| agent.published_av(&wanted)).await {
         Ok(Some(av)) => av,
         Ok(None) => return error(StatusCode::NOT_FOUND, format!("no AV `{id}` here")),
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
     let path = PathBuf::from(&av.stored);
     if agent.plan.kind(&av.wire) == PayloadKind::Dir {
@@ -221,12 +238,10 @@ fn tar_body(dir: PathBuf) -> Body {
 }
 
 async fn runs(State(agent): State<Arc<Agent>>, Query(query): Query<RunsQuery>) -> Response {
-    let limit = query.limit.unwrap_or(RUNS_PAGE).clamp(1, RUNS_PAGE);
-    // SQLite off the async threads.
-    match tokio::task::spawn_blocking(move || agent.runs(query.after, limit)).await {
-        Ok(Ok(runs)) => Json::<Vec<RunRecord>>(runs).into_response(),
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    let (after, limit) = (query.after, query.limit.unwrap_or(RUNS_PAGE).clamp(1, RUNS_PAGE));
+    match read_store(&agent, move |agent| agent.runs(after, limit)).await {
+        Ok(runs) => Json::<Vec<RunRecord>>(runs).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
 }
 
@@ -236,9 +251,9 @@ async fn status(State(agent): State<Arc<Agent>>) -> Response {
 
 /// The pipeline outputs the gateway collected, oldest first (gateway only).
 async fn outputs(State(agent): State<Arc<Agent>>) -> Response {
-    match agent.collected() {
+    match read_store(&agent, |agent| agent.collected()).await {
         Ok(collected) => Json::<Vec<Av>>(collected.into_iter().map(|(av, _)| av).collect()).into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
 }
 
@@ -255,9 +270,10 @@ async fn pipeline_history(State(agent): State<Arc<Agent>>) -> Response {
 
 /// One collected pipeline output's bytes (gateway only).
 async fn output(State(agent): State<Arc<Agent>>, UrlPath(id): UrlPath<String>) -> Response {
-    let path = match agent.collected_path(&id) {
+    let wanted = id.clone();
+    let path = match read_store(&agent, move |agent| agent.collected_path(&wanted)).await {
         Ok(path) => path,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
     let Some(path) = path else { return error(StatusCode::NOT_FOUND, format!("no output `{id}` here")) };
     match tokio::fs::File::open(&path).await {
