@@ -18,6 +18,9 @@ Medians of RUNS trials, interleaved with the floor; the peak resident
 memory of each agent (VmHWM) after all trials: no body is buffered whole.
 
     bench/payload.py AGENT KOALJAC WORK [SIZE_MB] [RUNS]   (defaults: 1024, 3)
+
+KOALJA_BENCH_RUNS=1 also prints when each drop was answered and each task
+run's assembled, started and finished times: where "through" spends its time.
 """
 import json
 import os
