@@ -393,8 +393,7 @@ fn status_shows_the_runs_of_agents_running_as_pods() {
     // through the API server's service proxy, as `status` reaches it.
     let test = "status";
     let Some(kube) = local_cluster(test) else { return };
-    let namespace = kube.fresh_namespace("koalja-e2e-status");
-    kube.kubectl_ok(&["label", "namespace", &namespace, "koalja.dev/pods=run"]);
+    let namespace = kube.fresh_pods_namespace("koalja-e2e-status");
     let file = write_file(test, "lines.kja", LINES);
     deploy_ready(&kube, &file, &namespace, &[]);
     let status = || kube.koaljac(&["status", path_str(&file), "-n", &namespace]);
@@ -555,8 +554,7 @@ fn status_shows_the_runs_of_agents_running_as_pods() {
 fn a_gigabyte_goes_in_and_out_through_the_service_proxy() {
     let test = "gigabyte";
     let Some(kube) = local_cluster(test) else { return };
-    let namespace = kube.fresh_namespace("koalja-e2e-gigabyte");
-    kube.kubectl_ok(&["label", "namespace", &namespace, "koalja.dev/pods=run"]);
+    let namespace = kube.fresh_pods_namespace("koalja-e2e-gigabyte");
     let file = write_file(
         test,
         "copy.kja",
@@ -572,10 +570,7 @@ fn a_gigabyte_goes_in_and_out_through_the_service_proxy() {
         let mut block = vec![0u8; 1 << 20];
         for _ in 0..1024 {
             for byte in block.iter_mut() {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                *byte = state as u8;
+                *byte = kube::xorshift(&mut state) as u8;
             }
             out.write_all(&block).unwrap();
         }
@@ -616,8 +611,7 @@ fn a_gigabyte_goes_in_and_out_through_the_service_proxy() {
 fn a_task_pod_deleted_ten_times_mid_run_loses_and_doubles_nothing() {
     let test = "pod-deletion";
     let Some(kube) = local_cluster(test) else { return };
-    let namespace = kube.fresh_namespace("koalja-e2e-pod-deletion");
-    kube.kubectl_ok(&["label", "namespace", &namespace, "koalja.dev/pods=run"]);
+    let namespace = kube.fresh_pods_namespace("koalja-e2e-pod-deletion");
     let file = write_file(
         test,
         "double.kja",
@@ -637,10 +631,7 @@ fn a_task_pod_deleted_ten_times_mid_run_loses_and_doubles_nothing() {
     // Deleted while it works, at moments a seeded generator picks.
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     for round in 0..10 {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        std::thread::sleep(Duration::from_millis(200 + state % 1300));
+        std::thread::sleep(Duration::from_millis(200 + kube::xorshift(&mut state) % 1300));
         let task = if round % 2 == 0 { "slow" } else { "double" };
         let said = kube.kubectl_ok(&[
             "delete",

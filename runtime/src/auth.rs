@@ -82,18 +82,19 @@ impl Credential {
     /// `Authorization: Bearer <token>`, marked sensitive so that no
     /// client's debug output shows it.
     pub fn bearer(&self) -> HeaderValue {
-        let mut value =
-            HeaderValue::from_str(&format!("Bearer {}", self.token)).expect("a checked token is a valid header value");
-        value.set_sensitive(true);
-        value
+        sensitive(&format!("Bearer {}", self.token))
     }
 
     /// The token as the value of `X-Koalja-Token`, marked sensitive.
     pub fn header_value(&self) -> HeaderValue {
-        let mut value = HeaderValue::from_str(&self.token).expect("a checked token is a valid header value");
-        value.set_sensitive(true);
-        value
+        sensitive(&self.token)
     }
+}
+
+fn sensitive(text: &str) -> HeaderValue {
+    let mut value = HeaderValue::from_str(text).expect("a checked token is a valid header value");
+    value.set_sensitive(true);
+    value
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub fn run() -> ExitCode {
     };
     // Blocked before the agent starts, so none is lost in between; the
     // agent gets the usual mask back (a mask is inherited across exec).
-    let mask = signal_set(&[libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT]);
+    let mask = signal_set(&[&[libc::SIGCHLD][..], &PASSED_ON[..]].concat());
     // SAFETY: sigprocmask with a valid set and no old set.
     unsafe { libc::sigprocmask(libc::SIG_BLOCK, &mask, std::ptr::null_mut()) };
     let mut command = std::process::Command::new(me);

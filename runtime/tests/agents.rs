@@ -66,31 +66,37 @@ impl Drop for Agents {
     }
 }
 
+/// The command line of agent `name` (`gateway`, or a task) as pods run it,
+/// with its state under `dir/state/<name>`, the token in `dir/token`, on
+/// `port`, told where `peers` (`AGENT=URL`) are.
+fn agent_args(dir: &Path, ir: &Path, name: &str, port: u16, peers: &[String]) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = match name {
+        "gateway" => vec!["gateway".into()],
+        task => vec!["task".into(), "--task".into(), task.into()],
+    };
+    args.extend(["--ir".into(), ir.into(), "--state".into(), dir.join("state").join(name).into()]);
+    args.extend(["--listen".into(), format!("127.0.0.1:{port}").into()]);
+    args.extend(["--token-file".into(), dir.join("token").into()]);
+    args.extend(peers.iter().flat_map(|peer| ["--peer".into(), peer.into()]));
+    args
+}
+
+/// Writes the test token where `agent_args` has agents read it.
+fn write_token(dir: &Path) {
+    std::fs::write(dir.join("token"), format!("{TOKEN}\n")).unwrap();
+}
+
 /// One agent process per name (`gateway`, or a task), each on a port of its
 /// own and told every other's address; their ports, in `names`' order.
 fn start_agents(dir: &Path, ir: &Path, names: &[&str]) -> (Agents, Vec<u16>) {
     let ports: Vec<u16> = names.iter().map(|_| free_port()).collect();
     let peers: Vec<String> =
         names.iter().zip(&ports).map(|(name, port)| format!("{name}=http://127.0.0.1:{port}")).collect();
-    let token = dir.join("token");
-    std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
+    write_token(dir);
     let mut agents = Agents(Vec::new());
     for (name, port) in names.iter().zip(&ports) {
         let mut command = Command::new(AGENT);
-        match *name {
-            "gateway" => command.arg("gateway"),
-            task => command.args(["task", "--task", task]),
-        };
-        command
-            .arg("--ir")
-            .arg(ir)
-            .arg("--state")
-            .arg(dir.join("state").join(name))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .arg("--token-file")
-            .arg(&token)
-            .args(peers.iter().flat_map(|peer| ["--peer", peer.as_str()]))
-            .stderr(Stdio::inherit());
+        command.args(agent_args(dir, ir, name, *port, &peers)).stderr(Stdio::inherit());
         agents.0.push(command.spawn().unwrap());
     }
     (agents, ports)
@@ -386,16 +392,9 @@ async fn as_pid_1_the_agent_reaps_orphans_and_passes_sigterm_on() {
         let ir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/orphans.ir.json"));
         let (gateway_port, port) = (free_port(), free_port());
         let peers = [format!("gateway=http://127.0.0.1:{gateway_port}"), format!("spawn=http://127.0.0.1:{port}")];
-        std::fs::write(dir.join("token"), TOKEN).unwrap();
+        write_token(&dir);
         let mut agents = Agents(vec![Command::new(AGENT)
-            .arg("gateway")
-            .arg("--ir")
-            .arg(ir)
-            .arg("--state")
-            .arg(dir.join("state/gateway"))
-            .args(["--listen", &format!("127.0.0.1:{gateway_port}"), "--token-file"])
-            .arg(dir.join("token"))
-            .args(peers.iter().flat_map(|peer| ["--peer", peer.as_str()]))
+            .args(agent_args(&dir, ir, "gateway", gateway_port, &peers))
             .spawn()
             .unwrap()]);
         let gateway = format!("http://127.0.0.1:{gateway_port}");
@@ -403,13 +402,7 @@ async fn as_pid_1_the_agent_reaps_orphans_and_passes_sigterm_on() {
         command
             .args(["--pid", "--fork", "--kill-child"])
             .arg(AGENT)
-            .args(["task", "--task", "spawn", "--ir"])
-            .arg(ir)
-            .arg("--state")
-            .arg(dir.join("state/spawn"))
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--token-file"])
-            .arg(dir.join("token"))
-            .args(peers.iter().flat_map(|peer| ["--peer", peer.as_str()]))
+            .args(agent_args(&dir, ir, "spawn", port, &peers))
             .stderr(Stdio::null());
         if !with_init {
             command.env("KOALJA_AGENT_UNDER_INIT", "1");
@@ -465,16 +458,10 @@ async fn as_pid_1_the_agent_reaps_orphans_and_passes_sigterm_on() {
 async fn trouble_is_logged_as_json_once_and_shown_in_the_status() {
     let dir = scratch("trouble");
     let ir = mount_ir(&dir);
-    std::fs::write(dir.join("token"), TOKEN).unwrap();
+    write_token(&dir);
     let (port, nobody) = (free_port(), free_port());
     let mut agent = Command::new(AGENT)
-        .args(["task", "--task", "uniq-lines", "--ir"])
-        .arg(&ir)
-        .arg("--state")
-        .arg(dir.join("state"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--token-file"])
-        .arg(dir.join("token"))
-        .args(["--peer", &format!("gateway=http://127.0.0.1:{nobody}")])
+        .args(agent_args(&dir, &ir, "uniq-lines", port, &[format!("gateway=http://127.0.0.1:{nobody}")]))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

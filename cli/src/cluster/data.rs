@@ -87,15 +87,11 @@ impl<'a> Gateway<'a> {
         Ok((status, answer))
     }
 
-    fn refused(&self, what: &str, status: StatusCode, answer: &Value) -> ClusterError {
+    /// The gateway (or the API server before it) refused `verb` of `object`.
+    fn refused(&self, verb: &'static str, object: String, status: StatusCode, answer: &Value) -> ClusterError {
         // The gateway's own words (`error`), or the API server's (`message`).
         let message = answer["error"].as_str().or(answer["message"].as_str()).unwrap_or("no reason given");
-        ClusterError::Refused {
-            verb: "drop",
-            object: format!("{what} into {}/{}", self.namespace, self.pipeline),
-            code: status.as_u16(),
-            message: message.to_owned(),
-        }
+        ClusterError::Refused { verb, object, code: status.as_u16(), message: message.to_owned() }
     }
 
     /// Sends the file at `path` in parts and drops it into `wire` as `name`.
@@ -107,7 +103,7 @@ impl<'a> Gateway<'a> {
         path: &Path,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Dropped, ClusterError> {
-        let what = format!("{wire}={}", path.display());
+        let what = format!("{wire}={} into {}/{}", path.display(), self.namespace, self.pipeline);
         let unreadable = |e: std::io::Error| ClusterError::Config(format!("cannot read {}: {e}", path.display()));
         let mut file = std::fs::File::open(path).map_err(unreadable)?;
         let size = file.metadata().map_err(unreadable)?.len();
@@ -131,7 +127,7 @@ impl<'a> Gateway<'a> {
                         break
                     }
                     Ok((status, answer)) if attempt >= ATTEMPTS || status.is_client_error() => {
-                        return Err(self.refused(&what, status, &answer))
+                        return Err(self.refused("drop", what, status, &answer))
                     }
                     Err(error) if attempt >= ATTEMPTS => return Err(error),
                     _ => tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await,
@@ -144,7 +140,7 @@ impl<'a> Gateway<'a> {
             .call(Method::POST, &format!("uploads/{id}/drop/{}/{}?size={size}", encode(wire), encode(name)), Vec::new())
             .await?;
         if !status.is_success() {
-            return Err(self.refused(&what, status, &answer));
+            return Err(self.refused("drop", what, status, &answer));
         }
         Ok(Dropped {
             av: answer["av"].as_str().unwrap_or_default().to_owned(),
@@ -165,30 +161,32 @@ pub enum Fetched {
 impl Gateway<'_> {
     /// The pipeline outputs the gateway has collected, oldest first.
     pub async fn outputs(&self) -> Result<Vec<Av>, ClusterError> {
-        let (status, answer) = self.call(Method::GET, "outputs", Vec::new()).await?;
-        if !status.is_success() {
-            return Err(self.refused("the list of outputs", status, &answer));
-        }
-        serde_json::from_value(answer).map_err(|e| ClusterError::Refused {
-            verb: "fetch",
-            object: format!("the outputs of {}/{}", self.namespace, self.pipeline),
-            code: 0,
-            message: format!("the gateway's answer is not a list of outputs: {e}"),
-        })
+        self.get_json("outputs", "the outputs").await
     }
 
     /// Every AV and run of the pipeline, as the gateway gathers them from
     /// the agents (`koaljac log` and `trace` of a deployed pipeline).
     pub async fn history(&self) -> Result<PipelineHistory, ClusterError> {
-        let (status, answer) = self.call(Method::GET, "pipeline/history", Vec::new()).await?;
+        self.get_json("pipeline/history", "the history").await
+    }
+
+    /// `GET /v1/REST` of the gateway, its JSON answer read as a `T`; `what`
+    /// names it in errors.
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, rest: &str, what: &str) -> Result<T, ClusterError> {
+        let (status, answer) = self.call(Method::GET, rest, Vec::new()).await?;
         if !status.is_success() {
-            return Err(self.refused("the pipeline's history", status, &answer));
+            return Err(self.refused(
+                "get",
+                format!("{what} of {}/{}", self.namespace, self.pipeline),
+                status,
+                &answer,
+            ));
         }
         serde_json::from_value(answer).map_err(|e| ClusterError::Refused {
             verb: "get",
-            object: format!("the history of {}/{}", self.namespace, self.pipeline),
+            object: format!("{what} of {}/{}", self.namespace, self.pipeline),
             code: 0,
-            message: format!("the gateway's answer is not a history: {e}"),
+            message: format!("the gateway's answer is not {what}: {e}"),
         })
     }
 

@@ -23,8 +23,11 @@ fn resource() -> ApiResource {
     ApiResource::erase::<Secret>(&())
 }
 
+/// The kind of the token's steps among a deploy's.
+pub const KIND: &str = "Secret";
+
 fn step(pipeline: &str, action: Action) -> Step {
-    Step { kind: "Secret".to_owned(), name: token_secret(pipeline), action, changes: Vec::new() }
+    Step { kind: KIND.to_owned(), name: token_secret(pipeline), action, changes: Vec::new() }
 }
 
 /// Makes the Secret unless it is there (`dry_run`: only says whether it

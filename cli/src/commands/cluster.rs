@@ -13,7 +13,7 @@ use koalja_compiler::check::names::kubernetes_name;
 use koalja_compiler::lower::{self, Manifests};
 use koaljac::cluster::apply::{self, Action, ApplyOptions, Failure, Step};
 use koaljac::cluster::rollout::{self, Rollout, RolloutError};
-use koaljac::cluster::{data, remove, status, Cluster, ClusterError};
+use koaljac::cluster::{data, remove, status, token, Cluster, ClusterError};
 
 use koalja_agent::files::files_of;
 use koalja_agent::provenance::History;
@@ -284,7 +284,7 @@ pub fn diff(file: &Path, target: &Target, agent_image: Option<String>) -> ExitCo
         // The file's objects; the link token only when deploy would make it
         // (it is in no file, and never changes once made).
         let steps: Vec<Step> =
-            steps.into_iter().filter(|s| !(s.kind == "Secret" && s.action == Action::Unchanged)).collect();
+            steps.into_iter().filter(|s| !(s.kind == token::KIND && s.action == Action::Unchanged)).collect();
         let changing: Vec<&Step> = steps.iter().filter(|s| s.action.changes_cluster()).collect();
         for step in &changing {
             let sign = match step.action {

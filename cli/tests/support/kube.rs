@@ -125,18 +125,19 @@ impl Kube {
 
     /// `koaljac ARGS… --kubeconfig K` (every cluster command takes it).
     pub fn koaljac(&self, args: &[&str]) -> Ran {
+        run(self.koaljac_command(args), None)
+    }
+
+    fn koaljac_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_koaljac"));
         command.args(args).arg("--kubeconfig").arg(&self.kubeconfig);
-        run(command, None)
+        command
     }
 
     /// `koaljac ARGS --kubeconfig …` started and left running, its output
     /// piped (end it with `terminate`).
     pub fn koaljac_spawn(&self, args: &[&str]) -> std::process::Child {
-        Command::new(env!("CARGO_BIN_EXE_koaljac"))
-            .args(args)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
+        self.koaljac_command(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -229,6 +230,14 @@ impl Kube {
         name.to_owned()
     }
 
+    /// `fresh_namespace`, labelled `koalja.dev/pods=run`: the local
+    /// cluster's node runs its pods as real processes (tests/cluster/pods.go).
+    pub fn fresh_pods_namespace(&self, name: &str) -> String {
+        let namespace = self.fresh_namespace(name);
+        self.kubectl_ok(&["label", "namespace", &namespace, "koalja.dev/pods=run"]);
+        namespace
+    }
+
     /// `Kind/name` → resourceVersion of every object of pipeline `pipeline`.
     pub fn versions(&self, namespace: &str, pipeline: &str) -> BTreeMap<String, String> {
         let selector = format!("app.kubernetes.io/part-of={pipeline}");
@@ -264,6 +273,15 @@ pub fn run(mut command: Command, stdin: Option<&str>) -> Ran {
         child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
     }
     Ran::of(child.wait_with_output().unwrap())
+}
+
+/// The next number of a xorshift64 generator: seeded, so a test's "random"
+/// moments and bytes are the same on every run.
+pub fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
 }
 
 /// SIGTERM to `child`, then everything it printed.
