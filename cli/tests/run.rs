@@ -126,6 +126,84 @@ fn a_run_flows_every_dropped_file_to_the_outputs_with_provenance() {
     assert!(human.contains("pipeline input `b.txt`"), "{human}");
 }
 
+/// The files directly in `dir` (none when it does not exist), by name.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn retention_keeps_the_newest_payloads_and_every_record() {
+    let pipeline = format!("defaults {{ keep: 3 }}\n{LINECOUNT}");
+    let data: Vec<(String, String)> = (1..=12).map(|n| (format!("data/{n:02}.txt"), "a\n".repeat(n))).collect();
+    let files: Vec<(&str, &str)> = data.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let dir = project("retention", &pipeline, &files);
+    let output = run(&dir, &["--drop", "in=data"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("24 run(s) succeeded, 0 failed"), "{}", text(&output.stderr));
+    // Every run saw its own input: outputs 10–12 remain, with their counts.
+    let kept = outputs(&dir, "out");
+    assert_eq!(kept, (10..=12).map(|n| (format!("count-lines.{n}.out"), "1\n".to_owned())).collect::<Vec<_>>());
+    let state_dir = dir.join(".koalja");
+    assert_eq!(files_in(&state_dir.join("gateway/payloads")).len(), 3);
+    assert_eq!(
+        files_in(&state_dir.join("agents/uniq-lines/payloads")),
+        ["uniq-lines.10.stripped", "uniq-lines.11.stripped", "uniq-lines.12.stripped"]
+    );
+    assert_eq!(files_in(&state_dir.join("agents/count-lines/cache")).len(), 3);
+
+    // Every record stays; a removed payload is named as such.
+    let log = json_lines(&koaljac(&["log", "--state", &state(&dir), "--json"]));
+    assert_eq!(log.len(), 24);
+    let trace = text(&koaljac(&["trace", "--state", &state(&dir), "count-lines.1.out"]).stdout);
+    assert_eq!(trace.matches("payload removed by retention at").count(), 3, "{trace}");
+    assert!(trace.contains("pipeline input `01.txt`"), "{trace}");
+    let trace = text(&koaljac(&["trace", "--state", &state(&dir), "count-lines.12.out"]).stdout);
+    assert!(!trace.contains("removed"), "{trace}");
+    let steps = json_lines(&koaljac(&["trace", "--state", &state(&dir), "count-lines.2.out", "--json"]));
+    assert!(steps.iter().all(|step| step["av"]["removed"].is_string()), "{steps:?}");
+
+    // A file fed before stays fed before, though its payload is gone.
+    let again = run(&dir, &["--drop", "in=data"]);
+    assert!(text(&again.stderr).contains("12 dropped file(s) were fed before"), "{}", text(&again.stderr));
+}
+
+#[test]
+fn retention_never_removes_a_value_a_window_still_holds() {
+    // Keep one, slide a window of three: every window must still find its
+    // three inputs, and the gateway may drop only what was taken.
+    let pipeline = r#"
+defaults { keep: 1 }
+(in[3/1]) window (out)
+task window { shell: "cat {in} | tr -d '\n' > {out}" }
+"#;
+    let data: Vec<(String, String)> = (1..=8).map(|n| (format!("data/{n}.txt"), n.to_string())).collect();
+    let files: Vec<(&str, &str)> = data.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let dir = project("retention-window", pipeline, &files);
+    let output = run(&dir, &["--drop", "in=data"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("6 run(s) succeeded, 0 failed"), "{}", text(&output.stderr));
+    let windows: Vec<String> = json_lines(&koaljac(&["log", "--state", &state(&dir), "--json"]))
+        .iter()
+        .map(|run| {
+            run["snapshot"][0]["avs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|av| av.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    assert_eq!(windows[5], "gateway.6.in,gateway.7.in,gateway.8.in");
+    assert_eq!(outputs(&dir, "out"), [("window.6.out".to_owned(), "678".to_owned())]);
+    // The window still holds the last three; it may need them again.
+    assert_eq!(files_in(&dir.join(".koalja/agents/window/cache")).len(), 3);
+}
+
 #[test]
 fn running_again_continues_and_never_feeds_a_file_twice() {
     let dir = project("again", LINECOUNT, &[("data/a.txt", "x\n")]);

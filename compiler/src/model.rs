@@ -23,6 +23,27 @@ pub struct Pipeline {
     pub types: Vec<TypeDef>,
     pub tasks: Vec<Task>,
     pub wires: Vec<Wire>,
+    /// What `defaults` say about the gateway's own storage.
+    pub gateway: StorageSettings,
+}
+
+/// How long payloads are kept (`keep:`). Absent, every payload is kept.
+/// Provenance records are always kept; only the bytes go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Keep {
+    /// The newest N payloads of each wire (`keep: 100`).
+    Newest(u64),
+    /// Payloads younger than this many milliseconds (`keep: "7d"`).
+    WithinMs(u64),
+}
+
+/// An agent's storage: its state volume's size and its payloads' retention.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StorageSettings {
+    pub keep: Option<Keep>,
+    /// A Kubernetes quantity (`"10Gi"`); `None`: the manifests' default.
+    pub storage: Option<SmolStr>,
 }
 
 impl Pipeline {
@@ -216,6 +237,9 @@ pub struct TaskSettings {
     /// Per-run limit in milliseconds.
     pub timeout_ms: Option<u64>,
     pub retries: u32,
+    /// The retention of the payloads the task produces, and its volume.
+    #[serde(flatten)]
+    pub storage: StorageSettings,
 }
 
 /// The `{wire}` placeholders of a shell string, as (byte range, name). A

@@ -381,6 +381,27 @@ fn a_pod_template_changes_exactly_when_its_agents_view_of_the_ir_does() {
     // A new task: it, and the gateway, which asks every agent for runs.
     let more = format!("{base}(y) d (out2)\ntask d {{ command: [\"d\", y, out2] }}\n");
     assert_eq!(restarted(&views, &more), vec!["p-d", "p-gateway"]);
+    // Retention is read by the agent that keeps: that one restarts.
+    assert_eq!(restarted(&views, &base.replace("[\"b\", x, y] }", "[\"b\", x, y] keep: 5 }")), vec!["p-b"]);
+    let everyone = base.replace("defaults { image: \"i\" }", "defaults { image: \"i\" keep: \"7d\" }");
+    assert_eq!(restarted(&views, &everyone), vec!["p-a", "p-b", "p-c", "p-gateway"]);
+}
+
+#[test]
+fn storage_sizes_the_state_volumes_and_a_services_scratch() {
+    let built = objects(
+        "(in) a (out)\n(in2) srv (api implicit)\ndefaults { image: \"i\" storage: \"3Gi\" }\ntask a { shell: \"cp {in} {out}\" storage: \"20Gi\" }\ntask srv { command: [\"s\", in2] service: 80 }\n",
+    );
+    let claim = &find(&built, "StatefulSet", "p-a")["spec"]["volumeClaimTemplates"][0];
+    assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "20Gi");
+    assert_eq!(find(&built, "PersistentVolumeClaim", "p-gateway")["spec"]["resources"]["requests"]["storage"], "3Gi");
+    let volumes = &find(&built, "Deployment", "p-srv")["spec"]["template"]["spec"]["volumes"];
+    let state = volumes.as_array().unwrap().iter().find(|v| v["name"] == "state").unwrap();
+    assert_eq!(state["emptyDir"]["sizeLimit"], "3Gi");
+    // Without `storage`: the default claim.
+    let plain = objects("(in) a (out)\ntask a { image: \"i\" shell: \"cp {in} {out}\" }\n");
+    let claim = &find(&plain, "StatefulSet", "p-a")["spec"]["volumeClaimTemplates"][0];
+    assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "1Gi");
 }
 
 /// The YAML stream as a YAML 1.1 reader (serde_norway, libyaml's) reads it,

@@ -9,7 +9,7 @@ mod support;
 mod examples;
 use examples::example_paths;
 use koalja_compiler::analysis::analyze_text;
-use koalja_compiler::model::{Firing, Launch, Policy, Run, WireRole};
+use koalja_compiler::model::{Firing, Keep, Launch, Policy, Run, WireRole};
 use support::check;
 
 #[test]
@@ -205,6 +205,66 @@ task b { shell: "true" }
    //^ warning[K0051]: task `b` is defined but no wiring statement uses it
 "#,
     );
+}
+
+#[test]
+fn keep_and_storage_take_counts_durations_and_volume_sizes() {
+    check(
+        r#"
+(in) a (out)
+(out) b (final)
+(final) c (last)
+task a {
+  shell: "cp {in} {out}"
+  keep: 0
+      //^ error[K0029]: `keep: 0` would remove every payload as soon as it is taken, the pipeline's outputs too
+  storage: "500m"
+         //^^^^^^ error[K0029]: `500m` is not a volume size
+}
+task b {
+  shell: "cp {out} {final}"
+  keep: "a week"
+      //^^^^^^^^ error[K0029]: `a week` is not a duration to keep payloads for
+  storage: 10
+         //^^ error[K0029]: `storage` takes a string, not an integer
+}
+task c {
+  shell: "cp {final} {last}"
+  keep: [1]
+      //^^^ error[K0029]: `keep` takes an integer or a duration string, not a list
+}
+"#,
+    );
+}
+
+#[test]
+fn keep_and_storage_apply_to_tasks_and_from_defaults_to_the_gateway() {
+    let analysis = check(
+        r#"
+defaults {
+  keep: "7d"
+  storage: "2Gi"
+}
+(in) a (out)
+(out) b (final)
+task a { shell: "cp {in} {out}" keep: 100 storage: "1.5Ti" }
+task b { shell: "cp {out} {final}" }
+"#,
+    );
+    let pipeline = &analysis.pipeline;
+    let a = &pipeline.task("a").unwrap().settings.storage;
+    let b = &pipeline.task("b").unwrap().settings.storage;
+    assert_eq!((a.keep, a.storage.as_deref()), (Some(Keep::Newest(100)), Some("1.5Ti")));
+    assert_eq!((b.keep, b.storage.as_deref()), (Some(Keep::WithinMs(604_800_000)), Some("2Gi")));
+    assert_eq!((pipeline.gateway.keep, pipeline.gateway.storage.as_deref()), (b.keep, Some("2Gi")));
+    // Retention says how long results stay, not what they are.
+    let plain = check(
+        "(in) a (out)\n(out) b (final)\ntask a { shell: \"cp {in} {out}\" }\ntask b { shell: \"cp {out} {final}\" }\n",
+    );
+    let digest = |analysis: &koalja_compiler::analysis::Analysis, task: &str| {
+        koalja_compiler::ir::digest::definition_digest(&analysis.pipeline.task(task).unwrap().settings)
+    };
+    assert_eq!(digest(&analysis, "a"), digest(&plain, "a"));
 }
 
 #[test]

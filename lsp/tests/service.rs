@@ -363,7 +363,7 @@ async fn completion_offers_what_fits_where_the_cursor_is() {
         "tasks lacking a block"
     );
     let keys = offered(&format!("{clean}task clean {{\n  ")).await;
-    assert!(keys.contains(&"image".to_owned()) && keys.contains(&"policy".to_owned()) && keys.len() == 11, "{keys:?}");
+    assert!(keys.contains(&"image".to_owned()) && keys.contains(&"keep".to_owned()) && keys.len() == 13, "{keys:?}");
     assert_eq!(
         offered(&format!("{clean}task clean {{\n  policy: ")).await,
         ["all-new", "sliding-window", "swap-new-for-old"]
@@ -385,6 +385,16 @@ async fn hover_on_keys_and_policy_values() {
     assert!(key["contents"]["value"].as_str().unwrap().contains("container image"), "{key}");
     let value = client.request("textDocument/hover", at(1, 30)).await;
     assert!(value["contents"]["value"].as_str().unwrap().contains("make-like"), "{value}");
+    // Retention and the volume's size, and a bad `keep` as a diagnostic.
+    let published = client
+        .open("(in) a (out)\ntask a { keep: \"7d\" storage: \"10Gi\" shell: \"cp {in} {out}\" }\ntask b { keep: 0 }\n")
+        .await;
+    let keep = client.request("textDocument/hover", at(1, 10)).await;
+    assert!(keep["contents"]["value"].as_str().unwrap().contains("once every consumer took them"), "{keep}");
+    let storage = client.request("textDocument/hover", at(1, 22)).await;
+    assert!(storage["contents"]["value"].as_str().unwrap().contains("state volume"), "{storage}");
+    let messages: Vec<String> = summary(&published).into_iter().map(|(_, _, _, message)| message).collect();
+    assert!(messages.iter().any(|m| m.starts_with("`keep: 0` would remove every payload")), "{messages:?}");
 }
 
 /// The quick fixes offered for `range` of the open document.

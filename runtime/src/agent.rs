@@ -30,6 +30,7 @@ use crate::store::{Store, StoreError};
 
 mod gateway;
 mod pull;
+mod retention;
 mod runner;
 mod service;
 
@@ -130,6 +131,11 @@ pub struct Agent {
     /// the pipeline's provenance from them).
     peers: std::sync::OnceLock<(Arc<dyn Peers>, Link)>,
     last_error: Mutex<Option<Trouble>>,
+    /// The newest position each consumer took, by (wire, consumer), as
+    /// written to the store: a poll that takes nothing new writes nothing.
+    taken: Mutex<BTreeMap<(String, String), u64>>,
+    /// Something may have become removable (`retention`).
+    sweep_wanted: Notify,
 }
 
 /// What `drop_file` did.
@@ -276,6 +282,8 @@ impl Agent {
             staged: AtomicU64::new(0),
             peers: std::sync::OnceLock::new(),
             last_error: Mutex::new(None),
+            taken: Mutex::new(BTreeMap::new()),
+            sweep_wanted: Notify::new(),
         }))
     }
 
@@ -336,7 +344,7 @@ impl Agent {
         *last = Some(Trouble { at: now(), message });
     }
 
-    /// Starts the pullers and the runner in `set`. They run until aborted,
+    /// Starts the pullers, the runner and the retention sweep in `set`. They run until aborted,
     /// or until a fault of the agent, which the set reports. Abort and
     /// drain the set to stop: a long-running task's processes are killed
     /// when its runner is dropped.
@@ -356,6 +364,10 @@ impl Agent {
         if let Err(error) = self.fire_ready() {
             set.spawn(async move { Err(error) });
             return;
+        }
+        if self.retention() != crate::plan::Keep::All {
+            let agent = Arc::clone(self);
+            set.spawn(async move { agent.sweep_forever().await });
         }
         match self.task_plan() {
             Some(task) if task.is_long_running() => {

@@ -48,6 +48,8 @@ struct OutboxQuery {
     /// How long to wait for something new, in ms (0: answer at once).
     #[serde(default)]
     wait_ms: u64,
+    /// The consumer asking, which has taken everything up to `after`.
+    consumer: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +185,12 @@ async fn outbox(
     let mut published = agent.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_millis(query.wait_ms).min(LONG_POLL);
     let after = query.after;
+    if let Some(consumer) = query.consumer {
+        let wire = wire.clone();
+        if let Err(e) = read_store(&agent, move |agent| agent.taken(&wire, &consumer, after)).await {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, e);
+        }
+    }
     loop {
         let wire = wire.clone();
         match read_store(&agent, move |agent| agent.outbox_after(&wire, after, PAGE)).await {
@@ -205,6 +213,9 @@ async fn payload(State(agent): State<Arc<Agent>>, UrlPath(id): UrlPath<String>) 
         Ok(None) => return error(StatusCode::NOT_FOUND, format!("no AV `{id}` here")),
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
+    if let Some(removed) = &av.removed {
+        return removed_by_retention(&id, removed);
+    }
     let path = PathBuf::from(&av.stored);
     if agent.plan.kind(&av.wire) == PayloadKind::Dir {
         return ([(header::CONTENT_TYPE, "application/x-tar")], tar_body(path)).into_response();
@@ -213,6 +224,14 @@ async fn payload(State(agent): State<Arc<Agent>>, UrlPath(id): UrlPath<String>) 
         Ok(file) => ([(header::CONTENT_TYPE, "application/octet-stream")], file_body(file)).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read the payload of `{id}`: {e}")),
     }
+}
+
+/// 410 Gone: the record is kept, the bytes are not.
+fn removed_by_retention(id: &str, at: &str) -> Response {
+    error(
+        StatusCode::GONE,
+        format!("the payload of `{id}` was removed by retention (`keep:`) at {at}; its record is kept"),
+    )
 }
 
 /// Bytes read from disk per chunk of a streamed body: tokio's default of
@@ -271,11 +290,14 @@ async fn pipeline_history(State(agent): State<Arc<Agent>>) -> Response {
 /// One collected pipeline output's bytes (gateway only).
 async fn output(State(agent): State<Arc<Agent>>, UrlPath(id): UrlPath<String>) -> Response {
     let wanted = id.clone();
-    let path = match read_store(&agent, move |agent| agent.collected_path(&wanted)).await {
-        Ok(path) => path,
+    let collected = match read_store(&agent, move |agent| agent.collected_output(&wanted)).await {
+        Ok(collected) => collected,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
-    let Some(path) = path else { return error(StatusCode::NOT_FOUND, format!("no output `{id}` here")) };
+    let Some((av, path)) = collected else { return error(StatusCode::NOT_FOUND, format!("no output `{id}` here")) };
+    if let Some(removed) = &av.removed {
+        return removed_by_retention(&id, removed);
+    }
     match tokio::fs::File::open(&path).await {
         Ok(file) => ([(header::CONTENT_TYPE, "application/octet-stream")], file_body(file)).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read output `{id}`: {e}")),
@@ -518,14 +540,22 @@ impl Link {
     }
 
     /// AVs of `wire` after `after`, waiting up to `wait` for one to appear.
+    /// A `consumer` (the asking agent's name) tells the producer it has
+    /// taken everything up to `after`, which retention waits for; anyone
+    /// else only reads.
     pub async fn poll(
         &self,
         base: &str,
         wire: &str,
         after: u64,
         wait: Duration,
+        consumer: Option<&str>,
     ) -> Result<Vec<OutboxEntry>, LinkError> {
-        let url = format!("{base}/v1/outbox/{wire}?after={after}&wait_ms={}", wait.as_millis());
+        let mut url = format!("{base}/v1/outbox/{wire}?after={after}&wait_ms={}", wait.as_millis());
+        if let Some(consumer) = consumer {
+            // Task names are identifiers (LANGUAGE.md §2): nothing to escape.
+            url.push_str(&format!("&consumer={consumer}"));
+        }
         let response = self.client.get(&url).send().await.map_err(|e| LinkError::new(format!("{url}: {e}")))?;
         if !response.status().is_success() {
             return Err(LinkError::answered(&url, response.status(), ""));
@@ -708,6 +738,7 @@ mod tests {
             name: "a".into(),
             created: String::new(),
             stored: String::new(),
+            removed: None,
         }
     }
 

@@ -167,6 +167,23 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
     while workers.join_next().await.is_some() {}
     servers.abort_all();
     result?;
+    // What retention lets go of since the last sweep, so that the state a
+    // run leaves behind is within its `keep` (the sweeps ran concurrently
+    // and may trail the last commits). A consumer tells its producer what
+    // it took with its next poll, which a run that ends may never send: in
+    // one process its committed cursors can be handed over directly.
+    for consumer in &agents {
+        for (wire, seq) in consumer.status().cursors {
+            if let Some(producer) = agents.iter().find(|agent| agent.produces(&wire)) {
+                producer.taken(&wire, &consumer.name, seq)?;
+            }
+        }
+    }
+    for agent in agents {
+        tokio::task::spawn_blocking(move || agent.sweep_all())
+            .await
+            .map_err(|e| AgentError(format!("the last retention sweep stopped: {e}")))??;
+    }
     summary.succeeded = progress.succeeded.load(Ordering::SeqCst);
     summary.failures = progress.failures.lock().map(|f| f.clone()).unwrap_or_default();
     Ok(summary)

@@ -49,6 +49,19 @@ pub enum Run {
     Shell(String),
 }
 
+/// Which payloads an agent keeps once they are no longer needed (`keep:`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Keep {
+    /// Every payload (no `keep:`).
+    #[default]
+    All,
+    /// The newest N of each wire.
+    Newest(u64),
+    /// Those younger than this many milliseconds.
+    WithinMs(u64),
+}
+
 /// What a wire's payload is on disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -70,6 +83,8 @@ pub struct Plan {
     /// Wires that leave the pipeline (collected by the gateway), in IR order.
     pub pipeline_outputs: Vec<String>,
     pub wire_kinds: BTreeMap<String, PayloadKind>,
+    /// The gateway's retention (from `defaults`).
+    pub gateway_keep: Keep,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,6 +102,7 @@ pub struct TaskPlan {
     pub env: BTreeMap<String, String>,
     pub timeout_ms: Option<u64>,
     pub retries: u32,
+    pub keep: Keep,
     /// `sha256:…` of image, run and environment (recorded with every run).
     pub digest: String,
     pub inputs: Vec<InputPlan>,
@@ -144,8 +160,16 @@ struct IrJson {
     has_errors: bool,
     #[serde(default)]
     types: Vec<TypeJson>,
+    #[serde(default)]
+    gateway: StorageJson,
     nodes: Vec<NodeJson>,
     edges: Vec<EdgeJson>,
+}
+
+/// `keep` is `null` (or absent, in an IR from before retention) for "all".
+#[derive(Default, Deserialize)]
+struct StorageJson {
+    keep: Option<Keep>,
 }
 
 #[derive(Deserialize)]
@@ -177,6 +201,8 @@ struct TaskJson {
     timeout_ms: Option<u64>,
     #[serde(default)]
     retries: u32,
+    #[serde(default)]
+    keep: Option<Keep>,
     digest: String,
     contract: ContractJson,
 }
@@ -240,6 +266,7 @@ impl Plan {
             pipeline_inputs: Vec::new(),
             pipeline_outputs: Vec::new(),
             wire_kinds,
+            gateway_keep: ir.gateway.keep.unwrap_or_default(),
         };
         for node in ir.nodes {
             match node {
@@ -272,6 +299,7 @@ impl Plan {
                         env: task.env,
                         timeout_ms: task.timeout_ms,
                         retries: task.retries,
+                        keep: task.keep.unwrap_or_default(),
                         digest: task.digest,
                         inputs,
                         outputs,
@@ -292,6 +320,21 @@ impl Plan {
     /// The task that produces `wire`, or `None` for a pipeline input.
     pub fn producer(&self, wire: &str) -> Option<&TaskPlan> {
         self.tasks.iter().find(|task| task.outputs.iter().any(|output| output.wire == wire))
+    }
+
+    /// The tasks (by name) and the gateway (`GATEWAY`) that take `wire`'s
+    /// payloads: a producer may remove one only after each has taken it.
+    pub fn consumers(&self, wire: &str) -> Vec<&str> {
+        let mut consumers: Vec<&str> = self
+            .tasks
+            .iter()
+            .filter(|task| task.inputs.iter().any(|input| input.wires.iter().any(|w| w == wire)))
+            .map(|task| task.name.as_str())
+            .collect();
+        if self.pipeline_outputs.iter().any(|w| w == wire) {
+            consumers.push(crate::record::GATEWAY);
+        }
+        consumers
     }
 
     pub fn kind(&self, wire: &str) -> PayloadKind {

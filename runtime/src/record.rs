@@ -36,6 +36,10 @@ pub struct Av {
     /// Where the payload is kept, as a path on the producer's machine; for
     /// a service's announcement (an implicit wire), the service's address.
     pub stored: String,
+    /// When the keeping agent's retention (`keep:`) removed the payload;
+    /// the record stays. Absent while the payload is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<String>,
 }
 
 impl Av {
@@ -186,6 +190,7 @@ mod tests {
             name: "../x.csv".into(),
             created: now(),
             stored: String::new(),
+            removed: None,
         };
         assert_eq!(av.file_name(), "passwd--x.csv");
         av.id = "..".into();

@@ -87,6 +87,13 @@ impl Engine {
             && self.inputs.iter().zip(&other.inputs).all(|(a, b)| a.rule == b.rule)
     }
 
+    /// Every value a later snapshot may still take: those waiting, and the
+    /// ones the last snapshot saw that a window or swap reuses. Retention
+    /// never removes the payload of one of these.
+    pub fn held(&self) -> impl Iterator<Item = ValueId> + '_ {
+        self.inputs.iter().flat_map(|input| input.waiting.iter().chain(&input.current).copied())
+    }
+
     pub fn input_count(&self) -> usize {
         self.inputs.len()
     }

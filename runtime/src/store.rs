@@ -14,10 +14,12 @@
 //! A crash between the two re-runs the pending run after restart, under the
 //! same run number, so its outputs get the same AV ids and are published once.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+use crate::plan::Keep;
 use crate::record::{Av, RunRecord, RunStatus};
 use crate::snapshot::{Engine, ValueId};
 
@@ -68,7 +70,34 @@ CREATE TABLE IF NOT EXISTS inbox (
 CREATE TABLE IF NOT EXISTS cursors (wire TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (run INTEGER PRIMARY KEY, status TEXT NOT NULL, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS taken (
+    wire TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (wire, consumer)
+);
 ";
+
+/// Retention's columns, added to a database made before it (`migrate`):
+/// when a payload was removed (`NULL` while kept), and an inbox row's wire
+/// (a merge feeds one input from several wires, each with its own count).
+const RETENTION_COLUMNS: [(&str, &str); 3] =
+    [("outbox", "removed TEXT"), ("inbox", "removed TEXT"), ("inbox", "wire TEXT")];
+
+/// Only kept payloads are indexed, so a sweep reads the few still kept,
+/// never the long tail of removed ones.
+const RETENTION_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS outbox_kept ON outbox (wire, seq) WHERE removed IS NULL;
+CREATE INDEX IF NOT EXISTS inbox_kept ON inbox (wire, value) WHERE removed IS NULL;
+";
+
+/// A payload retention may remove: its row, its id and where it is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removable {
+    pub position: u64,
+    pub id: String,
+    pub path: String,
+}
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store> {
@@ -78,6 +107,7 @@ impl Store {
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
         connection.execute_batch(SCHEMA)?;
+        migrate(&connection)?;
         Ok(Store { connection })
     }
 
@@ -124,6 +154,15 @@ impl Store {
         row.map(|(av, path)| Ok((serde_json::from_str(&av)?, path))).transpose()
     }
 
+    /// The AV id of engine value `value`, if it was received.
+    pub fn value_id(&self, value: ValueId) -> Result<Option<String>> {
+        Ok(self
+            .connection
+            .prepare_cached("SELECT id FROM inbox WHERE value = ?1")?
+            .query_row([value as i64], |row| row.get(0))
+            .optional()?)
+    }
+
     /// Every received AV with its local path, in arrival order.
     pub fn received_all(&self) -> Result<Vec<(Av, String)>> {
         let mut statement = self.connection.prepare("SELECT av, path FROM inbox ORDER BY value")?;
@@ -135,13 +174,77 @@ impl Store {
         .collect()
     }
 
-    /// Where one received AV is kept (`id` is unique in the inbox).
-    pub fn received_path(&self, id: &str) -> Result<Option<String>> {
-        Ok(self
-            .connection
-            .prepare_cached("SELECT path FROM inbox WHERE id = ?1")?
-            .query_row([id], |row| row.get(0))
-            .optional()?)
+    /// The newest outbox position each consumer took of `wire` (it asked
+    /// for what comes after it, so it committed everything up to it).
+    pub fn taken(&self, wire: &str) -> Result<BTreeMap<String, u64>> {
+        let mut statement = self.connection.prepare_cached("SELECT consumer, seq FROM taken WHERE wire = ?1")?;
+        let rows = statement.query_map([wire], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Kept payloads of `wire` in the outbox at or before position
+    /// `taken_by_all`, beyond what `keep` keeps, oldest first, at most `limit`.
+    pub fn removable_published(
+        &self,
+        wire: &str,
+        taken_by_all: u64,
+        keep: Keep,
+        limit: usize,
+    ) -> Result<Vec<Removable>> {
+        self.removable("outbox", "seq", wire, taken_by_all, keep, limit)
+    }
+
+    /// Kept payloads of `wire` in the inbox (copies of inputs, or the
+    /// gateway's collected outputs) beyond what `keep` keeps, oldest first.
+    pub fn removable_received(&self, wire: &str, keep: Keep, limit: usize) -> Result<Vec<Removable>> {
+        self.removable("inbox", "value", wire, u64::MAX, keep, limit)
+    }
+
+    fn removable(
+        &self,
+        table: &str,
+        position: &str,
+        wire: &str,
+        at_most: u64,
+        keep: Keep,
+        limit: usize,
+    ) -> Result<Vec<Removable>> {
+        let at_most = i64::try_from(at_most).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // The outbox keeps the file's path in the AV; the inbox beside it.
+        let path = if table == "outbox" { "json_extract(av, '$.stored')" } else { "path" };
+        let (beyond, bound): (String, rusqlite::types::Value) = match keep {
+            Keep::All => return Ok(Vec::new()),
+            // Older than the N-th newest of the wire, removed or not.
+            Keep::Newest(n) => {
+                let nth: Option<i64> = self
+                    .connection
+                    .prepare_cached(&format!(
+                        "SELECT {position} FROM {table} WHERE wire = ?1 ORDER BY {position} DESC LIMIT 1 OFFSET ?2"
+                    ))?
+                    .query_row(params![wire, i64::try_from(n.saturating_sub(1)).unwrap_or(i64::MAX)], |row| row.get(0))
+                    .optional()?;
+                let Some(nth) = nth else { return Ok(Vec::new()) };
+                (format!("{position} < ?4"), nth.into())
+            }
+            // Created before the cutoff: RFC 3339 in UTC with milliseconds
+            // (`record::now`) sorts as text in time order.
+            Keep::WithinMs(ms) => {
+                let cutoff = std::time::SystemTime::now() - std::time::Duration::from_millis(ms);
+                let cutoff = humantime::format_rfc3339_millis(cutoff).to_string();
+                ("json_extract(av, '$.created') < ?4".to_owned(), cutoff.into())
+            }
+        };
+        let sql = format!(
+            "SELECT {position}, id, {path} FROM {table} INDEXED BY {table}_kept
+             WHERE wire = ?1 AND removed IS NULL AND {position} <= ?2 AND {beyond}
+             ORDER BY {position} LIMIT ?3"
+        );
+        let mut statement = self.connection.prepare_cached(&sql)?;
+        let rows = statement.query_map(params![wire, at_most, limit, bound], |row| {
+            Ok(Removable { position: row.get::<_, i64>(0)? as u64, id: row.get(1)?, path: row.get(2)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Pending runs after run number `after`, oldest first.
@@ -213,6 +316,26 @@ impl Store {
     }
 }
 
+/// Brings a database made by an earlier agent up to this schema: the
+/// retention columns (an inbox row's wire read from its AV), then their
+/// indexes. Idempotent; a fresh database only gets the indexes.
+fn migrate(connection: &Connection) -> Result<()> {
+    for (table, column) in RETENTION_COLUMNS {
+        let name = column.split(' ').next().unwrap_or(column);
+        let present: bool = connection
+            .prepare(&format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"))?
+            .exists([name])?;
+        if !present {
+            connection.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column}"))?;
+            if (table, name) == ("inbox", "wire") {
+                connection.execute_batch("UPDATE inbox SET wire = json_extract(av, '$.wire')")?;
+            }
+        }
+    }
+    connection.execute_batch(RETENTION_INDEXES)?;
+    Ok(())
+}
+
 /// One transaction; dropped without `commit`, it rolls back.
 pub struct Tx<'a>(Transaction<'a>);
 
@@ -235,8 +358,8 @@ impl Tx<'_> {
     /// Records a received AV as the next value of triggering input `input`.
     pub fn receive(&self, input: usize, av: &Av, path: &str) -> Result<ValueId> {
         self.run(
-            "INSERT INTO inbox (id, input, av, path) VALUES (?1, ?2, ?3, ?4)",
-            params![av.id, input as i64, serde_json::to_string(av)?, path],
+            "INSERT INTO inbox (id, input, av, path, wire) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![av.id, input as i64, serde_json::to_string(av)?, path, av.wire],
         )?;
         Ok(self.0.last_insert_rowid() as ValueId)
     }
@@ -302,6 +425,32 @@ impl Tx<'_> {
         Ok(self.0.last_insert_rowid() as u64)
     }
 
+    /// Consumer `consumer` took `wire` up to outbox position `seq`: never
+    /// moves back (a consumer restarted from an older cursor asks again,
+    /// but what it took before it had committed).
+    pub fn set_taken(&self, wire: &str, consumer: &str, seq: u64) -> Result<()> {
+        self.run(
+            "INSERT INTO taken (wire, consumer, seq) VALUES (?1, ?2, ?3)
+             ON CONFLICT (wire, consumer) DO UPDATE SET seq = max(seq, excluded.seq)",
+            params![wire, consumer, seq as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Marks payloads as removed by retention, at `at`, in their rows and
+    /// in their AVs (which provenance reads); the records stay.
+    pub fn mark_removed(&self, published: &[String], received: &[String], at: &str) -> Result<()> {
+        for (table, ids) in [("outbox", published), ("inbox", received)] {
+            for id in ids {
+                self.run(
+                    &format!("UPDATE {table} SET removed = ?2, av = json_set(av, '$.removed', ?2) WHERE id = ?1"),
+                    params![id, at],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn commit(self) -> Result<()> {
         Ok(self.0.commit()?)
     }
@@ -326,6 +475,7 @@ mod tests {
             name: wire.into(),
             created: crate::record::now(),
             stored: "/x".into(),
+            removed: None,
         }
     }
 
@@ -350,6 +500,80 @@ mod tests {
         assert_eq!(store.cursor("in").unwrap(), 5);
         assert_eq!(store.outbox_after("x", 0, 10).unwrap()[0].1.id, "a");
         assert!(store.outbox_after("x", 1, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn retention_removes_only_what_every_consumer_took_beyond_the_newest_n() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let tx = store.transaction().unwrap();
+        for n in 1..=6 {
+            tx.publish(&av(&format!("t.{n}.x"), "x")).unwrap();
+            tx.receive(0, &av(&format!("p.{n}.in"), "in"), &format!("/cache/{n}")).unwrap();
+        }
+        tx.set_taken("x", "a", 4).unwrap();
+        tx.set_taken("x", "a", 2).unwrap(); // never moves back
+        tx.commit().unwrap();
+        let ids = |found: Vec<Removable>| found.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(store.taken("x").unwrap().get("a"), Some(&4));
+        // Newest 3 of 6 kept; of the other three, all were taken.
+        assert_eq!(ids(store.removable_published("x", 4, Keep::Newest(3), 10).unwrap()), ["t.1.x", "t.2.x", "t.3.x"]);
+        // Taken only up to 2: the third waits.
+        assert_eq!(ids(store.removable_published("x", 2, Keep::Newest(3), 10).unwrap()), ["t.1.x", "t.2.x"]);
+        assert!(store.removable_published("x", 6, Keep::All, 10).unwrap().is_empty());
+        assert!(store.removable_published("x", 6, Keep::Newest(10), 10).unwrap().is_empty());
+        // Everything was created just now: a day's keep removes nothing, and
+        // a millisecond's removes what was taken once a millisecond passed.
+        assert!(store.removable_published("x", 6, Keep::WithinMs(86_400_000), 10).unwrap().is_empty());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(store.removable_published("x", 1, Keep::WithinMs(1), 10).unwrap().len(), 1);
+        let received = store.removable_received("in", Keep::Newest(2), 10).unwrap();
+        assert_eq!(
+            received.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
+            ["/cache/1", "/cache/2", "/cache/3", "/cache/4"]
+        );
+
+        // Marked removed: no longer a candidate, and the AV says so.
+        let tx = store.transaction().unwrap();
+        tx.mark_removed(&["t.1.x".into()], &["p.1.in".into()], "2026-12-02T00:00:00.000Z").unwrap();
+        tx.commit().unwrap();
+        assert_eq!(ids(store.removable_published("x", 4, Keep::Newest(3), 10).unwrap()), ["t.2.x", "t.3.x"]);
+        assert_eq!(store.published_av("t.1.x").unwrap().unwrap().removed.as_deref(), Some("2026-12-02T00:00:00.000Z"));
+        assert_eq!(store.received("p.1.in").unwrap().unwrap().0.removed.as_deref(), Some("2026-12-02T00:00:00.000Z"));
+        assert!(store.published_av("t.2.x").unwrap().unwrap().removed.is_none());
+        assert_eq!(store.removable_received("in", Keep::Newest(2), 10).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_database_from_before_retention_gets_its_columns_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            // The schema as agents before retention made it.
+            let connection = Connection::open(&path).unwrap();
+            connection
+                .execute_batch(
+                    "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, wire TEXT NOT NULL, av TEXT NOT NULL);
+                     CREATE TABLE inbox (value INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, input INTEGER NOT NULL, av TEXT NOT NULL, path TEXT NOT NULL);",
+                )
+                .unwrap();
+            let old = serde_json::to_string(&av("p.1.in", "in")).unwrap();
+            connection
+                .execute("INSERT INTO inbox (id, input, av, path) VALUES ('p.1.in', 0, ?1, '/c/1')", [&old])
+                .unwrap();
+            connection
+                .execute(
+                    "INSERT INTO inbox (id, input, av, path) VALUES ('p.2.in', 0, ?1, '/c/2')",
+                    [&old.replace("p.1.in", "p.2.in")],
+                )
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.removable_received("in", Keep::Newest(1), 10).unwrap().len(), 1);
+        drop(store);
+        // Opening again changes nothing.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.received_all().unwrap().len(), 2);
     }
 
     #[test]

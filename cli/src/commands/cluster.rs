@@ -442,7 +442,7 @@ pub fn fetch(pipeline: Option<String>, mut args: Vec<String>, into: &Path, follo
             Ok(gateway) => gateway,
             Err(error) => return cluster_failed(error),
         };
-        let (mut new, mut present) = (0, 0);
+        let (mut new, mut present, mut removed) = (0, 0, 0);
         let mut seen = std::collections::BTreeSet::new();
         let mut stop = match Stop::on_signals() {
             Ok(stop) => stop,
@@ -458,6 +458,13 @@ pub fn fetch(pipeline: Option<String>, mut args: Vec<String>, into: &Path, follo
                 let outputs = gateway.outputs().await?;
                 for output in outputs.iter().filter(|o| args.is_empty() || args.contains(&o.wire)) {
                     if seen.contains(&output.id) {
+                        continue;
+                    }
+                    if output.removed.is_some() {
+                        // Retention let go of it before it was fetched; its
+                        // record stays (`koaljac trace`).
+                        removed += 1;
+                        seen.insert(output.id.clone());
                         continue;
                     }
                     match gateway.fetch(output, into).await? {
@@ -481,7 +488,11 @@ pub fn fetch(pipeline: Option<String>, mut args: Vec<String>, into: &Path, follo
                 break;
             }
         }
-        println!("fetched {new}, {present} already here");
+        if removed > 0 {
+            println!("fetched {new}, {present} already here, {removed} removed by retention before they were fetched");
+        } else {
+            println!("fetched {new}, {present} already here");
+        }
         ExitCode::SUCCESS
     })
 }

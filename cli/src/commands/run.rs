@@ -190,6 +190,8 @@ pub fn trace(source: &HistorySource, target: &str, format: TraceFormat) -> ExitC
         TraceFormat::Text => steps.iter().try_for_each(|step| {
             let indent = "  ".repeat(step.depth);
             let av = step.av;
+            let gone =
+                av.removed.as_ref().map(|at| format!("; payload removed by retention at {at}")).unwrap_or_default();
             match step.run {
                 Some(run) => {
                     let services: String = run
@@ -201,13 +203,13 @@ pub fn trace(source: &HistorySource, target: &str, format: TraceFormat) -> ExitC
                         .collect();
                     writeln!(
                         out,
-                        "{indent}{} ({}, {}) made by task `{}` run {} at {}, definition {}{services}",
+                        "{indent}{} ({}, {}) made by task `{}` run {} at {}, definition {}{services}{gone}",
                         av.id, av.wire, av.content, av.task, run.run, av.created, run.definition
                     )
                 }
                 None => writeln!(
                     out,
-                    "{indent}{} ({}, {}) pipeline input `{}` dropped at {}",
+                    "{indent}{} ({}, {}) pipeline input `{}` dropped at {}{gone}",
                     av.id, av.wire, av.content, av.name, av.created
                 ),
             }

@@ -44,13 +44,14 @@ pub fn check(text: &str, file: &SourceFile, default_name: &str, diagnostics: &mu
     let type_table = types::declare(&mut checker, &items);
     let mut wires = wires::resolve(&mut checker, &items);
     types::resolve_wires(&mut checker, &items, &type_table, &mut wires);
-    let task_settings = settings::resolve(&mut checker, &items);
+    let (task_settings, gateway) = settings::resolve(&mut checker, &items);
     let mut pipeline = Pipeline {
         namespace,
         name,
         types: type_table.declared(),
         tasks: Vec::with_capacity(items.wirings.len()),
         wires: wires.to_model(),
+        gateway,
     };
     command::check(&mut checker, &items, &task_settings);
     policy::build_tasks(&mut checker, &items, &wires, task_settings, &mut pipeline);

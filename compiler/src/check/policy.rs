@@ -75,6 +75,7 @@ pub(super) fn build_tasks(
                 region: settings.region.map(|(region, _)| region),
                 timeout_ms: settings.timeout_ms,
                 retries: settings.retries.unwrap_or(0),
+                storage: settings.storage,
             },
             span: wiring.span,
             block_span: settings.block_span,

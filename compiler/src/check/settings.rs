@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 use super::items::Items;
 use super::Checker;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{shell_placeholders, Arg, Launch, Policy, Run};
+use crate::model::{shell_placeholders, Arg, Keep, Launch, Policy, Run, StorageSettings};
 use crate::span::Span;
 use crate::syntax::ast::{Block, Entry, Name, Value};
 use smol_str::SmolStr;
 
 /// The keys of a task block, with what each takes (for messages and hover).
-pub const KEYS: [(&str, &str); 11] = [
+pub const KEYS: [(&str, &str); 13] = [
     ("image", "container image, a string"),
     ("command", "argv, a list of strings and wire names"),
     ("shell", "a `/bin/sh -c` script with `{wire}` placeholders, a string"),
@@ -29,7 +29,15 @@ pub const KEYS: [(&str, &str); 11] = [
     ("region", "where the task must run, a string"),
     ("timeout", "per-run limit, a duration string such as \"5m\""),
     ("retries", "how often a failed run is retried, an integer"),
+    (
+        "keep",
+        "which payloads of each output wire to keep once every consumer took them: the newest N, an integer, or those younger than a duration string such as \"7d\"",
+    ),
+    ("storage", "the size of the task's state volume, a Kubernetes quantity such as \"10Gi\""),
 ];
+
+/// The most payloads per wire `keep` can name: beyond it, keep everything.
+const KEEP_MOST: u64 = 1_000_000_000;
 
 pub const RESOURCE_KEYS: [&str; 3] = ["cpu", "memory", "ephemeral-storage"];
 
@@ -55,6 +63,8 @@ pub(super) struct BlockSettings {
     pub region: Option<(SmolStr, Span)>,
     pub timeout_ms: Option<u64>,
     pub retries: Option<u32>,
+    pub keep: Option<Keep>,
+    pub storage: Option<SmolStr>,
     pub broken: bool,
 }
 
@@ -73,13 +83,17 @@ pub(super) struct ResolvedSettings {
     pub region: Option<(SmolStr, Span)>,
     pub timeout_ms: Option<u64>,
     pub retries: Option<u32>,
+    pub storage: StorageSettings,
     /// Part of the task's block or the defaults did not parse.
     pub incomplete: bool,
     pub block_span: Option<Span>,
 }
 
-pub(super) fn resolve(checker: &mut Checker<'_>, items: &Items<'_>) -> Vec<ResolvedSettings> {
+/// Every wired task's settings, in wiring order, and the gateway's storage
+/// (what `defaults` say: the gateway has no block of its own).
+pub(super) fn resolve(checker: &mut Checker<'_>, items: &Items<'_>) -> (Vec<ResolvedSettings>, StorageSettings) {
     let defaults = items.defaults.map(|d| read_block(checker, &d.body, true)).unwrap_or_default();
+    let gateway = StorageSettings { keep: defaults.keep, storage: defaults.storage.clone() };
     // Blocks of unwired tasks are checked too, so their errors show.
     let mut blocks: Vec<_> = items.blocks.values().copied().collect();
     blocks.sort_by_key(|block| block.span.start);
@@ -109,6 +123,10 @@ pub(super) fn resolve(checker: &mut Checker<'_>, items: &Items<'_>) -> Vec<Resol
             region: own.region.or_else(|| defaults.region.clone()),
             timeout_ms: own.timeout_ms.or(defaults.timeout_ms),
             retries: own.retries.or(defaults.retries),
+            storage: StorageSettings {
+                keep: own.keep.or(defaults.keep),
+                storage: own.storage.or_else(|| defaults.storage.clone()),
+            },
             incomplete: own.broken || defaults.broken,
             block_span,
         };
@@ -135,7 +153,7 @@ pub(super) fn resolve(checker: &mut Checker<'_>, items: &Items<'_>) -> Vec<Resol
         }
         all.push(settings);
     }
-    all
+    (all, gateway)
 }
 
 fn report_missing_command(checker: &mut Checker<'_>, task: &Name, has_block: bool) {
@@ -271,7 +289,67 @@ fn read_entry(checker: &mut Checker<'_>, entry: &Entry, settings: &mut BlockSett
                 }
             })
         }
+        "keep" => settings.keep = read_keep(checker, entry),
+        "storage" => {
+            settings.storage = expect_string(checker, entry).and_then(|(size, span)| {
+                if is_storage_size(&size) {
+                    Some(size)
+                } else {
+                    invalid(
+                        checker,
+                        span,
+                        format!("`{size}` is not a volume size"),
+                        "write a number of bytes with an optional suffix, more than zero: \"512Mi\", \"10Gi\", \"1.5Ti\"",
+                    );
+                    None
+                }
+            })
+        }
         _ => unreachable!("keys are filtered against KEYS"),
+    }
+}
+
+/// `keep: 100` (the newest 100 per wire) or `keep: "7d"` (a week's worth).
+fn read_keep(checker: &mut Checker<'_>, entry: &Entry) -> Option<Keep> {
+    match &entry.value {
+        Value::Int { value, span } => match *value {
+            1..=KEEP_MOST => Some(Keep::Newest(*value)),
+            0 => {
+                invalid(
+                    checker,
+                    *span,
+                    "`keep: 0` would remove every payload as soon as it is taken, the pipeline's outputs too"
+                        .to_owned(),
+                    "keep at least the newest payload: `keep: 1`, or leave `keep` out to keep everything",
+                );
+                None
+            }
+            _ => {
+                invalid(
+                    checker,
+                    *span,
+                    format!("{value} is more than `keep` can count"),
+                    "at most 1000000000; leave `keep` out to keep everything",
+                );
+                None
+            }
+        },
+        Value::Str(string) => match parse_duration(&string.value) {
+            Some(ms) if ms > 0 => Some(Keep::WithinMs(ms)),
+            _ => {
+                invalid(
+                    checker,
+                    string.span,
+                    format!("`{}` is not a duration to keep payloads for", string.value),
+                    "write a number and a unit, more than zero: \"90m\", \"12h\", \"7d\", or a sum such as \"1d12h\"",
+                );
+                None
+            }
+        },
+        _ => {
+            wrong_kind(checker, entry, "an integer or a duration string");
+            None
+        }
     }
 }
 
@@ -486,7 +564,7 @@ fn validate_image(checker: &mut Checker<'_>, image: SmolStr, span: Span) -> Opti
     Some(image)
 }
 
-/// `500ms`, `30s`, `5m`, `2h`, or sums such as `1h30m`, in milliseconds.
+/// `500ms`, `30s`, `5m`, `2h`, `7d`, or sums such as `1h30m`, in milliseconds.
 pub fn parse_duration(text: &str) -> Option<u64> {
     let mut total: u64 = 0;
     let mut rest = text;
@@ -508,6 +586,8 @@ pub fn parse_duration(text: &str) -> Option<u64> {
             (60_000, 1)
         } else if rest.starts_with('h') {
             (3_600_000, 1)
+        } else if rest.starts_with('d') {
+            (86_400_000, 1)
         } else {
             return None;
         };
@@ -531,6 +611,21 @@ pub fn is_quantity(text: &str) -> bool {
     valid_number && valid_suffix
 }
 
+/// A volume size: a Kubernetes quantity of bytes above zero, a fraction
+/// only before a suffix ("1.5Gi"); no milli-suffix and no exponent (a claim
+/// of "500m" or "1e3" bytes is legal Kubernetes and certainly a mistake).
+pub fn is_storage_size(text: &str) -> bool {
+    let number_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, suffix) = text.split_at(number_end);
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let well_formed = !whole.is_empty()
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+        && (!number.contains('.') || (!fraction.is_empty() && !suffix.is_empty()));
+    well_formed
+        && number.bytes().any(|b| b.is_ascii_digit() && b != b'0')
+        && matches!(suffix, "" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei")
+}
+
 /// A Kubernetes label value (also used for node label selectors).
 pub fn is_label_value(text: &str) -> bool {
     let bytes = text.as_bytes();
@@ -552,6 +647,8 @@ mod tests {
         assert_eq!(parse_duration("m"), None);
         assert_eq!(parse_duration(""), None);
         assert_eq!(parse_duration("99999999999999999999h"), None);
+        assert_eq!(parse_duration("7d"), Some(604_800_000));
+        assert_eq!(parse_duration("1d12h"), Some(129_600_000));
     }
 
     #[test]
@@ -561,6 +658,16 @@ mod tests {
         }
         for bad in ["", "1GB", "abc", "1.2.3", "Gi", "1e"] {
             assert!(!is_quantity(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn storage_sizes() {
+        for ok in ["10Gi", "512Mi", "1073741824", "1T", "1.5Gi"] {
+            assert!(is_storage_size(ok), "{ok}");
+        }
+        for bad in ["", "0", "0Gi", "1.5", "1.Gi", "500m", "1e9", "Gi", "10GB", "-1Gi", "0.0Gi"] {
+            assert!(!is_storage_size(bad), "{bad}");
         }
     }
 }

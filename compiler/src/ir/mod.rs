@@ -17,7 +17,7 @@ use serde::Serialize;
 use smol_str::SmolStr;
 
 use crate::analysis::Analysis;
-use crate::model::{Firing, Pipeline, TaskSettings, TypeDef, WireRole};
+use crate::model::{Firing, Pipeline, StorageSettings, TaskSettings, TypeDef, WireRole};
 use crate::span::Span;
 use crate::syntax::ast::Item;
 
@@ -31,6 +31,8 @@ pub struct Ir {
     pub name: String,
     pub types: Vec<TypeDef>,
     pub graph: DiGraph<Node, Edge>,
+    /// The gateway's retention and volume (from `defaults`).
+    pub gateway: StorageSettings,
     /// The file had errors; the graph shows what could be understood.
     pub has_errors: bool,
 }
@@ -156,6 +158,7 @@ impl Ir {
             name: pipeline.name.clone(),
             types: pipeline.types.clone(),
             graph,
+            gateway: pipeline.gateway.clone(),
             has_errors: analysis.error_count() > 0,
         }
     }
@@ -257,13 +260,14 @@ impl Serialize for Ir {
                 Some(EdgeEntry { from: from.index(), to: to.index(), edge: &self.graph[id] })
             })
             .collect();
-        let mut state = serializer.serialize_struct("Ir", 8)?;
+        let mut state = serializer.serialize_struct("Ir", 9)?;
         state.serialize_field("ir_version", &IR_VERSION)?;
         state.serialize_field("namespace", &self.namespace)?;
         state.serialize_field("name", &self.name)?;
         state.serialize_field("kubernetes_name", &crate::check::names::kubernetes_name(&self.name))?;
         state.serialize_field("has_errors", &self.has_errors)?;
         state.serialize_field("types", &self.types)?;
+        state.serialize_field("gateway", &self.gateway)?;
         state.serialize_field("nodes", &nodes)?;
         state.serialize_field("edges", &edges)?;
         state.end()

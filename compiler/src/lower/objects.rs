@@ -159,7 +159,8 @@ pub(super) fn pipeline_objects(context: &Context, payload: IrPayload) -> Vec<Obj
             }
         }
     }
-    add(Object::from(state_claim(context, gateway.clone(), "gateway", None)));
+    let gateway_size = context.ir.gateway.storage.as_deref();
+    add(Object::from(state_claim(context, gateway.clone(), "gateway", None, gateway_size)));
     let gateway_container = Container {
         name: "gateway".to_owned(),
         image: Some(context.options.agent_image.clone()),
@@ -298,6 +299,7 @@ pub(super) fn task_object(context: &Context, index: NodeIndex, which: TaskObject
                             "state".to_owned(),
                             component,
                             Some(&task_label),
+                            task.settings.storage.storage.as_deref(),
                         )]),
                         ..StatefulSetSpec::default()
                     }),
@@ -441,10 +443,12 @@ fn pod_template(
         token_volume(context),
     ];
     if is_service {
-        // A service task keeps its agent state for the pod's life only.
+        // A service task keeps its agent state for the pod's life only,
+        // within its `storage` if it has one (the kubelet evicts beyond it).
+        let size_limit = task.settings.storage.storage.as_ref().map(|size| Quantity(size.to_string()));
         volumes.push(Volume {
             name: "state".to_owned(),
-            empty_dir: Some(EmptyDirVolumeSource::default()),
+            empty_dir: Some(EmptyDirVolumeSource { size_limit, ..EmptyDirVolumeSource::default() }),
             ..Volume::default()
         });
     }
@@ -509,7 +513,14 @@ fn service(context: &Context, name: String, component: &str, task: &str, service
     }
 }
 
-fn state_claim(context: &Context, name: String, component: &str, task: Option<&str>) -> PersistentVolumeClaim {
+/// A state volume's claim, of `size` (`storage:`) or `STATE_SIZE`.
+fn state_claim(
+    context: &Context,
+    name: String,
+    component: &str,
+    task: Option<&str>,
+    size: Option<&str>,
+) -> PersistentVolumeClaim {
     PersistentVolumeClaim {
         metadata: ObjectMeta {
             // A volume claim template carries no namespace of its own.
@@ -519,7 +530,10 @@ fn state_claim(context: &Context, name: String, component: &str, task: Option<&s
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
             resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_owned(), Quantity(STATE_SIZE.to_owned()))])),
+                requests: Some(BTreeMap::from([(
+                    "storage".to_owned(),
+                    Quantity(size.unwrap_or(STATE_SIZE).to_owned()),
+                )])),
                 ..VolumeResourceRequirements::default()
             }),
             ..PersistentVolumeClaimSpec::default()

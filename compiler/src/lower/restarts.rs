@@ -68,6 +68,7 @@ impl<'a> NodeView<'a> {
 #[derive(Serialize)]
 struct GatewayView<'a> {
     pipeline: [&'a str; 2],
+    storage: &'a crate::model::StorageSettings,
     nodes: Vec<NodeView<'a>>,
     /// Each pipeline output, the node feeding it, and the wire.
     outputs: Vec<(&'a str, NodeView<'a>, &'a str)>,
@@ -120,6 +121,7 @@ pub(super) fn gateway_view(ir: &Ir) -> String {
         .collect();
     digest(&GatewayView {
         pipeline: [&ir.namespace, &ir.name],
+        storage: &ir.gateway,
         nodes: ir.graph.node_weights().map(NodeView::of).collect(),
         outputs,
     })

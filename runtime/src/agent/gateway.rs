@@ -20,9 +20,9 @@ impl Agent {
         self.state().store.received_all()
     }
 
-    /// Where the collected output `id` is kept, if it is one.
-    pub fn collected_path(&self, id: &str) -> Result<Option<String>, StoreError> {
-        self.state().store.received_path(id)
+    /// The collected output `id` and where it is kept, if it is one.
+    pub fn collected_output(&self, id: &str) -> Result<Option<(Av, String)>, StoreError> {
+        self.state().store.received(id)
     }
 
     /// Every task's runs, asked of each agent over the link protocol (the
@@ -67,7 +67,7 @@ impl Agent {
             for output in &task.outputs {
                 let mut after = 0;
                 loop {
-                    match link.poll(&base, &output.wire, after, Duration::ZERO).await {
+                    match link.poll(&base, &output.wire, after, Duration::ZERO, None).await {
                         Ok(page) if page.is_empty() => break,
                         Ok(page) => {
                             after = page.last().map_or(after, |entry| entry.seq);
@@ -210,6 +210,7 @@ impl Agent {
                     name,
                     created: now(),
                     stored: String::new(),
+                    removed: None,
                 };
                 let stored = self.dir.join("payloads").join(av.file_name());
                 remove_any(&stored);
@@ -225,6 +226,7 @@ impl Agent {
         }
         self.announce(&published);
         self.progress.changed();
+        self.sweep_wanted.notify_one();
         Ok(fed)
     }
 }

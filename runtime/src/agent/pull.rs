@@ -28,7 +28,7 @@ impl Agent {
             let base = peers
                 .base_url(&producer)
                 .ok_or_else(|| AgentError(format!("no address for `{producer}`, the producer of `{wire}`")))?;
-            let entries = match link.poll(&base, &wire, after, LONG_POLL).await {
+            let entries = match link.poll(&base, &wire, after, LONG_POLL, Some(&self.name)).await {
                 Ok(entries) => entries,
                 Err(error) => {
                     // The producer is not up yet or restarting: try again
@@ -144,6 +144,7 @@ impl Agent {
             cursors.insert(wire.to_owned(), last_seq);
         }
         self.progress.changed();
+        self.sweep_wanted.notify_one();
         if new_runs > 0 {
             self.wake_runner.notify_one();
         }

@@ -168,6 +168,7 @@ impl Agent {
                     name: wire.clone(),
                     created: now(),
                     stored: stored.to_string_lossy().into_owned(),
+                    removed: None,
                 });
                 record.outputs.push(id);
             }
@@ -232,6 +233,8 @@ impl Agent {
             tx.commit()?;
         }
         self.announce(&published);
+        // Outputs to keep, and inputs this run no longer holds.
+        self.sweep_wanted.notify_one();
         // Order matters for `quiet`: heads first, then busy.
         if counted {
             self.busy.fetch_sub(1, Ordering::SeqCst);

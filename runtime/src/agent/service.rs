@@ -135,6 +135,7 @@ impl Agent {
                 name: output.wire.clone(),
                 created: now(),
                 stored: address.to_owned(),
+                removed: None,
             });
         }
         self.finish(&record, &announcements, counted)?;

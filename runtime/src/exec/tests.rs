@@ -20,6 +20,7 @@ fn task(run: Run, shell_template: Option<Vec<Arg>>) -> TaskPlan {
         env: BTreeMap::from([("GREETING".to_owned(), "hello".to_owned())]),
         timeout_ms: None,
         retries: 0,
+        keep: crate::plan::Keep::All,
         digest: "sha256:x".into(),
         inputs: vec![],
         outputs: vec![],
