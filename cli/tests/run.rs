@@ -434,6 +434,117 @@ fn watch_feeds_files_put_into_the_in_directory_until_stopped() {
     assert!(text(&output.stderr).contains("2 run(s) succeeded"), "{}", text(&output.stderr));
 }
 
+/// The payload files an agent's state holds (what retention bounds; the
+/// state database holds the records, which are kept), as (files, bytes).
+fn payload_use(state: &Path) -> (usize, u64) {
+    let mut dirs = vec![state.join("gateway/payloads"), state.join("out/out")];
+    for task in ["uniq-lines", "count-lines"] {
+        dirs.push(state.join("agents").join(task).join("payloads"));
+        dirs.push(state.join("agents").join(task).join("cache"));
+    }
+    let (mut files, mut bytes) = (0, 0);
+    for dir in dirs {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            files += 1;
+            bytes += entry.metadata().map_or(0, |m| m.len());
+        }
+    }
+    (files, bytes)
+}
+
+/// The soak test of retention: 10,000 drops streamed through linecount
+/// under `keep: 10`, fed by `run --watch` a batch at a time. The payloads
+/// on disk stay flat (the records grow, and are kept), every drop is
+/// counted by its own run, and the kept outputs are the right ones.
+#[test]
+fn ten_thousand_drops_under_keep_ten_use_flat_disk_and_lose_nothing() {
+    const DROPS: usize = 10_000;
+    const BATCH: usize = 250;
+    let pipeline = LINECOUNT.replace("(out)\n", "(out)\ndefaults { keep: 10 }\n");
+    let dir = project("soak", &pipeline, &[]);
+    let mut child = KillOnDrop(Some(
+        Command::new(env!("CARGO_BIN_EXE_koaljac"))
+            .current_dir(&dir)
+            .args(["run", "pipeline.kja", "--watch"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let state = dir.join(".koalja");
+    let inbox = state.join("in/in");
+    let started = std::time::Instant::now();
+    let waited = |what: &str| {
+        assert!(started.elapsed().as_secs() < 600, "{what} took more than ten minutes");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    while !inbox.exists() {
+        waited("the in/ directory");
+    }
+    // Drop n has n % 7 + 1 distinct lines (and a duplicate line).
+    let lines = |n: usize| (n % 7 + 1).to_string();
+    let mut use_after_batch = Vec::new();
+    for batch in 0..DROPS / BATCH {
+        for i in 1..=BATCH {
+            let n = batch * BATCH + i;
+            let content: String = (0..n % 7 + 1).map(|line| format!("{line}\n")).collect::<String>() + "0\n";
+            let name = format!("{n:05}.txt");
+            std::fs::write(inbox.join(format!(".{name}")), content).unwrap();
+            std::fs::rename(inbox.join(format!(".{name}")), inbox.join(name)).unwrap();
+        }
+        // Paced: the next batch goes in once this one came out.
+        let last = format!("count-lines.{}.out", (batch + 1) * BATCH);
+        while !state.join("out/out").join(&last).exists() {
+            waited(&last);
+        }
+        use_after_batch.push(payload_use(&state));
+    }
+    let child = child.0.take().unwrap();
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains(&format!("{} run(s) succeeded, 0 failed", 2 * DROPS)),
+        "{}",
+        text(&output.stderr)
+    );
+
+    // Flat: six places keep ten each, and the sweeps (at most five a
+    // second) trail the runs by at most about a batch. No growth: the last
+    // ten batches hold no more than the first ten, give or take noise.
+    let most = use_after_batch.iter().map(|(files, _)| *files).max().unwrap();
+    assert!(most <= 6 * 10 + BATCH, "payload files on disk went up to {most}: {use_after_batch:?}");
+    let mean = |batches: &[(usize, u64)]| batches.iter().map(|(files, _)| *files).sum::<usize>() / batches.len();
+    let (early, late) = (mean(&use_after_batch[..10]), mean(&use_after_batch[use_after_batch.len() - 10..]));
+    assert!(late <= early * 3 / 2 + 10, "payload files grew from {early} to {late} a batch: {use_after_batch:?}");
+    let records: u64 = ["gateway/state.db", "agents/uniq-lines/state.db", "agents/count-lines/state.db"]
+        .iter()
+        .map(|db| std::fs::metadata(state.join(db)).map_or(0, |m| m.len()))
+        .sum();
+    eprintln!(
+        "soak: {DROPS} drops in {:.1} s; payload files after a batch: at most {most}, a mean of {early} in the first ten batches and {late} in the last ten; records {} KiB",
+        started.elapsed().as_secs_f64(),
+        records / 1024
+    );
+
+    // Nothing untaken was removed: every count-lines run took the stripped
+    // file of its own drop, and the ten kept outputs count the right lines.
+    let runs = json_lines(&koaljac(&["log", "count-lines", "--state", &state.to_string_lossy(), "--json"]));
+    assert_eq!(runs.len(), DROPS);
+    for (i, run) in runs.iter().enumerate() {
+        assert_eq!(run["status"], "succeeded");
+        assert_eq!(run["snapshot"][0]["avs"][0], format!("uniq-lines.{}.stripped", i + 1), "run {}", i + 1);
+    }
+    let kept = outputs(&dir, "out");
+    let mut expected: Vec<(String, String)> =
+        (DROPS - 9..=DROPS).map(|n| (format!("count-lines.{n}.out"), format!("{}\n", lines(n)))).collect();
+    expected.sort();
+    assert_eq!(kept, expected);
+}
+
 /// A child process killed when dropped, unless taken out first.
 struct KillOnDrop(Option<std::process::Child>);
 
