@@ -96,6 +96,20 @@ fn example_on_the_cluster(kube: &Kube, path: &Path) {
             "{stem}: task {task} (region {region}) runs on {node}"
         );
     }
+    // And each region's gateway (`gateway-<region>`) in its region: raw
+    // data dropped there are stored there.
+    for pod in &pods {
+        let label = pod["metadata"]["labels"]["koalja.dev/task"].as_str().unwrap_or_default();
+        let Some(region) = label.strip_prefix("gateway-") else { continue };
+        let node = pod["spec"]["nodeName"].as_str().unwrap();
+        let placed = nodes[node]["metadata"]["labels"]["topology.kubernetes.io/region"].as_str();
+        assert_eq!(placed, Some(region), "{stem}: gateway {label} runs on {node}");
+    }
+    if stem == "sovereign" {
+        let gateways =
+            pods.iter().filter(|p| p["metadata"]["labels"]["app.kubernetes.io/component"] == "gateway").count();
+        assert_eq!(gateways, 4, "{stem}: the main gateway and one per region");
+    }
     // No pod was refused on the way (PodSecurity refuses at pod creation).
     let refusals: Vec<String> = kube
         .items(&namespace, "events", &[])
@@ -119,15 +133,16 @@ fn redeploys_change_exactly_what_the_file_changed_and_delete_keeps_the_data() {
     let file = write_file(test, "lines.kja", LINES);
     deploy_ready(&kube, &file, &namespace, &[]);
     let versions = kube.versions(&namespace, "lines");
-    assert_eq!(versions.len(), 16 + 2, "the build's 16 objects and the two StatefulSets' claims: {versions:?}");
+    // 16 objects, and the four of af-east's gateway (both tasks are there).
+    assert_eq!(versions.len(), 20 + 2, "the build's 20 objects and the two StatefulSets' claims: {versions:?}");
     let pods = kube.pods(&namespace);
 
     // The same file again: the server writes nothing, and (where the audit
     // log shows it) koaljac sends no write at all, only its lists.
     let mark = kube.audit_mark();
     let again = deploy_ready(&kube, &file, &namespace, &[]);
-    // The build's 16 objects and the link token's Secret.
-    assert!(again.out.contains("applied: 17 unchanged"), "{}", again.all());
+    // The build's 20 objects and the link token's Secret.
+    assert!(again.out.contains("applied: 21 unchanged"), "{}", again.all());
     assert_eq!(kube.versions(&namespace, "lines"), versions, "a second deploy moved a resourceVersion");
     if let Some(mark) = mark {
         let sent = kube.koaljac_requests_since(mark, &namespace);
@@ -145,7 +160,7 @@ fn redeploys_change_exactly_what_the_file_changed_and_delete_keeps_the_data() {
     let mended = deploy_ready(&kube, &file, &namespace, &[]);
     assert!(mended.out.contains("  update      ConfigMap lines-ir"), "{}", mended.all());
     assert!(mended.out.contains("  create      NetworkPolicy lines-count"), "{}", mended.all());
-    assert!(mended.out.contains("applied: 15 unchanged, 1 update, 1 create"), "{}", mended.all());
+    assert!(mended.out.contains("applied: 19 unchanged, 1 update, 1 create"), "{}", mended.all());
     let labels =
         kube.kubectl_ok(&["get", "configmap", "lines-ir", "-n", &namespace, "-o", "jsonpath={.metadata.labels}"]);
     assert!(labels.contains(r#""app.kubernetes.io/part-of":"lines""#), "{labels}");
@@ -271,7 +286,7 @@ fn dry_runs_and_diffs_change_nothing_on_the_server() {
     let pods = kube.pods(&namespace);
 
     let same = kube.koaljac(&["diff", path_str(&file), "-n", &namespace]);
-    assert_eq!((same.code, same.out.trim()), (0, "no changes: 16 objects up to date"), "{}", same.all());
+    assert_eq!((same.code, same.out.trim()), (0, "no changes: 20 objects up to date"), "{}", same.all());
 
     // A changed image and a removed task: diff names them, changes nothing.
     let changed = LINES
@@ -340,7 +355,7 @@ fn build_piped_to_kubectl_applies_the_objects_deploy_would() {
     let versions = kube.versions(&namespace, "lines");
     // …and makes exactly the objects deploy makes: deploy finds nothing to do.
     let deployed = deploy_ready(&kube, &file, &namespace, &[]);
-    assert!(deployed.out.contains("applied: 17 unchanged"), "{}", deployed.all());
+    assert!(deployed.out.contains("applied: 21 unchanged"), "{}", deployed.all());
     let after = kube.versions(&namespace, "lines");
     let objects = |v: &BTreeMap<String, String>| -> BTreeMap<String, String> {
         v.iter()
@@ -633,6 +648,13 @@ fn a_task_pod_deleted_ten_times_mid_run_loses_and_doubles_nothing() {
     for round in 0..10 {
         std::thread::sleep(Duration::from_millis(200 + kube::xorshift(&mut state) % 1300));
         let task = if round % 2 == 0 { "slow" } else { "double" };
+        // The controller makes a deleted pod again once the old one is
+        // gone: wait for it, rather than find none.
+        let selector = format!("koalja.dev/task={task}");
+        wait_until(Duration::from_secs(60), "the pod made again", || {
+            let pods = kube.items(&namespace, "pods", &["-l", &selector]);
+            pods.iter().any(|pod| pod["metadata"]["deletionTimestamp"].is_null())
+        });
         let said = kube.kubectl_ok(&[
             "delete",
             "pod",
@@ -843,6 +865,67 @@ fn a_user_with_exactly_the_readme_permissions_can_do_everything_and_with_one_les
                 || (said.contains("attempting to grant RBAC permissions not currently held") && said.contains(plural));
             assert!(named, "without {verb} on {resource}, {command} did not say so clearly: {}", ran.all());
             let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
+        }
+    }
+    let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
+}
+
+/// `drop` and `fetch` as a user holding exactly the README's second table,
+/// on a pipeline an administrator deployed (with its agents running as
+/// pods): both work; without any one of its verbs, one of them fails and
+/// says which permission it lacked.
+#[test]
+fn a_user_with_exactly_the_readme_data_permissions_can_drop_and_fetch_and_with_one_less_cannot() {
+    let test = "data-user";
+    let Some(kube) = local_cluster(test) else { return };
+    let namespace = kube.fresh_pods_namespace("koalja-e2e-data-user");
+    let user_config = kube.script(&["user", "koalja-data-user"]);
+    assert_eq!(user_config.code, 0, "{}", user_config.all());
+    let user = Kube { kubeconfig: user_config.out.trim().into(), kubectl: kube.kubectl.clone(), local: None };
+    let file = write_file(test, "lines.kja", LINES);
+    deploy_ready(&kube, &file, &namespace, &[]);
+    let rows: Vec<(String, Vec<String>)> = kube::table_in("README.md", "data-user-permissions")
+        .into_iter()
+        .map(|row| (row[0].clone(), row[1].split(',').map(|v| v.trim().to_owned()).collect()))
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let pipeline = format!("{namespace}/lines");
+    let into = file.with_file_name("fetched");
+    let mut drops = 0;
+    let mut both = || -> Option<(String, Ran)> {
+        drops += 1;
+        let data = write_file(test, &format!("{drops}.txt"), &format!("{drops}\n"));
+        let dropped = user.koaljac(&["drop", "--pipeline", &pipeline, &format!("in={}", path_str(&data))]);
+        if dropped.code != 0 {
+            return Some(("drop".to_owned(), dropped));
+        }
+        let fetched = user.koaljac(&["fetch", "--pipeline", &pipeline, "-o", path_str(&into)]);
+        (fetched.code != 0).then(|| ("fetch".to_owned(), fetched))
+    };
+
+    grant(&kube, &namespace, "koalja-data-user", &rows);
+    if let Some((command, ran)) = both() {
+        panic!("with exactly the README's data permissions, {command} failed: {}", ran.all());
+    }
+    // The drop went through af-east's gateway and came out counted.
+    wait_until(Duration::from_secs(60), "the first output", || {
+        let fetched = user.koaljac(&["fetch", "--pipeline", &pipeline, "-o", path_str(&into)]);
+        fetched.code == 0 && std::fs::read_dir(into.join("out")).is_ok_and(|mut dir| dir.next().is_some())
+    });
+
+    for (index, (resource, verbs)) in rows.iter().enumerate() {
+        for verb in verbs {
+            let mut fewer = rows.clone();
+            fewer[index].1.retain(|v| v != verb);
+            fewer.retain(|(_, verbs)| !verbs.is_empty());
+            grant(&kube, &namespace, "koalja-data-user", &fewer);
+            let Some((command, ran)) = both() else {
+                panic!("without {verb} on {resource}, drop and fetch still worked");
+            };
+            let said = format!("{}{}", ran.err, ran.out);
+            let named = said.contains(&format!("may not {verb} {resource}"))
+                || said.contains(&format!("cannot {verb} resource \"{resource}\""));
+            assert!(named, "without {verb} on {resource}, {command} did not say so clearly: {}", ran.all());
         }
     }
     let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);

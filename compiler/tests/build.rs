@@ -342,6 +342,51 @@ fn agents_find_each_other_at_the_services_build_emits() {
 }
 
 /// Each workload's `koalja.dev/ir-view` annotation, by object name.
+#[test]
+fn each_region_with_pipeline_data_gets_a_gateway_pinned_there() {
+    let objects = objects(
+        &std::fs::read_to_string(example_paths().into_iter().find(|p| p.ends_with("sovereign.kja")).unwrap()).unwrap(),
+    );
+    let region_of = |name: &str| {
+        let spec = &find(&objects, "Deployment", name)["spec"]["template"]["spec"];
+        let terms = &spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
+        let command: Vec<&str> =
+            spec["containers"][0]["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        let flag = command.iter().position(|a| *a == "--region").map(|i| command[i + 1].to_owned());
+        (terms["nodeSelectorTerms"][0]["matchExpressions"][0]["values"][0].as_str().map(str::to_owned), flag)
+    };
+    // Raw Kenyan sales are dropped into a gateway in af-east, Ghanaian in
+    // af-west; the report is collected in eu-north; the main gateway has
+    // no region (it only gathers the history).
+    for region in ["af-east", "af-west", "eu-north"] {
+        let name = format!("monthly-sales-gateway-{region}");
+        assert_eq!(region_of(&name), (Some(region.to_owned()), Some(region.to_owned())), "{name}");
+        find(&objects, "Service", &name);
+        find(&objects, "PersistentVolumeClaim", &name);
+    }
+    assert_eq!(region_of("monthly-sales-gateway"), (None, None));
+    // Each task admits every gateway: a region's collects, the main gathers.
+    let from = &find(&objects, "NetworkPolicy", "monthly-sales-aggregate")["spec"]["ingress"][0]["from"];
+    let admitted: Vec<&str> = from
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["podSelector"]["matchLabels"]["koalja.dev/task"].as_str().unwrap())
+        .collect();
+    assert!(admitted.contains(&"gateway-eu-north") && admitted.contains(&"gateway"), "{admitted:?}");
+    // A gateway's selector picks its own pods alone.
+    let selector = &find(&objects, "Service", "monthly-sales-gateway")["spec"]["selector"];
+    assert_eq!(selector["koalja.dev/task"], "gateway");
+}
+
+#[test]
+fn a_task_named_as_a_regions_gateway_is_refused() {
+    let text = "(in) gateway-eu (out)\ntask gateway-eu { image: \"i\" shell: \"cp {in} {out}\" region: \"eu\" }\n";
+    let analysis = analyze_text(text, "p");
+    let messages: Vec<&str> = analysis.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert!(messages.contains(&"`gateway-eu` is a reserved task name"), "{messages:?}");
+}
+
 fn ir_views(text: &str) -> std::collections::BTreeMap<String, String> {
     objects(text)
         .iter()

@@ -93,8 +93,10 @@ impl Progress {
 enum Role {
     /// The task's index in the plan.
     Task(usize),
-    /// Pipeline outputs are copied to `out/<wire>/<av id>` here.
-    Gateway { out_dir: PathBuf },
+    /// Pipeline outputs are copied to `out/<wire>/<av id>` here. `scope`
+    /// names the one gateway of the plan this agent is (a pod's); `None`
+    /// plays every gateway at once (`koaljac run`, on one machine).
+    Gateway { out_dir: PathBuf, scope: Option<String> },
 }
 
 struct State {
@@ -195,13 +197,34 @@ impl Agent {
         Agent::open(plan, task.to_owned(), Role::Task(index), dir, progress)
     }
 
+    /// Every gateway of the plan in one agent (a local run).
     pub fn gateway(
         plan: Arc<Plan>,
         dir: PathBuf,
         out_dir: PathBuf,
         progress: Arc<Progress>,
     ) -> Result<Arc<Agent>, AgentError> {
-        Agent::open(plan, GATEWAY.to_owned(), Role::Gateway { out_dir }, dir, progress)
+        Agent::open(plan, GATEWAY.to_owned(), Role::Gateway { out_dir, scope: None }, dir, progress)
+    }
+
+    /// The plan's gateway of `region` (`None`: the main one), as a pod runs it.
+    pub fn gateway_of_region(
+        plan: Arc<Plan>,
+        region: Option<&str>,
+        dir: PathBuf,
+        out_dir: PathBuf,
+        progress: Arc<Progress>,
+    ) -> Result<Arc<Agent>, AgentError> {
+        let Some(gateway) = plan.gateways.iter().find(|g| g.region.as_deref() == region) else {
+            let regions: Vec<String> = plan.gateways.iter().filter_map(|g| g.region.clone()).collect();
+            return Err(AgentError(format!(
+                "the pipeline has no gateway in region `{}`; its regional gateways are in {}",
+                region.unwrap_or_default(),
+                if regions.is_empty() { "no region".to_owned() } else { regions.join(", ") }
+            )));
+        };
+        let name = gateway.kubernetes_name.clone();
+        Agent::open(plan, name.clone(), Role::Gateway { out_dir, scope: Some(name) }, dir, progress)
     }
 
     fn open(
@@ -217,7 +240,7 @@ impl Agent {
         }
         // Downloads a crash interrupted: never committed, so fetched again.
         crate::link::remove_partials(&dir.join("cache"));
-        if let Role::Gateway { out_dir } = &role {
+        if let Role::Gateway { out_dir, .. } = &role {
             for wire in &plan.pipeline_outputs {
                 crate::link::remove_partials(&out_dir.join(wire));
             }
@@ -245,7 +268,7 @@ impl Agent {
         };
         let produced: Vec<String> = match &role {
             Role::Task(index) => plan.tasks[*index].outputs.iter().map(|o| o.wire.clone()).collect(),
-            Role::Gateway { .. } => plan.pipeline_inputs.clone(),
+            Role::Gateway { scope, .. } => gateway_wires(&plan, scope.as_deref(), |g| &g.inputs),
         };
         let mut heads = BTreeMap::new();
         for wire in produced {
@@ -297,6 +320,16 @@ impl Agent {
         match self.role {
             Role::Task(index) => self.plan.tasks.get(index),
             Role::Gateway { .. } => None,
+        }
+    }
+
+    /// The name this agent takes `wire` under, as the plan knows its
+    /// consumers: a task's own, or the gateway of the wire (one agent plays
+    /// every gateway in a local run).
+    pub(crate) fn consumer_name<'a>(&'a self, wire: &str) -> &'a str {
+        match self.role {
+            Role::Task(_) => &self.name,
+            Role::Gateway { .. } => self.plan.gateway_of(wire).map_or(&self.name, |g| g.kubernetes_name.as_str()),
         }
     }
 
@@ -356,7 +389,7 @@ impl Agent {
     ) {
         let _ = self.peers.set((Arc::clone(&peers), link.clone()));
         for (wire, index) in input_wires(&self.plan, &self.role) {
-            let producer = self.plan.producer(&wire).map_or_else(|| GATEWAY.to_owned(), |task| task.name.clone());
+            let producer = self.plan.producer_name(&wire).to_owned();
             let agent = Arc::clone(self);
             let (peers, link) = (Arc::clone(&peers), link.clone());
             set.spawn(async move { agent.pull(wire, index, producer, peers, link).await });
@@ -395,6 +428,21 @@ fn input_wires(plan: &Plan, role: &Role) -> Vec<(String, usize)> {
             .enumerate()
             .flat_map(|(position, input)| input.wires.iter().map(move |wire| (wire.clone(), position)))
             .collect(),
-        Role::Gateway { .. } => plan.pipeline_outputs.iter().cloned().enumerate().map(|(i, wire)| (wire, i)).collect(),
+        Role::Gateway { scope, .. } => {
+            gateway_wires(plan, scope.as_deref(), |g| &g.outputs).into_iter().enumerate().map(|(i, w)| (w, i)).collect()
+        }
     }
+}
+
+/// The wires `of` each gateway in `scope` (every gateway for `None`).
+fn gateway_wires(
+    plan: &Plan,
+    scope: Option<&str>,
+    of: impl Fn(&crate::plan::GatewayPlan) -> &Vec<String>,
+) -> Vec<String> {
+    plan.gateways
+        .iter()
+        .filter(|g| scope.is_none_or(|name| g.kubernetes_name == name))
+        .flat_map(|g| of(g).iter().cloned())
+        .collect()
 }

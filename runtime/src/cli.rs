@@ -39,8 +39,12 @@ pub enum Command {
         #[command(flatten)]
         agent: AgentArgs,
     },
-    /// Run the gateway: file drops into pipeline inputs, outputs, provenance.
+    /// Run a gateway: file drops into pipeline inputs, outputs, provenance.
     Gateway {
+        /// The region whose gateway this is (its pipeline inputs and
+        /// outputs); without it, the main gateway.
+        #[arg(long)]
+        region: Option<String>,
         #[command(flatten)]
         agent: AgentArgs,
     },
@@ -105,11 +109,12 @@ pub async fn execute(command: Command) -> Result<(), AgentError> {
             let agent = Agent::task(Arc::clone(&plan), &task, args.state, Progress::new(jobs))?;
             run_agent(agent, &plan, args.listen, args.peers, credential).await
         }
-        Command::Gateway { agent: args } => {
+        Command::Gateway { region, agent: args } => {
             let plan = Arc::new(read_ir(&args.ir)?);
             let credential = Credential::from_file(&args.token_file).map_err(AgentError)?;
             let state = &args.state;
-            let agent = Agent::gateway(Arc::clone(&plan), state.join("gateway"), state.join("out"), Progress::new(1))?;
+            let (dir, out) = (state.join("gateway"), state.join("out"));
+            let agent = Agent::gateway_of_region(Arc::clone(&plan), region.as_deref(), dir, out, Progress::new(1))?;
             run_agent(agent, &plan, args.listen, args.peers, credential).await
         }
     }

@@ -53,6 +53,13 @@ struct OutboxQuery {
 }
 
 #[derive(Deserialize)]
+struct PayloadQuery {
+    /// The consumer asking: a payload of a wire that is not `export` is
+    /// served only to a consumer in the wire's region.
+    consumer: Option<String>,
+}
+
+#[derive(Deserialize)]
 struct RunsQuery {
     #[serde(default)]
     after: u64,
@@ -102,7 +109,10 @@ impl ClusterPeers {
         let pipeline = &plan.kubernetes_name;
         let mut hosts: std::collections::BTreeMap<String, String> =
             plan.tasks.iter().map(|task| (task.name.clone(), format!("{pipeline}-{}", task.kubernetes_name))).collect();
-        hosts.insert(GATEWAY.to_owned(), format!("{pipeline}-{GATEWAY}"));
+        for gateway in &plan.gateways {
+            hosts.insert(gateway.kubernetes_name.clone(), format!("{pipeline}-{}", gateway.kubernetes_name));
+        }
+        hosts.entry(GATEWAY.to_owned()).or_insert_with(|| format!("{pipeline}-{GATEWAY}"));
         ClusterPeers { hosts, port, overrides }
     }
 }
@@ -135,6 +145,7 @@ fn router(agent: Arc<Agent>, credential: Credential) -> Router {
         .route("/v1/outputs", get(outputs))
         .route("/v1/pipeline/runs", get(pipeline_runs))
         .route("/v1/pipeline/history", get(pipeline_history))
+        .route("/v1/pipeline/gateways", get(pipeline_gateways))
         .route("/v1/outputs/{id}", get(output))
         .route_layer(axum::middleware::from_fn_with_state(Arc::new(credential), authenticated))
         .with_state(agent);
@@ -206,13 +217,20 @@ async fn outbox(
     }
 }
 
-async fn payload(State(agent): State<Arc<Agent>>, UrlPath(id): UrlPath<String>) -> Response {
+async fn payload(
+    State(agent): State<Arc<Agent>>,
+    UrlPath(id): UrlPath<String>,
+    Query(query): Query<PayloadQuery>,
+) -> Response {
     let wanted = id.clone();
     let av = match read_store(&agent, move |agent| agent.published_av(&wanted)).await {
         Ok(Some(av)) => av,
         Ok(None) => return error(StatusCode::NOT_FOUND, format!("no AV `{id}` here")),
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
+    if let Err(refusal) = agent.may_serve(&av, query.consumer.as_deref()) {
+        return error(StatusCode::FORBIDDEN, refusal);
+    }
     if let Some(removed) = &av.removed {
         return removed_by_retention(&id, removed);
     }
@@ -285,6 +303,12 @@ async fn pipeline_runs(State(agent): State<Arc<Agent>>) -> Response {
 /// Every AV and run of the pipeline, gathered from the agents (gateway).
 async fn pipeline_history(State(agent): State<Arc<Agent>>) -> Response {
     Json(agent.pipeline_history().await).into_response()
+}
+
+/// Which gateway takes which pipeline inputs and outputs (from the IR):
+/// how `koaljac drop` and `fetch` find a wire's gateway by its region.
+async fn pipeline_gateways(State(agent): State<Arc<Agent>>) -> Response {
+    Json(&agent.plan.gateways).into_response()
 }
 
 /// One collected pipeline output's bytes (gateway only).
@@ -568,14 +592,24 @@ impl Link {
     /// `dir` payload), through a temporary name of its own so a crash never
     /// leaves a half-written payload under the final name, and checks it
     /// against the AV's content digest and size before giving it that name.
-    pub async fn download(&self, base: &str, av: &Av, kind: PayloadKind, target: &Path) -> Result<(), DownloadError> {
+    /// `consumer` is the asking agent's name, which the producer checks
+    /// against the wire's region.
+    pub async fn download(
+        &self,
+        base: &str,
+        av: &Av,
+        kind: PayloadKind,
+        target: &Path,
+        consumer: &str,
+    ) -> Result<(), DownloadError> {
         if self.co_located && kind == PayloadKind::File {
             remove_any(target);
             if std::fs::hard_link(&av.stored, target).is_ok() {
                 return Ok(());
             }
         }
-        let url = format!("{base}/v1/payload/{}", av.id);
+        // Task and gateway names are identifiers or DNS labels: nothing to escape.
+        let url = format!("{base}/v1/payload/{}?consumer={consumer}", av.id);
         let failed = |e: &dyn std::fmt::Display| LinkError::new(format!("{url}: {e}"));
         let response = self.client.get(&url).send().await.map_err(|e| failed(&e))?;
         if !response.status().is_success() {
@@ -748,7 +782,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("split.7.a");
         let error = Link::new(&test_credential())
-            .download(&base, &av_of(b"the bytes of a"), PayloadKind::File, &target)
+            .download(&base, &av_of(b"the bytes of a"), PayloadKind::File, &target, "t")
             .await
             .unwrap_err();
         assert!(matches!(error, DownloadError::Mismatch { .. }), "{error}");
@@ -763,7 +797,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("split.7.a");
         Link::new(&test_credential())
-            .download(&base, &av_of(b"the bytes of a"), PayloadKind::File, &target)
+            .download(&base, &av_of(b"the bytes of a"), PayloadKind::File, &target, "t")
             .await
             .unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"the bytes of a");

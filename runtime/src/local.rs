@@ -110,6 +110,12 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
         addresses.insert(agent.name.clone(), format!("http://{address}"));
         servers.spawn(serve(listener, Arc::clone(agent), credential.clone()));
     }
+    // One gateway agent plays every gateway of the plan (a region's too).
+    if let Some(gateway) = addresses.get(crate::record::GATEWAY).cloned() {
+        for name in plan.gateways.iter().map(|g| g.kubernetes_name.clone()) {
+            addresses.entry(name).or_insert_with(|| gateway.clone());
+        }
+    }
     let peers: Arc<dyn Peers> = Arc::new(LocalPeers(addresses));
     let link = Link::co_located(&credential);
     let mut workers = tokio::task::JoinSet::new();

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::record::GATEWAY;
+
 /// The IR versions this agent understands.
 pub const IR_VERSION: u32 = 1;
 
@@ -83,8 +85,24 @@ pub struct Plan {
     /// Wires that leave the pipeline (collected by the gateway), in IR order.
     pub pipeline_outputs: Vec<String>,
     pub wire_kinds: BTreeMap<String, PayloadKind>,
-    /// The gateway's retention (from `defaults`).
+    /// The gateways' retention (from `defaults`).
     pub gateway_keep: Keep,
+    /// The main gateway first, then one per region (the compiler decides).
+    pub gateways: Vec<GatewayPlan>,
+    /// Wires of an `export` type: the only ones that may leave their region.
+    pub exported: std::collections::BTreeSet<String>,
+}
+
+/// One gateway: the pipeline inputs dropped into it and the outputs it
+/// collects, kept in its region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayPlan {
+    pub region: Option<String>,
+    /// Its agent's name (`gateway`, `gateway-<region>`), and its objects'
+    /// suffix.
+    pub kubernetes_name: String,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +121,7 @@ pub struct TaskPlan {
     pub timeout_ms: Option<u64>,
     pub retries: u32,
     pub keep: Keep,
+    pub region: Option<String>,
     /// `sha256:…` of image, run and environment (recorded with every run).
     pub digest: String,
     pub inputs: Vec<InputPlan>,
@@ -162,6 +181,8 @@ struct IrJson {
     types: Vec<TypeJson>,
     #[serde(default)]
     gateway: StorageJson,
+    /// Absent in an IR from before regional gateways: one main gateway.
+    gateways: Option<Vec<GatewayPlan>>,
     nodes: Vec<NodeJson>,
     edges: Vec<EdgeJson>,
 }
@@ -176,6 +197,8 @@ struct StorageJson {
 struct TypeJson {
     name: String,
     kind: PayloadKind,
+    #[serde(default)]
+    export: bool,
 }
 
 #[derive(Deserialize)]
@@ -203,6 +226,8 @@ struct TaskJson {
     retries: u32,
     #[serde(default)]
     keep: Option<Keep>,
+    #[serde(default)]
+    region: Option<String>,
     digest: String,
     contract: ContractJson,
 }
@@ -258,6 +283,10 @@ impl Plan {
             None => PayloadKind::File,
         };
         let wire_kinds = ir.edges.iter().map(|edge| (edge.wire.clone(), kind_of(&edge.ty))).collect();
+        let exported_types: std::collections::BTreeSet<&str> =
+            ir.types.iter().filter(|t| t.export).map(|t| t.name.as_str()).collect();
+        let exported =
+            ir.edges.iter().filter(|edge| exported_types.contains(edge.ty.as_str())).map(|e| e.wire.clone()).collect();
         let mut plan = Plan {
             namespace: ir.namespace,
             name: ir.name,
@@ -267,6 +296,8 @@ impl Plan {
             pipeline_outputs: Vec::new(),
             wire_kinds,
             gateway_keep: ir.gateway.keep.unwrap_or_default(),
+            gateways: Vec::new(),
+            exported,
         };
         for node in ir.nodes {
             match node {
@@ -300,6 +331,7 @@ impl Plan {
                         timeout_ms: task.timeout_ms,
                         retries: task.retries,
                         keep: task.keep.unwrap_or_default(),
+                        region: task.region,
                         digest: task.digest,
                         inputs,
                         outputs,
@@ -310,6 +342,14 @@ impl Plan {
                 NodeJson::Error {} => {}
             }
         }
+        plan.gateways = ir.gateways.unwrap_or_else(|| {
+            vec![GatewayPlan {
+                region: None,
+                kubernetes_name: GATEWAY.to_owned(),
+                inputs: plan.pipeline_inputs.clone(),
+                outputs: plan.pipeline_outputs.clone(),
+            }]
+        });
         Ok(plan)
     }
 
@@ -322,8 +362,8 @@ impl Plan {
         self.tasks.iter().find(|task| task.outputs.iter().any(|output| output.wire == wire))
     }
 
-    /// The tasks (by name) and the gateway (`GATEWAY`) that take `wire`'s
-    /// payloads: a producer may remove one only after each has taken it.
+    /// The tasks (by name) and the gateway that take `wire`'s payloads: a
+    /// producer may remove one only after each has taken it.
     pub fn consumers(&self, wire: &str) -> Vec<&str> {
         let mut consumers: Vec<&str> = self
             .tasks
@@ -331,10 +371,41 @@ impl Plan {
             .filter(|task| task.inputs.iter().any(|input| input.wires.iter().any(|w| w == wire)))
             .map(|task| task.name.as_str())
             .collect();
-        if self.pipeline_outputs.iter().any(|w| w == wire) {
-            consumers.push(crate::record::GATEWAY);
+        if let Some(gateway) = self.gateways.iter().find(|g| g.outputs.iter().any(|w| w == wire)) {
+            consumers.push(&gateway.kubernetes_name);
         }
         consumers
+    }
+
+    /// The gateway that takes drops into pipeline input `wire`, or collects
+    /// pipeline output `wire`.
+    pub fn gateway_of(&self, wire: &str) -> Option<&GatewayPlan> {
+        self.gateways.iter().find(|g| g.inputs.iter().chain(&g.outputs).any(|w| w == wire))
+    }
+
+    /// The agent that produces `wire`: its task, or its gateway.
+    pub fn producer_name(&self, wire: &str) -> &str {
+        match self.producer(wire) {
+            Some(task) => &task.name,
+            None => self.gateway_of(wire).map_or(GATEWAY, |g| g.kubernetes_name.as_str()),
+        }
+    }
+
+    /// The region of agent `agent` (a task, or a gateway), if it has one.
+    pub fn region_of_agent(&self, agent: &str) -> Option<&str> {
+        match self.task(agent) {
+            Some(task) => task.region.as_deref(),
+            None => self.gateways.iter().find(|g| g.kubernetes_name == agent).and_then(|g| g.region.as_deref()),
+        }
+    }
+
+    /// The region `wire`'s data belong to: its producer's, or for a
+    /// pipeline input its gateway's (its consumers').
+    pub fn region_of_wire(&self, wire: &str) -> Option<&str> {
+        match self.producer(wire) {
+            Some(task) => task.region.as_deref(),
+            None => self.gateway_of(wire).and_then(|g| g.region.as_deref()),
+        }
     }
 
     pub fn kind(&self, wire: &str) -> PayloadKind {

@@ -611,3 +611,59 @@ async fn a_batch_of_drops_feeds_each_file_once() {
     let listed: Vec<String> = gateway.outbox_after("in", 0, 10).unwrap().into_iter().map(|(_, av)| av.name).collect();
     assert_eq!(listed, ["a", "b", "c"]);
 }
+
+/// Data stay in their region at run time too: each region's gateway takes
+/// only its own wires, and an agent serves the payload of a wire that is
+/// not `export` only to a consumer in the wire's region.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regions_gateway_keeps_its_data_in_its_region() {
+    let dir = scratch("regions");
+    let ir = dir.join("ir.json");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/sovereign.ir.json"), &ir).unwrap();
+    write_token(&dir);
+    let port = free_port();
+    let mut args = agent_args(&dir, &ir, "gateway", port, &[]);
+    args.extend(["--region".into(), "af-east".into()]);
+    let _agents = Agents(vec![Command::new(AGENT).args(args).stderr(Stdio::inherit()).spawn().unwrap()]);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&base).await;
+
+    let av = link().drop_file(&base, "in_kenya", "sales.csv", b"nairobi,3\n".to_vec()).await.unwrap();
+    assert_eq!(av, "gateway.1.in_kenya");
+    // Ghana's raw sales belong to af-west's gateway.
+    let refused = link().drop_file(&base, "in_ghana", "sales.csv", b"accra,2\n".to_vec()).await.unwrap_err();
+    assert!(refused.to_string().contains("drop it into gateway `gateway-af-west`"), "{refused}");
+
+    let payload = |consumer: &str| {
+        let url = format!("{base}/v1/payload/{av}{consumer}");
+        async move { client().get(url).send().await.unwrap() }
+    };
+    let home = payload("?consumer=summarize-ke").await;
+    assert_eq!(home.status(), 200);
+    assert_eq!(home.text().await.unwrap(), "nairobi,3\n");
+    for (asker, region) in [
+        ("?consumer=summarize-gh", "`summarize-gh`, in region `af-west`"),
+        ("?consumer=aggregate", "`aggregate`, in region `eu-north`"),
+        ("", "a peer that did not say"),
+    ] {
+        let answer = payload(asker).await;
+        assert_eq!(answer.status(), 403, "{asker}");
+        let text = answer.text().await.unwrap();
+        assert!(text.contains("is not `export`: it stays in region `af-east`") && text.contains(region), "{text}");
+    }
+    // The wire list that `koaljac drop` routes by.
+    let gateways: serde_json::Value =
+        client().get(format!("{base}/v1/pipeline/gateways")).send().await.unwrap().json().await.unwrap();
+    let names: Vec<&str> =
+        gateways.as_array().unwrap().iter().map(|g| g["kubernetes_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["gateway", "gateway-af-east", "gateway-af-west", "gateway-eu-north"]);
+}
+
+/// Waits until the agent at `base` answers its liveness probe.
+async fn wait_healthy(base: &str) {
+    let started = Instant::now();
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the agent at {base} never came up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

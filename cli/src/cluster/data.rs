@@ -1,5 +1,6 @@
 //! `koaljac drop` and `koaljac fetch`: files into a deployed pipeline's
-//! inputs and its outputs out, through the gateway, reached by the API
+//! inputs and its outputs out, through its gateways (the main one, and one
+//! per region that keeps its data there, which the main one names), reached by the API
 //! server's service proxy, so the user's kube credentials are all it takes
 //! (no port to open, no port-forward), and read access to the pipeline's
 //! link token (`token`), which every request to the gateway carries.
@@ -27,7 +28,8 @@ use serde_json::Value;
 use futures::AsyncReadExt as _;
 use koalja_agent::agent::PipelineHistory;
 use koalja_agent::files::content_digest;
-use koalja_agent::record::{safe_file_name, Av};
+use koalja_agent::plan::GatewayPlan;
+use koalja_agent::record::{safe_file_name, Av, GATEWAY};
 
 use super::{token, Cluster, ClusterError};
 use koalja_agent::auth::{Credential, TOKEN_HEADER};
@@ -48,21 +50,75 @@ pub struct Dropped {
     pub new: bool,
 }
 
-/// Where one pipeline's gateway answers, through the service proxy, with
-/// the pipeline's link token.
+/// Where one of a pipeline's gateways answers, through the service proxy,
+/// with the pipeline's link token.
+#[derive(Clone)]
 pub struct Gateway<'a> {
     pub cluster: &'a Cluster,
     pub namespace: &'a str,
     pub pipeline: &'a str,
+    /// The gateway's name (`gateway`, or a region's `gateway-<region>`):
+    /// its Service is `<pipeline>-<name>`.
+    pub name: String,
+    /// The pipeline inputs dropped into it and the outputs it collects
+    /// (known once `gateways` listed them).
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
     credential: Credential,
 }
 
 impl<'a> Gateway<'a> {
-    /// The gateway of `namespace/pipeline`, with the token read from the
-    /// pipeline's Secret.
+    /// The main gateway of `namespace/pipeline`, with the token read from
+    /// the pipeline's Secret.
     pub async fn connect(cluster: &'a Cluster, namespace: &'a str, pipeline: &'a str) -> Result<Self, ClusterError> {
         let credential = token::read(cluster, namespace, pipeline).await?;
-        Ok(Gateway { cluster, namespace, pipeline, credential })
+        Ok(Gateway {
+            cluster,
+            namespace,
+            pipeline,
+            name: GATEWAY.to_owned(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            credential,
+        })
+    }
+
+    /// Every gateway of the pipeline with its wires, as the main gateway
+    /// has them from the IR; a gateway from before regional gateways has
+    /// no such list, and is the only one.
+    pub async fn gateways(&self) -> Result<Vec<Gateway<'a>>, ClusterError> {
+        let (status, answer) = self.call(Method::GET, "pipeline/gateways", Vec::new()).await?;
+        if status == StatusCode::NOT_FOUND {
+            return Ok(vec![self.clone()]);
+        }
+        let listed: Vec<GatewayPlan> = if status.is_success() {
+            serde_json::from_value(answer).map_err(|e| ClusterError::Refused {
+                verb: "get",
+                object: format!("the gateways of {}/{}", self.namespace, self.pipeline),
+                code: 0,
+                message: format!("the gateway's answer is not a list of gateways: {e}"),
+            })?
+        } else {
+            return Err(self.refused(
+                "get",
+                format!("the gateways of {}/{}", self.namespace, self.pipeline),
+                status,
+                &answer,
+            ));
+        };
+        Ok(listed.into_iter().map(|plan| self.at(plan.kubernetes_name, plan.inputs, plan.outputs)).collect())
+    }
+
+    /// The main gateway's view of the gateway that takes drops into `wire`:
+    /// data stay in their region, so a wire of a pinned task goes to that
+    /// region's gateway.
+    pub async fn for_wire(&self, wire: &str) -> Result<Gateway<'a>, ClusterError> {
+        let gateways = self.gateways().await?;
+        Ok(gateways.iter().find(|g| g.inputs.iter().any(|w| w == wire)).cloned().unwrap_or_else(|| self.clone()))
+    }
+
+    fn at(&self, name: String, inputs: Vec<String>, outputs: Vec<String>) -> Gateway<'a> {
+        Gateway { name, inputs, outputs, ..self.clone() }
     }
 
     /// A request for `/v1/REST` of the gateway, by the API server's service
@@ -70,8 +126,8 @@ impl<'a> Gateway<'a> {
     /// `Authorization` (the user's own credential) off before proxying.
     pub(super) fn request(&self, method: Method, rest: &str) -> http::request::Builder {
         let path = format!(
-            "/api/v1/namespaces/{}/services/{}-gateway:{AGENT_PORT}/proxy/v1/{rest}",
-            self.namespace, self.pipeline
+            "/api/v1/namespaces/{}/services/{}-{}:{AGENT_PORT}/proxy/v1/{rest}",
+            self.namespace, self.pipeline, self.name
         );
         Request::builder().method(method).uri(path).header(TOKEN_HEADER, self.credential.header_value())
     }

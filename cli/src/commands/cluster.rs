@@ -385,7 +385,15 @@ pub fn drop(pipeline: Option<String>, mut args: Vec<String>, target: &Target) ->
             Ok(gateway) => gateway,
             Err(error) => return cluster_failed(error),
         };
+        let mut routes: std::collections::BTreeMap<&str, data::Gateway> = Default::default();
         for (wire, path) in &files {
+            if !routes.contains_key(wire.as_str()) {
+                match gateway.for_wire(wire).await {
+                    Ok(regional) => routes.insert(wire, regional),
+                    Err(error) => return cluster_failed(error),
+                };
+            }
+            let gateway = &routes[wire.as_str()];
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let size = std::fs::metadata(path).map_or(0, |m| m.len());
             let bar = std::io::stderr().is_terminal().then(|| {
@@ -455,8 +463,15 @@ pub fn fetch(pipeline: Option<String>, mut args: Vec<String>, into: &Path, follo
             // One pass: every output not fetched yet (by this command, or
             // already in DIR with its digest).
             let pass = async {
-                let outputs = gateway.outputs().await?;
-                for output in outputs.iter().filter(|o| args.is_empty() || args.contains(&o.wire)) {
+                // Each gateway collects its region's outputs.
+                let mut outputs = Vec::new();
+                let gateways = gateway.gateways().await?;
+                let only = gateways.len() == 1;
+                for gateway in gateways.into_iter().filter(|g| only || !g.outputs.is_empty()) {
+                    let collected = gateway.outputs().await?;
+                    outputs.extend(collected.into_iter().map(|output| (gateway.clone(), output)));
+                }
+                for (gateway, output) in outputs.iter().filter(|(_, o)| args.is_empty() || args.contains(&o.wire)) {
                     if seen.contains(&output.id) {
                         continue;
                     }

@@ -74,14 +74,21 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pip
         let name = &wiring.task.text;
         let kube = kubernetes_name(name);
         let object_length = pipeline_name.len() + 1 + kube.len();
-        if kube == RESERVED_TASK_NAME {
+        let regional_gateway = pipeline
+            .tasks
+            .iter()
+            .filter_map(|task| task.settings.region.as_deref())
+            .any(|region| crate::ir::gateways::regional_name(region) == kube);
+        if kube == RESERVED_TASK_NAME || regional_gateway {
             checker.diagnostics.push(
                 Diagnostic::new(
                     Code::InvalidKubernetesName,
                     wiring.task.span,
                     format!("`{name}` is a reserved task name"),
                 )
-                .help(format!("the pipeline's gateway objects are named `{gateway}`; rename the task")),
+                .help(format!(
+                    "the pipeline's gateway objects are named `{gateway}`, and a region's `{gateway}-<region>`; rename the task"
+                )),
             );
         } else if !is_dns_label(&kube) {
             invalid(checker, wiring.task.span, format!("task name `{name}` is not a valid Kubernetes name"), &kube);

@@ -10,6 +10,7 @@
 
 pub mod contract;
 pub mod digest;
+pub mod gateways;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::ser::{SerializeStruct, Serializer};
@@ -31,8 +32,11 @@ pub struct Ir {
     pub name: String,
     pub types: Vec<TypeDef>,
     pub graph: DiGraph<Node, Edge>,
-    /// The gateway's retention and volume (from `defaults`).
+    /// The gateways' retention and volume (from `defaults`).
     pub gateway: StorageSettings,
+    /// The main gateway, then one per region that has pipeline inputs or
+    /// outputs.
+    pub gateways: Vec<gateways::Gateway>,
     /// The file had errors; the graph shows what could be understood.
     pub has_errors: bool,
 }
@@ -159,6 +163,7 @@ impl Ir {
             types: pipeline.types.clone(),
             graph,
             gateway: pipeline.gateway.clone(),
+            gateways: gateways::gateways(pipeline),
             has_errors: analysis.error_count() > 0,
         }
     }
@@ -260,7 +265,7 @@ impl Serialize for Ir {
                 Some(EdgeEntry { from: from.index(), to: to.index(), edge: &self.graph[id] })
             })
             .collect();
-        let mut state = serializer.serialize_struct("Ir", 9)?;
+        let mut state = serializer.serialize_struct("Ir", 10)?;
         state.serialize_field("ir_version", &IR_VERSION)?;
         state.serialize_field("namespace", &self.namespace)?;
         state.serialize_field("name", &self.name)?;
@@ -268,6 +273,7 @@ impl Serialize for Ir {
         state.serialize_field("has_errors", &self.has_errors)?;
         state.serialize_field("types", &self.types)?;
         state.serialize_field("gateway", &self.gateway)?;
+        state.serialize_field("gateways", &self.gateways)?;
         state.serialize_field("nodes", &nodes)?;
         state.serialize_field("edges", &edges)?;
         state.end()

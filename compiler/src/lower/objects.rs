@@ -159,79 +159,11 @@ pub(super) fn pipeline_objects(context: &Context, payload: IrPayload) -> Vec<Obj
             }
         }
     }
-    let gateway_size = context.ir.gateway.storage.as_deref();
-    add(Object::from(state_claim(context, gateway.clone(), "gateway", None, gateway_size)));
-    let gateway_container = Container {
-        name: "gateway".to_owned(),
-        image: Some(context.options.agent_image.clone()),
-        command: Some(vec![
-            "/koalja-agent".to_owned(),
-            "gateway".to_owned(),
-            "--ir".to_owned(),
-            IR_PATH.to_owned(),
-            "--state".to_owned(),
-            STATE_DIR.to_owned(),
-            "--token-file".to_owned(),
-            TOKEN_FILE.to_owned(),
-        ]),
-        ports: Some(vec![link_port()]),
-        volume_mounts: Some(vec![ir_mount(), state_mount(), token_mount()]),
-        security_context: Some(container_security()),
-        ..Container::default()
-    };
-    add(Object::from(Deployment {
-        metadata: context.metadata(gateway.clone(), "gateway", Some("gateway")),
-        spec: Some(DeploymentSpec {
-            replicas: Some(1),
-            // One pod holds the state volume at a time.
-            strategy: Some(DeploymentStrategy { type_: Some("Recreate".to_owned()), ..DeploymentStrategy::default() }),
-            selector: LabelSelector { match_labels: Some(context.selector("gateway")), ..LabelSelector::default() },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(context.labels("gateway", Some("gateway"))),
-                    annotations: Some(BTreeMap::from([(
-                        restarts::IR_VIEW.to_owned(),
-                        restarts::gateway_view(&context.ir),
-                    )])),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(PodSpec {
-                    service_account_name: Some(gateway.clone()),
-                    containers: vec![gateway_container],
-                    volumes: Some(vec![
-                        ir_volume(context),
-                        token_volume(context),
-                        Volume {
-                            name: "state".to_owned(),
-                            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                                claim_name: gateway.clone(),
-                                ..PersistentVolumeClaimVolumeSource::default()
-                            }),
-                            ..Volume::default()
-                        },
-                    ]),
-                    security_context: Some(pod_security()),
-                    ..PodSpec::default()
-                }),
-            },
-            ..DeploymentSpec::default()
-        }),
-        ..Deployment::default()
-    }));
-    add(Object::from(service(context, gateway.clone(), "gateway", "gateway", None)));
-    // The gateway is the pipeline's door: file drops and queries from anyone.
-    add(Object::from(NetworkPolicy {
-        metadata: context.metadata(gateway, "gateway", None),
-        spec: Some(NetworkPolicySpec {
-            pod_selector: Some(LabelSelector {
-                match_labels: Some(context.selector("gateway")),
-                ..LabelSelector::default()
-            }),
-            policy_types: Some(vec!["Ingress".to_owned()]),
-            ingress: Some(vec![NetworkPolicyIngressRule { ports: Some(vec![policy_port(AGENT_PORT)]), from: None }]),
-            egress: None,
-        }),
-    }));
+    for gateway in &context.ir.gateways {
+        for object in gateway_objects(context, gateway) {
+            add(object);
+        }
+    }
     add(Object::from(NetworkPolicy {
         metadata: context.metadata(context.object_name("deny-ingress"), "network", None),
         spec: Some(NetworkPolicySpec {
@@ -245,6 +177,98 @@ pub(super) fn pipeline_objects(context: &Context, payload: IrPayload) -> Vec<Obj
         }),
     }));
     objects
+}
+
+/// One gateway's objects: its state claim, its Deployment (pinned to its
+/// region, if it has one), its Service and its network policy. They share
+/// the main gateway's service account.
+fn gateway_objects(context: &Context, gateway: &crate::ir::gateways::Gateway) -> Vec<Object> {
+    let label = gateway.kubernetes_name.as_str();
+    let name = context.object_name(label);
+    let account = context.object_name(crate::ir::gateways::MAIN);
+    let size = context.ir.gateway.storage.as_deref();
+    let mut command = vec![
+        "/koalja-agent".to_owned(),
+        "gateway".to_owned(),
+        "--ir".to_owned(),
+        IR_PATH.to_owned(),
+        "--state".to_owned(),
+        STATE_DIR.to_owned(),
+        "--token-file".to_owned(),
+        TOKEN_FILE.to_owned(),
+    ];
+    if let Some(region) = &gateway.region {
+        command.extend(["--region".to_owned(), region.to_string()]);
+    }
+    let container = Container {
+        name: "gateway".to_owned(),
+        image: Some(context.options.agent_image.clone()),
+        command: Some(command),
+        ports: Some(vec![link_port()]),
+        volume_mounts: Some(vec![ir_mount(), state_mount(), token_mount()]),
+        security_context: Some(container_security()),
+        ..Container::default()
+    };
+    let deployment = Deployment {
+        metadata: context.metadata(name.clone(), "gateway", Some(label)),
+        spec: Some(DeploymentSpec {
+            replicas: Some(1),
+            // One pod holds the state volume at a time.
+            strategy: Some(DeploymentStrategy { type_: Some("Recreate".to_owned()), ..DeploymentStrategy::default() }),
+            selector: LabelSelector { match_labels: Some(context.selector(label)), ..LabelSelector::default() },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(context.labels("gateway", Some(label))),
+                    annotations: Some(BTreeMap::from([(
+                        restarts::IR_VIEW.to_owned(),
+                        restarts::gateway_view(&context.ir, gateway),
+                    )])),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(account),
+                    containers: vec![container],
+                    volumes: Some(vec![
+                        ir_volume(context),
+                        token_volume(context),
+                        Volume {
+                            name: "state".to_owned(),
+                            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                                claim_name: name.clone(),
+                                ..PersistentVolumeClaimVolumeSource::default()
+                            }),
+                            ..Volume::default()
+                        },
+                    ]),
+                    affinity: gateway.region.as_deref().map(region_affinity),
+                    security_context: Some(pod_security()),
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    };
+    // A gateway is the pipeline's door: file drops and queries from anyone
+    // (who holds the pipeline's token).
+    let policy = NetworkPolicy {
+        metadata: context.metadata(name.clone(), "gateway", Some(label)),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(context.selector(label)),
+                ..LabelSelector::default()
+            }),
+            policy_types: Some(vec!["Ingress".to_owned()]),
+            ingress: Some(vec![NetworkPolicyIngressRule { ports: Some(vec![policy_port(AGENT_PORT)]), from: None }]),
+            egress: None,
+        }),
+    };
+    vec![
+        Object::from(state_claim(context, name.clone(), "gateway", None, size)),
+        Object::from(deployment),
+        Object::from(service(context, name, "gateway", label, None)),
+        Object::from(policy),
+    ]
 }
 
 /// The three objects each task has, made one at a time when the output
@@ -338,7 +362,9 @@ fn network_policy(
         ..NetworkPolicyPeer::default()
     };
     let mut link_peers: Vec<NetworkPolicyPeer> = consumers.iter().map(|c| peer(c)).collect();
-    link_peers.push(peer("gateway"));
+    // Every gateway: a region's collects the outputs, the main one gathers
+    // the history.
+    link_peers.extend(context.ir.gateways.iter().map(|gateway| peer(&gateway.kubernetes_name)));
     let mut ingress =
         vec![NetworkPolicyIngressRule { from: Some(link_peers), ports: Some(vec![policy_port(AGENT_PORT)]) }];
     if let (Some(port), false) = (task.settings.service_port, clients.is_empty()) {
@@ -452,22 +478,7 @@ fn pod_template(
             ..Volume::default()
         });
     }
-    let affinity = task.settings.region.as_ref().map(|region| Affinity {
-        node_affinity: Some(NodeAffinity {
-            required_during_scheduling_ignored_during_execution: Some(NodeSelector {
-                node_selector_terms: vec![NodeSelectorTerm {
-                    match_expressions: Some(vec![NodeSelectorRequirement {
-                        key: REGION_LABEL.to_owned(),
-                        operator: "In".to_owned(),
-                        values: Some(vec![region.to_string()]),
-                    }]),
-                    ..NodeSelectorTerm::default()
-                }],
-            }),
-            ..NodeAffinity::default()
-        }),
-        ..Affinity::default()
-    });
+    let affinity = task.settings.region.as_deref().map(region_affinity);
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(context.labels(component, Some(task_label))),
@@ -484,6 +495,26 @@ fn pod_template(
             security_context: Some(pod_security()),
             ..PodSpec::default()
         }),
+    }
+}
+
+/// Only nodes labelled with `region` (`topology.kubernetes.io/region`).
+fn region_affinity(region: &str) -> Affinity {
+    Affinity {
+        node_affinity: Some(NodeAffinity {
+            required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+                node_selector_terms: vec![NodeSelectorTerm {
+                    match_expressions: Some(vec![NodeSelectorRequirement {
+                        key: REGION_LABEL.to_owned(),
+                        operator: "In".to_owned(),
+                        values: Some(vec![region.to_owned()]),
+                    }]),
+                    ..NodeSelectorTerm::default()
+                }],
+            }),
+            ..NodeAffinity::default()
+        }),
+        ..Affinity::default()
     }
 }
 

@@ -69,6 +69,10 @@ impl<'a> NodeView<'a> {
 struct GatewayView<'a> {
     pipeline: [&'a str; 2],
     storage: &'a crate::model::StorageSettings,
+    /// Every gateway, with its wires: each one routes to the others.
+    gateways: &'a [crate::ir::gateways::Gateway],
+    /// Which of them this is.
+    this: &'a str,
     nodes: Vec<NodeView<'a>>,
     /// Each pipeline output, the node feeding it, and the wire.
     outputs: Vec<(&'a str, NodeView<'a>, &'a str)>,
@@ -105,10 +109,10 @@ pub(super) fn task_view(ir: &Ir, index: NodeIndex) -> String {
     })
 }
 
-/// The digest of what the gateway reads from the IR: every node, without
-/// the tasks' definitions (the gateway runs no task), and which node feeds
-/// each pipeline output.
-pub(super) fn gateway_view(ir: &Ir) -> String {
+/// The digest of what a gateway reads from the IR: every node, without
+/// the tasks' definitions (a gateway runs no task), which node feeds each
+/// pipeline output, and which gateway takes which wire.
+pub(super) fn gateway_view(ir: &Ir, gateway: &crate::ir::gateways::Gateway) -> String {
     let outputs = ir
         .graph
         .node_indices()
@@ -122,6 +126,8 @@ pub(super) fn gateway_view(ir: &Ir) -> String {
     digest(&GatewayView {
         pipeline: [&ir.namespace, &ir.name],
         storage: &ir.gateway,
+        gateways: &ir.gateways,
+        this: &gateway.kubernetes_name,
         nodes: ir.graph.node_weights().map(NodeView::of).collect(),
         outputs,
     })

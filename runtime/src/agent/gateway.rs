@@ -56,30 +56,33 @@ impl Agent {
         let mut history = PipelineHistory::default();
         match self.state().store.published() {
             Ok(mut avs) => history.avs.append(&mut avs),
-            Err(error) => history.unreachable.push(format!("{GATEWAY}: {error}")),
+            Err(error) => history.unreachable.push(format!("{}: {error}", self.name)),
         }
-        'tasks: for task in &self.plan.tasks {
+        // The drops the other gateways took (each region keeps its own).
+        let others = self.plan.gateways.iter().filter(|g| self.is_one_gateway() && g.kubernetes_name != self.name);
+        for gateway in others {
+            let Some(base) = peers.base_url(&gateway.kubernetes_name) else {
+                history.unreachable.push(format!("{}: no address", gateway.kubernetes_name));
+                continue;
+            };
+            match outboxes(link, &base, &gateway.inputs).await {
+                Ok(mut avs) => history.avs.append(&mut avs),
+                Err(error) => history.unreachable.push(format!("{}: {error}", gateway.kubernetes_name)),
+            }
+        }
+        for task in &self.plan.tasks {
             let Some(base) = peers.base_url(&task.name) else {
                 history.unreachable.push(format!("{}: no address", task.name));
                 continue;
             };
-            let mut avs = Vec::new();
-            for output in &task.outputs {
-                let mut after = 0;
-                loop {
-                    match link.poll(&base, &output.wire, after, Duration::ZERO, None).await {
-                        Ok(page) if page.is_empty() => break,
-                        Ok(page) => {
-                            after = page.last().map_or(after, |entry| entry.seq);
-                            avs.extend(page.into_iter().map(|entry| entry.av));
-                        }
-                        Err(error) => {
-                            history.unreachable.push(format!("{}: {error}", task.name));
-                            continue 'tasks;
-                        }
-                    }
+            let wires: Vec<String> = task.outputs.iter().map(|output| output.wire.clone()).collect();
+            let mut avs = match outboxes(link, &base, &wires).await {
+                Ok(avs) => avs,
+                Err(error) => {
+                    history.unreachable.push(format!("{}: {error}", task.name));
+                    continue;
                 }
-            }
+            };
             match link.runs(&base, 0).await {
                 Ok(mut runs) => {
                     history.avs.append(&mut avs);
@@ -89,6 +92,37 @@ impl Agent {
             }
         }
         history
+    }
+
+    /// This agent is one of the plan's gateways (a pod's), not all of them.
+    fn is_one_gateway(&self) -> bool {
+        matches!(&self.role, Role::Gateway { scope: Some(_), .. })
+    }
+
+    /// Whether `av` may be served to `consumer` (an agent's name, if the
+    /// request gave one): an AV of a wire that is not `export` stays in its
+    /// region (LANGUAGE.md §4). The checker refuses a pipeline that would
+    /// send one across; this refuses a peer that asks anyway.
+    pub fn may_serve(&self, av: &Av, consumer: Option<&str>) -> Result<(), String> {
+        let home = self.plan.region_of_wire(&av.wire);
+        if self.plan.exported.contains(&av.wire) || home.is_none() {
+            return Ok(());
+        }
+        let there = consumer.and_then(|consumer| self.plan.region_of_agent(consumer));
+        if there == home {
+            return Ok(());
+        }
+        let asker = match (consumer, there) {
+            (Some(consumer), Some(region)) => format!("`{consumer}`, in region `{region}`"),
+            (Some(consumer), None) => format!("`{consumer}`, which has no region"),
+            (None, _) => "a peer that did not say which agent it is".to_owned(),
+        };
+        Err(format!(
+            "{} is of wire `{}`, whose type is not `export`: it stays in region `{}` and is not served to {asker}",
+            av.id,
+            av.wire,
+            home.unwrap_or_default()
+        ))
     }
 
     /// A fresh path in this agent's staging directory, unique among
@@ -128,6 +162,13 @@ impl Agent {
             return Err(AgentError(format!(
                 "`{wire}` is not a pipeline input; the inputs are {}",
                 self.plan.pipeline_inputs.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        if !self.produces(wire) {
+            let other = self.plan.gateway_of(wire).map_or(GATEWAY, |g| g.kubernetes_name.as_str());
+            return Err(AgentError(format!(
+                "`{wire}` is kept in its region: drop it into gateway `{other}`, not `{}`",
+                self.name
             )));
         }
         let mut named = Vec::with_capacity(files.len());
@@ -183,7 +224,16 @@ impl Agent {
         {
             let mut state = self.state();
             let tx = state.store.transaction()?;
-            let mut number = tx.meta("drops")?.and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+            // Drops are numbered per wire, so an AV's id does not depend on
+            // which gateway took it or what else was dropped meanwhile (a
+            // local run and a deployed pipeline name the same drops alike).
+            // A state from before starts its wires after its one count.
+            let counter = format!("drops:{wire}");
+            let count = |key: &str| tx.meta(key).map(|n| n.and_then(|n| n.parse::<u64>().ok()));
+            let mut number = match count(&counter)? {
+                Some(number) => number,
+                None => count("drops")?.unwrap_or(0),
+            };
             for (i, (name, _, content, size)) in digested.into_iter().enumerate() {
                 let key = format!("drop:{wire}:{name}:{content}");
                 let Some(staged) = staged.remove(&i) else {
@@ -221,7 +271,7 @@ impl Agent {
                 tx.set_meta(&key, &id)?;
                 fed.push(Fed { av: id, new: true });
             }
-            tx.set_meta("drops", &number.to_string())?;
+            tx.set_meta(&counter, &number.to_string())?;
             tx.commit()?;
         }
         self.announce(&published);
@@ -229,6 +279,22 @@ impl Agent {
         self.sweep_wanted.notify_one();
         Ok(fed)
     }
+}
+
+/// Every AV of `wires` in the outbox of the agent at `base`, page by page
+/// (records only: no payload).
+async fn outboxes(link: &Link, base: &str, wires: &[String]) -> Result<Vec<Av>, crate::link::LinkError> {
+    let mut avs = Vec::new();
+    for wire in wires {
+        let mut after = 0;
+        loop {
+            let page = link.poll(base, wire, after, Duration::ZERO, None).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            avs.extend(page.into_iter().map(|entry| entry.av));
+        }
+    }
+    Ok(avs)
 }
 
 /// Where a dropped file comes from.

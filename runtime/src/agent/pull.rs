@@ -28,7 +28,7 @@ impl Agent {
             let base = peers
                 .base_url(&producer)
                 .ok_or_else(|| AgentError(format!("no address for `{producer}`, the producer of `{wire}`")))?;
-            let entries = match link.poll(&base, &wire, after, LONG_POLL, Some(&self.name)).await {
+            let entries = match link.poll(&base, &wire, after, LONG_POLL, Some(self.consumer_name(&wire))).await {
                 Ok(entries) => entries,
                 Err(error) => {
                     // The producer is not up yet or restarting: try again
@@ -57,7 +57,7 @@ impl Agent {
                     continue;
                 }
                 let target = self.payload_target(&entry.av);
-                match link.download(&base, &entry.av, kind, &target).await {
+                match link.download(&base, &entry.av, kind, &target, self.consumer_name(&wire)).await {
                     Ok(()) => refused = None,
                     Err(DownloadError::Link(error)) => {
                         // Commit what arrived; the rest comes on the next poll.
@@ -95,7 +95,7 @@ impl Agent {
         match &self.role {
             Role::Task(_) => self.dir.join("cache").join(av.file_name()),
             // `av.wire` is the wire this agent asked for (checked in `pull`).
-            Role::Gateway { out_dir } => out_dir.join(&av.wire).join(av.file_name()),
+            Role::Gateway { out_dir, .. } => out_dir.join(&av.wire).join(av.file_name()),
         }
     }
 

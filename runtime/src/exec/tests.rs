@@ -21,6 +21,7 @@ fn task(run: Run, shell_template: Option<Vec<Arg>>) -> TaskPlan {
         timeout_ms: None,
         retries: 0,
         keep: crate::plan::Keep::All,
+        region: None,
         digest: "sha256:x".into(),
         inputs: vec![],
         outputs: vec![],
