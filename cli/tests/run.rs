@@ -571,3 +571,39 @@ fn a_failed_drop_still_stops_the_services_it_started() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(), "the service outlived koaljac run");
 }
+
+/// A local run of a pipeline pinned to regions: one gateway agent plays
+/// every region's gateway, drops are numbered per wire, and retention
+/// still frees what each consumer took (the consumers' names are those of
+/// the wire's gateway, as on a cluster).
+#[test]
+fn a_run_across_regions_plays_every_gateway_and_keeps_within_keep() {
+    let pipeline = r#"
+type summary = file export
+(in_a)                   count-a (a: summary)
+(in_b)                   count-b (b: summary)
+(a + b)                  report  (out)
+defaults { keep: 1 }
+task count-a { shell: "wc -l < {in_a} | tr -d ' ' > {a}" region: "af-east" }
+task count-b { shell: "wc -l < {in_b} | tr -d ' ' > {b}" region: "af-west" }
+task report  { shell: "cat {a} > {out}" region: "eu-north" }
+"#;
+    let dir = project(
+        "regions",
+        pipeline,
+        &[("a/1.txt", "x\n"), ("a/2.txt", "x\ny\n"), ("a/3.txt", "x\ny\nz\n"), ("b/1.txt", "p\n")],
+    );
+    let output = run(&dir, &["--drop", "in_a=a", "--drop", "in_b=b"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("8 run(s) succeeded, 0 failed"), "{}", text(&output.stderr));
+    // Numbered per wire: the first file of each input is drop 1 of it.
+    let log = json_lines(&koaljac(&["log", "count-b", "--state", &state(&dir), "--json"]));
+    assert_eq!(log[0]["snapshot"][0]["avs"][0], "gateway.1.in_b");
+    // Every agent kept one payload per wire once it was taken.
+    let state_dir = dir.join(".koalja");
+    assert_eq!(files_in(&state_dir.join("gateway/payloads")).len(), 2, "one of in_a, one of in_b");
+    for task in ["count-a", "report"] {
+        assert_eq!(files_in(&state_dir.join("agents").join(task).join("payloads")).len(), 1, "{task}");
+    }
+    assert_eq!(outputs(&dir, "out").len(), 1);
+}

@@ -181,7 +181,7 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
     for consumer in &agents {
         for (wire, seq) in consumer.status().cursors {
             if let Some(producer) = agents.iter().find(|agent| agent.produces(&wire)) {
-                producer.taken(&wire, &consumer.name, seq)?;
+                producer.taken(&wire, consumer.consumer_name(&wire), seq)?;
             }
         }
     }
