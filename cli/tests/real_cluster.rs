@@ -503,9 +503,23 @@ fn status_shows_the_runs_of_agents_running_as_pods() {
     // `koaljac fetch` brings the results out, checked, once.
     let into = write_file(test, "words.txt", "b\na\nb\n").with_file_name("fetched");
     let _ = std::fs::remove_dir_all(&into);
-    let fetched = kube.koaljac(&["fetch", path_str(&file), "out", "-n", &namespace, "-o", path_str(&into)]);
-    assert_eq!(fetched.code, 0, "{}", fetched.all());
-    assert!(fetched.out.ends_with("fetched 2, 0 already here\n"), "{}", fetched.all());
+    // The gateway collects as the outputs are made, a moment after the run
+    // that status shows: fetch until both are here.
+    let mut fetched_new = 0;
+    wait_until(Duration::from_secs(60), "both outputs collected and fetched", || {
+        let fetched = kube.koaljac(&["fetch", path_str(&file), "out", "-n", &namespace, "-o", path_str(&into)]);
+        assert_eq!(fetched.code, 0, "{}", fetched.all());
+        let new: usize = fetched
+            .out
+            .rsplit("fetched ")
+            .next()
+            .and_then(|s| s.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        fetched_new += new;
+        fetched_new >= 2
+    });
+    assert_eq!(fetched_new, 2, "each output fetched once");
     let read = |name: &str| std::fs::read_to_string(into.join("out").join(name)).unwrap_or_default();
     assert_eq!((read("count.1.out").trim(), read("count.2.out").trim()), ("2", "1500000"));
     let again = kube.koaljac(&["fetch", "--pipeline", &pipeline, "-o", path_str(&into)]);

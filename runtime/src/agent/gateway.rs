@@ -99,32 +99,6 @@ impl Agent {
         matches!(&self.role, Role::Gateway { scope: Some(_), .. })
     }
 
-    /// Whether `av` may be served to `consumer` (an agent's name, if the
-    /// request gave one): an AV of a wire that is not `export` stays in its
-    /// region (LANGUAGE.md §4). The checker refuses a pipeline that would
-    /// send one across; this refuses a peer that asks anyway.
-    pub fn may_serve(&self, av: &Av, consumer: Option<&str>) -> Result<(), String> {
-        let home = self.plan.region_of_wire(&av.wire);
-        if self.plan.exported.contains(&av.wire) || home.is_none() {
-            return Ok(());
-        }
-        let there = consumer.and_then(|consumer| self.plan.region_of_agent(consumer));
-        if there == home {
-            return Ok(());
-        }
-        let asker = match (consumer, there) {
-            (Some(consumer), Some(region)) => format!("`{consumer}`, in region `{region}`"),
-            (Some(consumer), None) => format!("`{consumer}`, which has no region"),
-            (None, _) => "a peer that did not say which agent it is".to_owned(),
-        };
-        Err(format!(
-            "{} is of wire `{}`, whose type is not `export`: it stays in region `{}` and is not served to {asker}",
-            av.id,
-            av.wire,
-            home.unwrap_or_default()
-        ))
-    }
-
     /// A fresh path in this agent's staging directory, unique among
     /// concurrent drops.
     pub fn staging_path(&self) -> PathBuf {
