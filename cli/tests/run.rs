@@ -400,15 +400,7 @@ fn watch_feeds_files_put_into_the_in_directory_until_stopped() {
     let dir = project("watch", LINECOUNT, &[]);
     // Killed if the test fails before it stops it: a `--watch` run left
     // behind would run forever.
-    let mut child = KillOnDrop(Some(
-        Command::new(env!("CARGO_BIN_EXE_koaljac"))
-            .current_dir(&dir)
-            .args(["run", "pipeline.kja", "--watch"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    ));
+    let mut child = KillOnDrop::watching(&dir);
     let inbox = dir.join(".koalja/in/in");
     let started = std::time::Instant::now();
     while !inbox.exists() {
@@ -424,12 +416,7 @@ fn watch_feeds_files_put_into_the_in_directory_until_stopped() {
     }
     assert_eq!(outputs(&dir, "out"), vec![("count-lines.1.out".to_owned(), "2\n".to_owned())]);
     assert!(!inbox.join("first.txt").exists(), "a fed file is removed from in/");
-    let child = child.0.take().unwrap();
-    // SAFETY: signalling our own child process.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let output = child.wait_with_output().unwrap();
+    let output = child.terminate();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(text(&output.stderr).contains("2 run(s) succeeded"), "{}", text(&output.stderr));
 }
@@ -462,15 +449,7 @@ fn ten_thousand_drops_under_keep_ten_use_flat_disk_and_lose_nothing() {
     const BATCH: usize = 250;
     let pipeline = LINECOUNT.replace("(out)\n", "(out)\ndefaults { keep: 10 }\n");
     let dir = project("soak", &pipeline, &[]);
-    let mut child = KillOnDrop(Some(
-        Command::new(env!("CARGO_BIN_EXE_koaljac"))
-            .current_dir(&dir)
-            .args(["run", "pipeline.kja", "--watch"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    ));
+    let mut child = KillOnDrop::watching(&dir);
     let state = dir.join(".koalja");
     let inbox = state.join("in/in");
     let started = std::time::Instant::now();
@@ -499,12 +478,7 @@ fn ten_thousand_drops_under_keep_ten_use_flat_disk_and_lose_nothing() {
         }
         use_after_batch.push(payload_use(&state));
     }
-    let child = child.0.take().unwrap();
-    // SAFETY: signalling our own child process.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let output = child.wait_with_output().unwrap();
+    let output = child.terminate();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(
         text(&output.stderr).contains(&format!("{} run(s) succeeded, 0 failed", 2 * DROPS)),
@@ -547,6 +521,31 @@ fn ten_thousand_drops_under_keep_ten_use_flat_disk_and_lose_nothing() {
 
 /// A child process killed when dropped, unless taken out first.
 struct KillOnDrop(Option<std::process::Child>);
+
+impl KillOnDrop {
+    /// `koaljac run pipeline.kja --watch` in `dir`, its stderr kept.
+    fn watching(dir: &Path) -> KillOnDrop {
+        KillOnDrop(Some(
+            Command::new(env!("CARGO_BIN_EXE_koaljac"))
+                .current_dir(dir)
+                .args(["run", "pipeline.kja", "--watch"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ))
+    }
+
+    /// Stops the child with SIGTERM, as a user's Ctrl-C would, and waits.
+    fn terminate(&mut self) -> Output {
+        let child = self.0.take().expect("the child is still running");
+        // SAFETY: signalling our own child process.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        child.wait_with_output().unwrap()
+    }
+}
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {

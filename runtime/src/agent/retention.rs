@@ -166,8 +166,8 @@ impl Agent {
     /// The wires whose payloads this agent publishes (a service's
     /// announcements are addresses, not files).
     fn published_wires(&self) -> Vec<String> {
-        let heads = self.heads.lock().map(|heads| heads.keys().cloned().collect()).unwrap_or_else(|_| Vec::new());
-        heads.into_iter().filter(|wire: &String| self.plan.kind(wire) != PayloadKind::Service).collect()
+        let Ok(heads) = self.heads.lock() else { return Vec::new() };
+        heads.keys().filter(|wire| self.plan.kind(wire) != PayloadKind::Service).cloned().collect()
     }
 
     /// The wires whose payloads this agent keeps copies of.
