@@ -219,6 +219,7 @@ fn the_agents_test_irs_are_current() {
         ("examples/linecount.kja", "linecount", "runtime/tests/data/linecount.ir.json"),
         ("runtime/tests/data/split-join.kja", "split-join", "runtime/tests/data/split-join.ir.json"),
         ("runtime/tests/data/orphans.kja", "orphans", "runtime/tests/data/orphans.ir.json"),
+        ("runtime/tests/data/drain.kja", "drain", "runtime/tests/data/drain.ir.json"),
         ("examples/sovereign.kja", "sovereign", "runtime/tests/data/sovereign.ir.json"),
     ] {
         let text = std::fs::read_to_string(format!("{root}/{source}")).unwrap();

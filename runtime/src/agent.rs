@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::{watch, Notify, Semaphore};
 
-use crate::exec::{Invocation, Outcome};
+use crate::exec::{Drain, Interrupted, Invocation, Outcome};
 use crate::files::{content_digest, read_only, remove_any};
 use crate::link::{DownloadError, Link, Peers, LONG_POLL};
 use crate::plan::{PayloadKind, Plan, TaskPlan};
@@ -72,17 +72,38 @@ pub struct Progress {
     pub failures: Mutex<Vec<RunRecord>>,
     /// At most this many user processes at once, across agents.
     jobs: Semaphore,
+    /// The process's stop (`stop`), which every agent's running code obeys.
+    drain: Drain,
 }
 
+/// How long running code has to finish after the agent is told to stop,
+/// by default: within Kubernetes' default 30 s between a pod's SIGTERM and
+/// its SIGKILL, with time left to commit what finished.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(20);
+
 impl Progress {
-    pub fn new(jobs: usize) -> Arc<Progress> {
+    /// `grace`: how long running code has after `stop` before it is killed.
+    pub fn new(jobs: usize, grace: Duration) -> Arc<Progress> {
         Arc::new(Progress {
             changes: AtomicU64::new(0),
             succeeded: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             failures: Mutex::new(Vec::new()),
             jobs: Semaphore::new(jobs.max(1)),
+            drain: Drain::new(grace),
         })
+    }
+
+    /// Stops every agent of the process, draining: no new run starts,
+    /// running code gets SIGTERM and the grace to finish (what finishes is
+    /// kept; the rest stays pending for the next start), pullers and sweeps
+    /// end between commits. The agents' tasks (`Agent::start`) then end.
+    pub fn stop(&self) {
+        self.drain.stopping.cancel();
+    }
+
+    fn stopping(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.drain.stopping.cancelled()
     }
 
     fn changed(&self) {
@@ -403,10 +424,44 @@ impl Agent {
         *last = Some(Trouble { at: now(), message });
     }
 
-    /// Starts the pullers, the runner and the retention sweep in `set`. They run until aborted,
-    /// or until a fault of the agent, which the set reports. Abort and
-    /// drain the set to stop: a long-running task's processes are killed
-    /// when its runner is dropped.
+    /// Runs `work` on the agent off the async threads: SQLite calls,
+    /// hashing, copies, renames and deletions block, and a slow disk must
+    /// not hold up the pullers, the runner and the requests that share
+    /// those threads.
+    pub(crate) async fn off_async<T, E>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Agent) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, AgentError>
+    where
+        T: Send + 'static,
+        E: Into<AgentError> + Send + 'static,
+    {
+        let agent = Arc::clone(self);
+        match tokio::task::spawn_blocking(move || work(&agent)).await {
+            Ok(result) => result.map_err(Into::into),
+            Err(join) => Err(AgentError(format!("work of agent `{}` stopped: {join}", self.name))),
+        }
+    }
+
+    /// `work` until the process stops; dropped there, which is safe for
+    /// work that commits in transactions (pullers, sweeps).
+    fn until_stopped(
+        &self,
+        work: impl std::future::Future<Output = Result<(), AgentError>> + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<(), AgentError>> + Send + 'static {
+        let progress = Arc::clone(&self.progress);
+        async move {
+            tokio::select! {
+                done = work => done,
+                _ = progress.stopping() => Ok(()),
+            }
+        }
+    }
+
+    /// Starts the pullers, the runner and the retention sweep in `set`.
+    /// They run until `Progress::stop` (then each ends with `Ok`, the
+    /// runner once drained), or until a fault of the agent, which the set
+    /// reports. Aborting them instead kills running code at once.
     pub fn start(
         self: &Arc<Self>,
         set: &mut tokio::task::JoinSet<Result<(), AgentError>>,
@@ -418,7 +473,7 @@ impl Agent {
             let producer = self.plan.producer_name(&wire).to_owned();
             let agent = Arc::clone(self);
             let (peers, link) = (Arc::clone(&peers), link.clone());
-            set.spawn(async move { agent.pull(wire, index, producer, peers, link).await });
+            set.spawn(self.until_stopped(async move { agent.pull(wire, index, producer, peers, link).await }));
         }
         if let Err(error) = self.fire_ready() {
             set.spawn(async move { Err(error) });
@@ -426,7 +481,7 @@ impl Agent {
         }
         if self.retention() != crate::plan::Keep::All {
             let agent = Arc::clone(self);
-            set.spawn(async move { agent.sweep_forever().await });
+            set.spawn(self.until_stopped(async move { agent.sweep_forever().await }));
         }
         match self.task_plan() {
             Some(task) if task.is_long_running() => {
@@ -441,6 +496,37 @@ impl Agent {
             None => {}
         }
     }
+}
+
+/// After the grace, how long committing what finished may take before the
+/// agents' tasks are aborted.
+const DRAIN_MARGIN: Duration = Duration::from_secs(5);
+
+/// Stops the process's agents (`Progress::stop`) and waits for their tasks
+/// in `set` to end, at most the grace and a margin (then they are aborted:
+/// what is left is only uncommitted, to be repeated). The first fault of
+/// an agent on the way, if any.
+pub async fn drain(
+    progress: &Progress,
+    set: &mut tokio::task::JoinSet<Result<(), AgentError>>,
+) -> Result<(), AgentError> {
+    progress.stop();
+    let mut fault = Ok(());
+    let ended = tokio::time::timeout(progress.drain.grace + DRAIN_MARGIN, async {
+        while let Some(joined) = set.join_next().await {
+            let result = joined.unwrap_or_else(|join| Err(AgentError(format!("an agent stopped: {join}"))));
+            if fault.is_ok() {
+                fault = result;
+            }
+        }
+    })
+    .await;
+    if ended.is_err() {
+        tracing::warn!("the agents did not stop within {} s; aborted", (progress.drain.grace + DRAIN_MARGIN).as_secs());
+        set.abort_all();
+        while set.join_next().await.is_some() {}
+    }
+    fault
 }
 
 /// The wires an agent pulls, with the input index the store records:

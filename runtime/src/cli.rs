@@ -8,6 +8,7 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -71,6 +72,10 @@ pub struct AgentArgs {
     /// it serves but `/healthz`.
     #[arg(long, value_name = "PATH")]
     pub token_file: PathBuf,
+    /// On SIGTERM, how long running user code has to finish (it gets
+    /// SIGTERM too) before it is killed and its run left for the next start.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::agent::DRAIN_GRACE.as_secs())]
+    pub drain_seconds: u64,
 }
 
 /// Reads the IR as pods mount it: `ir.json`, then `ir.json.1`, `ir.json.2`…
@@ -106,16 +111,19 @@ pub async fn execute(command: Command) -> Result<(), AgentError> {
             let plan = Arc::new(read_ir(&args.ir)?);
             let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
             let credential = Credential::from_file(&args.token_file).map_err(AgentError)?;
-            let agent = Agent::task(Arc::clone(&plan), &task, args.state, Progress::new(jobs))?;
-            run_agent(agent, &plan, args.listen, args.peers, credential).await
+            let progress = Progress::new(jobs, Duration::from_secs(args.drain_seconds));
+            let agent = Agent::task(Arc::clone(&plan), &task, args.state.clone(), Arc::clone(&progress))?;
+            run_agent(agent, &progress, &plan, args, credential).await
         }
         Command::Gateway { region, agent: args } => {
             let plan = Arc::new(read_ir(&args.ir)?);
             let credential = Credential::from_file(&args.token_file).map_err(AgentError)?;
             let state = &args.state;
             let (dir, out) = (state.join("gateway"), state.join("out"));
-            let agent = Agent::gateway_of_region(Arc::clone(&plan), region.as_deref(), dir, out, Progress::new(1))?;
-            run_agent(agent, &plan, args.listen, args.peers, credential).await
+            let progress = Progress::new(1, Duration::from_secs(args.drain_seconds));
+            let agent =
+                Agent::gateway_of_region(Arc::clone(&plan), region.as_deref(), dir, out, Arc::clone(&progress))?;
+            run_agent(agent, &progress, &plan, args, credential).await
         }
     }
 }
@@ -138,26 +146,31 @@ fn install(dest: &Path) -> Result<(), AgentError> {
     Ok(())
 }
 
-/// Serves the link protocol and runs the agent until SIGTERM or a fault.
+/// Serves the link protocol and runs the agent until SIGTERM or a fault;
+/// on SIGTERM it drains (`agent::drain`), serving its outputs meanwhile.
 async fn run_agent(
     agent: Arc<Agent>,
+    progress: &Progress,
     plan: &Plan,
-    listen: SocketAddr,
-    overrides: Vec<(String, String)>,
+    args: AgentArgs,
     credential: Credential,
 ) -> Result<(), AgentError> {
+    let listen = args.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| AgentError(format!("cannot listen on {listen}: {e}")))?;
     tracing::info!(agent = %agent.name, %listen, "serving the link protocol");
-    let peers = Arc::new(ClusterPeers::new(plan, LINK_PORT, overrides.into_iter().collect()));
+    let peers = Arc::new(ClusterPeers::new(plan, LINK_PORT, args.peers.into_iter().collect()));
     let mut workers = tokio::task::JoinSet::new();
     agent.start(&mut workers, peers, Link::new(&credential));
-    let server = crate::link::serve(listener, Arc::clone(&agent), credential);
+    let mut server = tokio::spawn(crate::link::serve(listener, Arc::clone(&agent), credential));
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| AgentError(format!("cannot watch for SIGTERM: {e}")))?;
     let result = tokio::select! {
-        served = server => served.map_err(|e| AgentError(format!("the link server stopped: {e}"))),
+        served = &mut server => match served {
+            Ok(served) => served.map_err(|e| AgentError(format!("the link server stopped: {e}"))),
+            Err(join) => Err(AgentError(format!("the link server stopped: {join}"))),
+        },
         Some(joined) = workers.join_next() => match joined {
             Ok(Err(error)) => Err(error),
             _ => Err(AgentError("an agent task stopped".into())),
@@ -166,10 +179,9 @@ async fn run_agent(
         _ = tokio::signal::ctrl_c() => Ok(()),
     };
     if result.is_ok() {
-        tracing::info!(agent = %agent.name, "stopping on a signal");
+        tracing::info!(agent = %agent.name, grace_seconds = args.drain_seconds, "stopping on a signal");
     }
-    // Drained, not just aborted: dropping a service's runner stops it.
-    workers.abort_all();
-    while workers.join_next().await.is_some() {}
-    result
+    let drained = crate::agent::drain(progress, &mut workers).await;
+    server.abort();
+    result.and(drained)
 }

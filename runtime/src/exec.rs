@@ -6,11 +6,15 @@
 //! timeout kills everything it started. A run succeeds on exit 0; a failure
 //! is retried `retries` times with a doubling back-off, and the last
 //! failure's exit status and standard-error tail are kept for the record.
+//! When the agent stops (SIGTERM to its pod), running code is drained: its
+//! group gets SIGTERM and a grace period to finish, then SIGKILL.
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use crate::files::remove_any;
 use crate::plan::{Arg, Run, TaskPlan};
@@ -42,6 +46,27 @@ pub struct Outcome {
     pub stdout_tail: Option<String>,
     pub stderr_tail: Option<String>,
 }
+
+/// The agent's stop, as running code sees it: once `stopping` is
+/// cancelled, each running process group gets SIGTERM, and SIGKILL if it
+/// has not exited after `grace`; no new attempt starts.
+#[derive(Clone, Debug)]
+pub struct Drain {
+    pub stopping: CancellationToken,
+    pub grace: Duration,
+}
+
+impl Drain {
+    pub fn new(grace: Duration) -> Drain {
+        Drain { stopping: CancellationToken::new(), grace }
+    }
+}
+
+/// The agent stopped the code before it finished (it did not exit 0 within
+/// the drain's grace): the run did not happen, and stays pending, to run
+/// again when the agent starts again.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Interrupted;
 
 /// How much of standard output and error a run's record keeps.
 const TAIL_BYTES: usize = 2048;
@@ -98,23 +123,27 @@ impl Invocation<'_> {
     }
 
     /// Runs the code, with retries; never fails itself (a program that
-    /// cannot start is a failed run, recorded like any other).
-    pub async fn run(&self) -> Outcome {
+    /// cannot start is a failed run, recorded like any other), but is
+    /// `Interrupted` by the agent's `drain`.
+    pub async fn run(&self, drain: &Drain) -> Result<Outcome, Interrupted> {
         let attempts = self.task.retries.saturating_add(1);
         let mut outcome =
             Outcome { succeeded: false, attempts: 0, exit_status: None, stdout_tail: None, stderr_tail: None };
         for attempt in 1..=attempts {
             if attempt > 1 {
                 let backoff = Duration::from_millis(100u64 << (attempt - 2).min(6)).min(Duration::from_secs(5));
-                tokio::time::sleep(backoff).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = drain.stopping.cancelled() => return Err(Interrupted),
+                }
             }
-            outcome = self.attempt().await;
+            outcome = self.attempt(drain).await?;
             outcome.attempts = attempt;
             if outcome.succeeded {
                 break;
             }
         }
-        outcome
+        Ok(outcome)
     }
 
     /// Starts the code with its streams piped; `Err` is why it could not.
@@ -147,29 +176,37 @@ impl Invocation<'_> {
         Ok(Running { group: child.id(), child, stdout, stderr })
     }
 
-    async fn attempt(&self) -> Outcome {
+    async fn attempt(&self, drain: &Drain) -> Result<Outcome, Interrupted> {
+        if drain.stopping.is_cancelled() {
+            return Err(Interrupted);
+        }
         let mut running = match self.spawn() {
             Ok(running) => running,
-            Err(reason) => return Outcome::failed(None, reason),
+            Err(reason) => return Ok(Outcome::failed(None, reason)),
         };
-        match self.task.timeout_ms {
-            Some(limit) => match tokio::time::timeout(Duration::from_millis(limit), running.child.wait()).await {
-                Ok(status) => running.outcome(status).await,
-                Err(_) => {
-                    let mut outcome = running.stop(Duration::ZERO).await;
-                    let tail = outcome.stderr_tail.take().unwrap_or_default();
-                    Outcome {
-                        exit_status: None,
-                        ..Outcome::failed(
-                            None,
-                            format!("timed out after {limit} ms; killed\n{tail}").trim_end().to_owned(),
-                        )
-                    }
-                }
-            },
-            None => {
-                let status = running.child.wait().await;
-                running.outcome(status).await
+        let limit = self.task.timeout_ms.map(Duration::from_millis);
+        let timed_out = async {
+            match limit {
+                Some(limit) => tokio::time::sleep(limit).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            status = running.child.wait() => Ok(running.outcome(status).await),
+            _ = timed_out => {
+                let mut outcome = running.stop(Duration::ZERO).await;
+                let tail = outcome.stderr_tail.take().unwrap_or_default();
+                let limit = limit.unwrap_or_default().as_millis();
+                Ok(Outcome {
+                    exit_status: None,
+                    ..Outcome::failed(None, format!("timed out after {limit} ms; killed\n{tail}").trim_end().to_owned())
+                })
+            }
+            // Code that finishes its work on SIGTERM (exit 0) has run;
+            // anything else was cut short.
+            _ = drain.stopping.cancelled() => {
+                let outcome = running.stop(drain.grace).await;
+                if outcome.succeeded { Ok(outcome) } else { Err(Interrupted) }
             }
         }
     }

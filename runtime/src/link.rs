@@ -172,17 +172,12 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
 }
 
-/// A read of the agent's store off the async threads: SQLite blocks, and a
-/// slow disk must not hold up every other request on the same thread.
+/// A read of the agent's store off the async threads (`Agent::off_async`).
 async fn read_store<T: Send + 'static>(
     agent: &Arc<Agent>,
     read: impl FnOnce(&Agent) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, String> {
-    let agent = Arc::clone(agent);
-    match tokio::task::spawn_blocking(move || read(&agent)).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    }
+    agent.off_async(read).await.map_err(|e| e.0)
 }
 
 async fn outbox(

@@ -80,7 +80,7 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
         .map(|absolute| options.state = absolute)
         .map_err(|e| AgentError(format!("cannot use the state directory {}: {e}", options.state.display())))?;
     let plan = Arc::new(plan);
-    let progress = Progress::new(options.jobs);
+    let progress = Progress::new(options.jobs, crate::agent::DRAIN_GRACE);
     let gateway = Agent::gateway(
         Arc::clone(&plan),
         options.state.join("gateway"),
@@ -131,17 +131,18 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
         .map_err(|e| AgentError(format!("cannot watch for SIGTERM: {e}")))?;
     let mut ticks: u64 = 0;
     // An error while feeding still goes through the clean-up below, which
-    // stops any service already started.
+    // stops any service already started. `Ok` names the signal that
+    // stopped the run, if one did.
     let result = if let Err(error) = fed {
         Err(error)
     } else {
         loop {
             ticks += 1;
             tokio::select! {
-                // Ctrl-C or SIGTERM: stop cleanly; every commit so far is kept
-                // and the next run continues from it.
-                _ = tokio::signal::ctrl_c() => break Ok(()),
-                _ = terminate.recv() => break Ok(()),
+                // Ctrl-C or SIGTERM: stop cleanly (drained, below); every
+                // commit so far is kept and the next run continues from it.
+                _ = tokio::signal::ctrl_c() => break Ok(Some("Ctrl-C")),
+                _ = terminate.recv() => break Ok(Some("SIGTERM")),
                 Some(joined) = workers.join_next() => {
                     break match joined {
                         Ok(Err(error)) => Err(error),
@@ -161,18 +162,33 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
                             }
                         }
                     } else if quiet(&agents, &progress) {
-                        break Ok(());
+                        break Ok(None);
                     }
                 }
             }
         }
     };
     display.finish(&progress);
-    // Drained, not just aborted: dropping a service's runner stops it.
+    // Running code (a signal's stop) and services (every stop) get SIGTERM
+    // and the grace; a second Ctrl-C kills them at once.
+    if let Ok(Some(signal)) = &result {
+        let busy: usize = agents.iter().map(|agent| agent.status().busy).sum();
+        if busy > 0 {
+            eprintln!(
+                "{signal}: stopping; running code has {} s to finish (Ctrl-C again kills it)",
+                crate::agent::DRAIN_GRACE.as_secs()
+            );
+        }
+    }
+    let drained = tokio::select! {
+        drained = crate::agent::drain(&progress, &mut workers) => drained,
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    };
     workers.abort_all();
     while workers.join_next().await.is_some() {}
     servers.abort_all();
     result?;
+    drained?;
     // What retention lets go of since the last sweep, so that the state a
     // run leaves behind is within its `keep` (the sweeps ran concurrently
     // and may trail the last commits). A consumer tells its producer what
@@ -186,9 +202,7 @@ pub async fn run(plan: Plan, mut options: Options) -> Result<Summary, AgentError
         }
     }
     for agent in agents {
-        tokio::task::spawn_blocking(move || agent.sweep_all())
-            .await
-            .map_err(|e| AgentError(format!("the last retention sweep stopped: {e}")))??;
+        agent.off_async(|agent| agent.sweep_all()).await?;
     }
     summary.succeeded = progress.succeeded.load(Ordering::SeqCst);
     summary.failures = progress.failures.lock().map(|f| f.clone()).unwrap_or_default();
@@ -213,7 +227,11 @@ fn quiet(agents: &[Arc<Agent>], progress: &Progress) -> bool {
 /// `--drop`: each file, or a directory's files in name order, in small
 /// batches (one commit each, and the first runs start while later files
 /// are still being copied in).
-async fn feed_drops(gateway: &Agent, drops: &[(String, PathBuf)], summary: &mut Summary) -> Result<(), AgentError> {
+async fn feed_drops(
+    gateway: &Arc<Agent>,
+    drops: &[(String, PathBuf)],
+    summary: &mut Summary,
+) -> Result<(), AgentError> {
     for (wire, path) in drops {
         let files: Vec<(String, PathBuf)> = files_of(path)?.into_iter().map(|file| (file_name(&file), file)).collect();
         for batch in files.chunks(DROP_BATCH) {
@@ -243,7 +261,7 @@ fn files_of(path: &Path) -> Result<Vec<PathBuf>, AgentError> {
 
 /// `--watch`: files put into `DIR/in/<wire>/` are fed, then removed (a
 /// crash in between feeds nothing twice: drops are keyed by content).
-async fn feed_watched(plan: &Plan, gateway: &Agent, state: &Path) -> Result<(), AgentError> {
+async fn feed_watched(plan: &Plan, gateway: &Arc<Agent>, state: &Path) -> Result<(), AgentError> {
     for wire in &plan.pipeline_inputs {
         let dir = state.join("in").join(wire);
         if std::fs::create_dir_all(&dir).is_err() {

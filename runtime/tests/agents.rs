@@ -451,6 +451,96 @@ async fn as_pid_1_the_agent_reaps_orphans_and_passes_sigterm_on() {
     }
 }
 
+/// Drops `name` into `wire` at the gateway, retrying while it comes up.
+async fn drop_when_up(gateway: &str, wire: &str, name: &str, content: &str) {
+    let started = Instant::now();
+    while let Err(error) = link().drop_file(gateway, wire, name, content.as_bytes().to_vec()).await {
+        assert!(started.elapsed() < Duration::from_secs(20), "the gateway never answered: {error}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How many runs of `task` have started code so far (each run's code
+/// touches `started` in its private working directory).
+fn started_runs(dir: &Path, task: &str) -> usize {
+    let runs = dir.join("state").join(task).join("runs");
+    let pids = std::fs::read_dir(runs).map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>()).unwrap_or_default();
+    pids.iter()
+        .flat_map(|pid| std::fs::read_dir(pid).into_iter().flatten().flatten())
+        .filter(|slot| slot.path().join("started").exists())
+        .count()
+}
+
+async fn wait_for_started(dir: &Path, task: &str, count: usize) {
+    let started = Instant::now();
+    while started_runs(dir, task) < count {
+        assert!(started.elapsed() < Duration::from_secs(30), "run {count} of `{task}` never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// SIGTERM to an agent whose code is running drains it: the code gets
+/// SIGTERM too, and a run whose code finishes on it (exit 0) is kept with
+/// its output; code that ignores it is killed after `--drain-seconds`, its
+/// run left pending, and run again by the next start. The agent exits 0
+/// both times. (Before, the code was killed at once and every run repeated.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_running_code_and_keeps_what_finishes() {
+    let dir = scratch("drain");
+    let ir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/drain.ir.json"));
+    let (gateway_port, port) = (free_port(), free_port());
+    let peers = [format!("gateway=http://127.0.0.1:{gateway_port}"), format!("slow=http://127.0.0.1:{port}")];
+    write_token(&dir);
+    let gateway = format!("http://127.0.0.1:{gateway_port}");
+    let slow = format!("http://127.0.0.1:{port}");
+    let start_slow = || {
+        Command::new(AGENT)
+            .args(agent_args(&dir, ir, "slow", port, &peers))
+            .args(["--drain-seconds", "2"])
+            .spawn()
+            .unwrap()
+    };
+    let mut agents =
+        Agents(vec![Command::new(AGENT).args(agent_args(&dir, ir, "gateway", gateway_port, &peers)).spawn().unwrap()]);
+    agents.0.push(start_slow());
+
+    drop_when_up(&gateway, "in", "f1", "finish\n").await;
+    wait_for_started(&dir, "slow", 1).await;
+    let stopping = Instant::now();
+    assert_eq!(terminate(&mut agents.0[1]), Some(0), "a drained agent exits 0");
+    assert!(stopping.elapsed() < Duration::from_secs(2), "the code was not told to stop: {:?}", stopping.elapsed());
+
+    agents.0[1] = start_slow();
+    wait_healthy(&slow).await;
+    let runs = link().runs(&slow, 0).await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].status, koalja_agent::record::RunStatus::Succeeded, "{runs:?}");
+    assert_eq!(runs[0].outputs, vec!["slow.1.out"]);
+    let out = dir.join("state/gateway/out/out/slow.1.out");
+    let collected = Instant::now();
+    while std::fs::read_to_string(&out).ok().as_deref() != Some("finish\n") {
+        assert!(collected.elapsed() < Duration::from_secs(20), "the drained run's output never reached the gateway");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(started_runs(&dir, "slow"), 1, "the finished run was not run again");
+
+    drop_when_up(&gateway, "in", "f2", "stubborn\n").await;
+    wait_for_started(&dir, "slow", 2).await;
+    let stopping = Instant::now();
+    assert_eq!(terminate(&mut agents.0[1]), Some(0), "an agent whose code had to be killed exits 0 too");
+    let took = stopping.elapsed();
+    assert!(took >= Duration::from_secs(2), "killed before its grace: {took:?}");
+    assert!(took < Duration::from_secs(15), "the drain did not end: {took:?}");
+
+    agents.0[1] = start_slow();
+    wait_healthy(&slow).await;
+    let runs = link().runs(&slow, 0).await.unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_ne!(runs[1].status, koalja_agent::record::RunStatus::Failed, "a cut-short run is no failure: {runs:?}");
+    wait_for_started(&dir, "slow", 3).await;
+    assert_eq!(terminate(&mut agents.0[0]), Some(0));
+}
+
 /// An agent whose producer cannot be reached keeps trying, and says so:
 /// `/v1/status` carries the trouble and the disk, and stderr one JSON line
 /// for it (not one per retry).
@@ -589,7 +679,7 @@ async fn a_batch_of_drops_feeds_each_file_once() {
     let dir = scratch("batch");
     let json = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/linecount.ir.json")).unwrap();
     let plan = Arc::new(koalja_agent::plan::Plan::from_ir_json(&json).unwrap());
-    let progress = koalja_agent::agent::Progress::new(1);
+    let progress = koalja_agent::agent::Progress::new(1, koalja_agent::agent::DRAIN_GRACE);
     let gateway = koalja_agent::agent::Agent::gateway(plan, dir.join("gateway"), dir.join("out"), progress).unwrap();
     for (name, content) in [("a", "1"), ("b", "2"), ("c", "1")] {
         std::fs::write(dir.join(name), content).unwrap();

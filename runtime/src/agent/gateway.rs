@@ -49,12 +49,12 @@ impl Agent {
     /// agent the AVs of every wire it produces (its outbox, page by page)
     /// and its runs. What `koaljac log` and `trace` read of a deployed
     /// pipeline; an agent that does not answer is named instead.
-    pub async fn pipeline_history(&self) -> PipelineHistory {
+    pub async fn pipeline_history(self: &Arc<Self>) -> PipelineHistory {
         let Some((peers, link)) = self.peers.get() else {
             return PipelineHistory { unreachable: vec!["not started".to_owned()], ..PipelineHistory::default() };
         };
         let mut history = PipelineHistory::default();
-        match self.state().store.published() {
+        match self.off_async(|agent| agent.state().store.published()).await {
             Ok(mut avs) => history.avs.append(&mut avs),
             Err(error) => history.unreachable.push(format!("{}: {error}", self.name)),
         }
@@ -114,7 +114,7 @@ impl Agent {
 
     /// Feeds a file that is already in `staging_path()` (an HTTP drop's
     /// body) into pipeline input `wire`: it is moved, not copied again.
-    pub async fn drop_staged(&self, wire: &str, name: &str, staged: &Path) -> Result<Fed, AgentError> {
+    pub async fn drop_staged(self: &Arc<Self>, wire: &str, name: &str, staged: &Path) -> Result<Fed, AgentError> {
         let mut fed = self.feed(wire, vec![(name.to_owned(), staged.to_path_buf())], Source::Staged).await?;
         fed.pop().ok_or_else(|| AgentError("nothing was fed".into()))
     }
@@ -124,11 +124,20 @@ impl Agent {
     /// same name into the same wire again is a no-op, so re-running a
     /// command with the same `--drop` never feeds a file twice. The files
     /// are copied: the user's stay as they are.
-    pub async fn drop_files(&self, wire: &str, files: Vec<(String, PathBuf)>) -> Result<Vec<Fed>, AgentError> {
+    pub async fn drop_files(
+        self: &Arc<Self>,
+        wire: &str,
+        files: Vec<(String, PathBuf)>,
+    ) -> Result<Vec<Fed>, AgentError> {
         self.feed(wire, files, Source::Copy).await
     }
 
-    async fn feed(&self, wire: &str, files: Vec<(String, PathBuf)>, source: Source) -> Result<Vec<Fed>, AgentError> {
+    async fn feed(
+        self: &Arc<Self>,
+        wire: &str,
+        files: Vec<(String, PathBuf)>,
+        source: Source,
+    ) -> Result<Vec<Fed>, AgentError> {
         if !matches!(self.role, Role::Gateway { .. }) {
             return Err(AgentError("only the gateway takes file drops".into()));
         }
@@ -151,19 +160,22 @@ impl Agent {
                 .ok_or_else(|| AgentError(format!("`{name}` cannot be used as a file name")))?;
             named.push((safe, path));
         }
-        // Digest and copy under temporary names off the async threads; the
-        // renames and the one commit happen under the lock, so drop numbers
-        // are dense and unique. Files fed before are not copied again.
-        let digested = blocking(move || {
-            named
-                .into_iter()
-                .map(|(name, path)| {
-                    let (content, size) = content_digest(&path).map_err(io_error("cannot read", &path))?;
-                    Ok((name, path, content, size))
-                })
-                .collect::<Result<Vec<_>, AgentError>>()
-        })
-        .await?;
+        let wire = wire.to_owned();
+        self.off_async(move |agent| agent.feed_now(&wire, named, source)).await
+    }
+
+    /// `feed`'s work, which blocks (digests, copies, renames, SQLite).
+    fn feed_now(&self, wire: &str, named: Vec<(String, PathBuf)>, source: Source) -> Result<Vec<Fed>, AgentError> {
+        // Digest and copy under temporary names outside the lock; the
+        // renames and the one commit happen under it, so drop numbers are
+        // dense and unique. Files fed before are not copied again.
+        let digested = named
+            .into_iter()
+            .map(|(name, path)| {
+                let (content, size) = content_digest(&path).map_err(io_error("cannot read", &path))?;
+                Ok((name, path, content, size))
+            })
+            .collect::<Result<Vec<_>, AgentError>>()?;
         let known: Vec<Option<String>> = {
             let state = self.state();
             digested
@@ -180,18 +192,15 @@ impl Agent {
                 Source::Staged => (i, d.1.clone(), d.1.clone()),
             })
             .collect();
-        let staged: Vec<(usize, PathBuf)> = blocking(move || {
-            to_stage
-                .into_iter()
-                .map(|(i, from, staged)| {
-                    if from != staged {
-                        std::fs::copy(&from, &staged).map_err(io_error("cannot copy", &from))?;
-                    }
-                    Ok((i, staged))
-                })
-                .collect::<Result<Vec<_>, AgentError>>()
-        })
-        .await?;
+        let staged: Vec<(usize, PathBuf)> = to_stage
+            .into_iter()
+            .map(|(i, from, staged)| {
+                if from != staged {
+                    std::fs::copy(&from, &staged).map_err(io_error("cannot copy", &from))?;
+                }
+                Ok((i, staged))
+            })
+            .collect::<Result<Vec<_>, AgentError>>()?;
         let mut staged: BTreeMap<usize, PathBuf> = staged.into_iter().collect();
         let mut fed = Vec::with_capacity(digested.len());
         let mut published = Vec::new();
@@ -278,11 +287,4 @@ enum Source {
     Copy,
     /// Already a staging file of this agent: moved into place.
     Staged,
-}
-
-/// Runs blocking file work off the async threads.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, AgentError> + Send + 'static,
-) -> Result<T, AgentError> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| AgentError(format!("file work stopped: {e}")))?
 }

@@ -87,7 +87,8 @@ impl Agent {
                 continue;
             }
             backoff = Duration::from_millis(50);
-            self.receive(&wire, index, received)?;
+            let taken = wire.clone();
+            self.off_async(move |agent| agent.receive(&taken, index, received)).await?;
         }
     }
 

@@ -70,10 +70,7 @@ impl Agent {
             return Ok(());
         }
         loop {
-            let agent = Arc::clone(&self);
-            let removed = tokio::task::spawn_blocking(move || agent.sweep())
-                .await
-                .map_err(|e| AgentError(format!("the retention sweep stopped: {e}")))??;
+            let removed = self.off_async(|agent| agent.sweep()).await?;
             if removed == SWEEP_BATCH {
                 // More to remove: go on after a breath.
                 tokio::time::sleep(SWEEP_GAP).await;

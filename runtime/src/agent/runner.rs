@@ -23,23 +23,41 @@ pub(super) struct Ran {
 }
 
 impl Agent {
-    /// Executes pending runs, forever: up to the job limit at once (the
-    /// shared semaphore, FIFO, so earlier runs start first), each finished
-    /// in run order, so a task's outputs keep the order of its snapshots.
+    /// Executes pending runs until the process stops: up to the job limit
+    /// at once (the shared semaphore, FIFO, so earlier runs start first),
+    /// each finished in run order, so a task's outputs keep the order of
+    /// its snapshots. On the stop it drains: the runs in flight are told to
+    /// stop, and those that finish before the first one cut short are kept;
+    /// the rest stay pending and run again at the next start (keeping a
+    /// later run alone would publish out of order).
     pub(super) async fn run_pending(self: Arc<Self>) -> Result<(), AgentError> {
         use futures_util::stream::{FuturesOrdered, StreamExt};
         let mut in_flight = FuturesOrdered::new();
         let mut last_started = 0;
-        loop {
-            for record in self.state().store.pending_runs(last_started)? {
+        while !self.progress.drain.stopping.is_cancelled() {
+            for record in self.off_async(move |agent| agent.state().store.pending_runs(last_started)).await? {
                 last_started = record.run;
                 in_flight.push_back(self.run_code(record));
             }
             tokio::select! {
-                Some(ran) = in_flight.next() => self.keep(ran?, true)?,
+                Some(ended) = in_flight.next() => {
+                    if let Ok(ran) = ended? {
+                        self.off_async(|agent| agent.keep(ran, true)).await?;
+                    }
+                }
                 _ = self.wake_runner.notified() => {}
+                _ = self.progress.stopping() => {}
             }
         }
+        let mut cut_short = false;
+        while let Some(ended) = in_flight.next().await {
+            match ended? {
+                Ok(ran) if !cut_short => self.off_async(|agent| agent.keep(ran, true)).await?,
+                Ok(ran) => self.release_slot(ran.slot),
+                Err(Interrupted) => cut_short = true,
+            }
+        }
+        Ok(())
     }
 
     /// Everything a run needs before its code starts: a private working
@@ -113,28 +131,45 @@ impl Agent {
             if let Some(av) = self.services.lock().ok().and_then(|services| services.get(wire).cloned()) {
                 return Some(av);
             }
-            if tokio::time::timeout_at(deadline, announced).await.is_err() {
-                return None;
+            tokio::select! {
+                waited = tokio::time::timeout_at(deadline, announced) => if waited.is_err() { return None },
+                // Stopping: the run will not start, whatever it gets.
+                _ = self.progress.stopping() => return None,
             }
         }
     }
 
-    /// Runs the code of one pending run to its end.
-    pub(super) async fn run_code(&self, mut record: RunRecord) -> Result<Ran, AgentError> {
+    /// Runs the code of one pending run to its end (the run, succeeded or
+    /// failed), or until the drain cuts it short (it stays pending).
+    pub(super) async fn run_code(&self, mut record: RunRecord) -> Result<Result<Ran, Interrupted>, AgentError> {
         let Some(task) = self.task_plan() else { return Err(AgentError("only tasks run code".into())) };
         // The job slot first: every pending run's future is polled at once,
         // and a working directory is taken only by a run about to start.
         let _job = self.progress.jobs.acquire().await.map_err(|_| AgentError("job slots closed".into()))?;
+        if self.progress.drain.stopping.is_cancelled() {
+            return Ok(Err(Interrupted));
+        }
         let (invocation, slot, unavailable) = self.prepare(task, &mut record).await?;
+        if unavailable.is_some() && self.progress.drain.stopping.is_cancelled() {
+            // A service the drain stopped waiting for: not the run's fault.
+            self.release_slot(slot);
+            return Ok(Err(Interrupted));
+        }
         let outcome = match unavailable {
             Some(reason) => Outcome::failed(None, reason),
             None => {
                 record.started = Some(now());
-                invocation.run().await
+                match invocation.run(&self.progress.drain).await {
+                    Ok(outcome) => outcome,
+                    Err(Interrupted) => {
+                        self.release_slot(slot);
+                        return Ok(Err(Interrupted));
+                    }
+                }
             }
         };
         record.apply(outcome);
-        Ok(Ran { record, outputs: invocation.outputs, slot })
+        Ok(Ok(Ran { record, outputs: invocation.outputs, slot }))
     }
 
     /// Keeps a finished run: its outputs become AVs, published with the

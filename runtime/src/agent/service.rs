@@ -24,11 +24,13 @@ impl Agent {
     /// A service is announced on its implicit outputs (address and
     /// revision, which is the run number) once its port accepts
     /// connections; it then no longer counts as busy, so a local run can
-    /// end while it serves.
+    /// end while it serves. On the process's stop the process gets
+    /// SIGTERM and the drain's grace; its run stays unfinished, so the next
+    /// start starts it again.
     pub(super) async fn run_long(self: Arc<Self>, address: Option<String>) -> Result<(), AgentError> {
         let Some(task) = self.task_plan() else { return Ok(()) };
         let mut current: Option<Current> = None;
-        loop {
+        while !self.progress.drain.stopping.is_cancelled() {
             let mut unfinished = self.state().store.unfinished_runs()?;
             unfinished.retain(|run| current.as_ref().is_none_or(|c| c.ran.record.run != run.run));
             if let Some(newest) = unfinished.pop() {
@@ -56,11 +58,18 @@ impl Agent {
                     }
                 }
                 _ = self.wake_runner.notified() => {}
+                _ = self.progress.stopping() => {}
             }
         }
+        if let Some(mut current) = current {
+            current.running.stop(self.progress.drain.grace).await;
+            self.release_slot(current.ran.slot);
+        }
+        Ok(())
     }
 
-    /// Starts a long-running run; `None` when it could not start (recorded).
+    /// Starts a long-running run; `None` when it could not start (recorded),
+    /// or the process is stopping (not recorded).
     pub(super) async fn start_long(
         &self,
         task: &TaskPlan,
@@ -69,6 +78,10 @@ impl Agent {
     ) -> Result<Option<Current>, AgentError> {
         let counted = record.status == RunStatus::Pending;
         let (invocation, slot, unavailable) = self.prepare(task, &mut record).await?;
+        if self.progress.drain.stopping.is_cancelled() {
+            self.release_slot(slot);
+            return Ok(None);
+        }
         record.started = Some(now());
         let started = match unavailable {
             Some(reason) => Err(Outcome::failed(None, reason)),
@@ -101,6 +114,12 @@ impl Agent {
             outcome = running.exited() => {
                 record.apply(outcome);
                 self.keep(Ran { record, outputs, slot }, counted)?;
+                return Ok(None);
+            }
+            // Stopping before it was up: it starts again at the next start.
+            _ = self.progress.stopping() => {
+                running.stop(self.progress.drain.grace).await;
+                self.release_slot(slot);
                 return Ok(None);
             }
         };

@@ -79,7 +79,7 @@ async fn shell_placeholders_are_quoted() {
     let task = task(Run::Shell(String::new()), Some(vec![lit("printf '%s\\n' "), wire("in"), lit(" > "), wire("out")]));
     let invocation = invocation(&task, dir.path());
     assert_eq!(invocation.argv()[..2], ["/bin/sh", "-c"]);
-    assert!(invocation.run().await.succeeded);
+    assert!(run_to_end(&invocation).await.succeeded);
     assert_eq!(std::fs::read_to_string(dir.path().join("out")).unwrap(), "/d/a 1\n/d/b'2\n");
 }
 
@@ -90,7 +90,7 @@ async fn a_run_writes_its_output_with_env_and_succeeds() {
         Run::Shell(String::new()),
         Some(vec![lit("printf '%s %s' \"$GREETING\" \"$KOALJA_TASK\" > "), wire("out")]),
     );
-    let outcome = invocation(&task, dir.path()).run().await;
+    let outcome = run_to_end(&invocation(&task, dir.path())).await;
     assert_eq!(
         outcome,
         Outcome { succeeded: true, attempts: 1, exit_status: Some(0), stdout_tail: None, stderr_tail: None }
@@ -103,7 +103,7 @@ async fn a_failing_run_keeps_its_status_and_stderr_tail_after_every_retry() {
     let dir = tempfile::tempdir().unwrap();
     let mut task = task(Run::Shell(String::new()), Some(vec![lit("echo attempt >> tries; echo broken >&2; exit 3")]));
     task.retries = 2;
-    let outcome = invocation(&task, dir.path()).run().await;
+    let outcome = run_to_end(&invocation(&task, dir.path())).await;
     assert!(!outcome.succeeded);
     assert_eq!(outcome.attempts, 3);
     assert_eq!(outcome.exit_status, Some(3));
@@ -118,7 +118,7 @@ async fn a_timeout_kills_the_whole_process_group() {
     let mut task = task(Run::Shell(String::new()), Some(vec![lit("(sleep 2; touch late) & sleep 30")]));
     task.timeout_ms = Some(200);
     let started = std::time::Instant::now();
-    let outcome = invocation(&task, dir.path()).run().await;
+    let outcome = run_to_end(&invocation(&task, dir.path())).await;
     assert!(!outcome.succeeded);
     assert!(outcome.stderr_tail.unwrap().starts_with("timed out after 200 ms"));
     assert!(started.elapsed() < Duration::from_secs(20), "the run was not killed");
@@ -130,8 +130,58 @@ async fn a_timeout_kills_the_whole_process_group() {
 async fn a_program_that_cannot_start_is_a_failed_run() {
     let dir = tempfile::tempdir().unwrap();
     let task = task(Run::Command { args: vec![lit("/no/such/program")], append_wire_paths: false }, None);
-    let outcome = invocation(&task, dir.path()).run().await;
+    let outcome = run_to_end(&invocation(&task, dir.path())).await;
     assert!(!outcome.succeeded);
     assert_eq!(outcome.exit_status, None);
     assert!(outcome.stderr_tail.unwrap().contains("cannot start `/no/such/program`"));
+}
+
+/// Runs with a drain that never comes.
+async fn run_to_end(invocation: &Invocation<'_>) -> Outcome {
+    invocation.run(&Drain::new(Duration::from_secs(1))).await.expect("nothing stops this run")
+}
+
+/// Code that is still running when the agent stops: SIGTERM reaches its
+/// group, and code that finishes its work on it (exit 0) has run.
+#[tokio::test]
+async fn a_drain_passes_sigterm_and_keeps_code_that_finishes_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let task =
+        task(Run::Shell(String::new()), Some(vec![lit("trap 'echo drained > out; exit 0' TERM; sleep 30 & wait")]));
+    let drain = Drain::new(Duration::from_secs(10));
+    let invocation = invocation(&task, dir.path());
+    let started = std::time::Instant::now();
+    let stop = drain.stopping.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.cancel();
+    });
+    let outcome = invocation.run(&drain).await.expect("exit 0 on SIGTERM is a finished run");
+    assert!(outcome.succeeded);
+    assert_eq!(std::fs::read_to_string(dir.path().join("out")).unwrap(), "drained\n");
+    assert!(started.elapsed() < Duration::from_secs(10), "SIGTERM did not reach the code");
+}
+
+/// Code that ignores SIGTERM is killed after the grace, and the run counts
+/// as interrupted (not failed): no retry starts, whatever `retries` says.
+#[tokio::test]
+async fn a_drain_kills_code_that_ignores_sigterm_after_the_grace_and_retries_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut task = task(Run::Shell(String::new()), Some(vec![lit("echo try >> tries; trap '' TERM; sleep 30")]));
+    task.retries = 3;
+    let drain = Drain::new(Duration::from_millis(500));
+    drain.stopping.cancel();
+    assert_eq!(invocation(&task, dir.path()).run(&drain).await, Err(Interrupted), "nothing starts once stopping");
+    assert!(!dir.path().join("tries").exists());
+    let drain = Drain::new(Duration::from_millis(500));
+    let stop = drain.stopping.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.cancel();
+    });
+    let started = std::time::Instant::now();
+    assert_eq!(invocation(&task, dir.path()).run(&drain).await, Err(Interrupted));
+    assert!(started.elapsed() >= Duration::from_millis(800), "killed before its grace: {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(20), "never killed");
+    assert_eq!(std::fs::read_to_string(dir.path().join("tries")).unwrap().lines().count(), 1);
 }
