@@ -8,7 +8,7 @@
 //! engine + new runs in one transaction), the *runner* (`runner`: executes
 //! pending runs, many at once, and commits each one's outputs + record in
 //! one transaction, in run order; `service` for long-running tasks), and the
-//! HTTP server (`link`) that serves the outbox. `gateway` holds what only
+//! HTTP server (`server`) that serves the outbox. `gateway` holds what only
 //! the gateway does.
 
 use std::collections::BTreeMap;
@@ -32,6 +32,7 @@ mod gateway;
 mod pull;
 mod retention;
 mod runner;
+pub mod server;
 mod service;
 
 pub use gateway::PipelineHistory;

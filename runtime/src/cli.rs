@@ -163,7 +163,7 @@ async fn run_agent(
     let peers = Arc::new(ClusterPeers::new(plan, LINK_PORT, args.peers.into_iter().collect()));
     let mut workers = tokio::task::JoinSet::new();
     agent.start(&mut workers, peers, Link::new(&credential));
-    let mut server = tokio::spawn(crate::link::serve(listener, Arc::clone(&agent), credential));
+    let mut server = tokio::spawn(crate::agent::server::serve(listener, Arc::clone(&agent), credential));
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| AgentError(format!("cannot watch for SIGTERM: {e}")))?;
     let result = tokio::select! {

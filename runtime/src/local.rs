@@ -19,8 +19,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::agent::server::serve;
 use crate::agent::{Agent, AgentError, Progress};
-use crate::link::{serve, Link, Peers};
+use crate::link::{Link, Peers};
 use crate::plan::Plan;
 use crate::record::RunRecord;
 
