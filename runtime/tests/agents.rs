@@ -452,9 +452,9 @@ async fn as_pid_1_the_agent_reaps_orphans_and_passes_sigterm_on() {
 }
 
 /// Drops `name` into `wire` at the gateway, retrying while it comes up.
-async fn drop_when_up(gateway: &str, wire: &str, name: &str, content: &str) {
+async fn drop_when_up(gateway: &str, wire: &str, name: &str, content: &[u8]) {
     let started = Instant::now();
-    while let Err(error) = link().drop_file(gateway, wire, name, content.as_bytes().to_vec()).await {
+    while let Err(error) = link().drop_file(gateway, wire, name, content.to_vec()).await {
         assert!(started.elapsed() < Duration::from_secs(20), "the gateway never answered: {error}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -504,7 +504,7 @@ async fn sigterm_drains_running_code_and_keeps_what_finishes() {
         Agents(vec![Command::new(AGENT).args(agent_args(&dir, ir, "gateway", gateway_port, &peers)).spawn().unwrap()]);
     agents.0.push(start_slow());
 
-    drop_when_up(&gateway, "in", "f1", "finish\n").await;
+    drop_when_up(&gateway, "in", "f1", b"finish\n").await;
     wait_for_started(&dir, "slow", 1).await;
     let stopping = Instant::now();
     assert_eq!(terminate(&mut agents.0[1]), Some(0), "a drained agent exits 0");
@@ -524,7 +524,7 @@ async fn sigterm_drains_running_code_and_keeps_what_finishes() {
     }
     assert_eq!(started_runs(&dir, "slow"), 1, "the finished run was not run again");
 
-    drop_when_up(&gateway, "in", "f2", "stubborn\n").await;
+    drop_when_up(&gateway, "in", "f2", b"stubborn\n").await;
     wait_for_started(&dir, "slow", 2).await;
     let stopping = Instant::now();
     assert_eq!(terminate(&mut agents.0[1]), Some(0), "an agent whose code had to be killed exits 0 too");
@@ -539,6 +539,46 @@ async fn sigterm_drains_running_code_and_keeps_what_finishes() {
     assert_ne!(runs[1].status, koalja_agent::record::RunStatus::Failed, "a cut-short run is no failure: {runs:?}");
     wait_for_started(&dir, "slow", 3).await;
     assert_eq!(terminate(&mut agents.0[0]), Some(0));
+}
+
+/// A gateway whose volume fills up (a 2 MiB tmpfs, in a mount namespace of
+/// its own) refuses the drop that does not fit with 507 and says why, and
+/// loses nothing: what was fed before is still served whole, the refused
+/// file's staging is gone, and the next drop that fits is fed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_the_drop_that_does_not_fit_and_loses_nothing() {
+    let dir = scratch("full-disk");
+    let ir = mount_ir(&dir);
+    write_token(&dir);
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let port = free_port();
+    let mut command = Command::new("unshare");
+    command
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(r#"mount -t tmpfs -o size=2m koalja-full "$1" && shift && exec "$@""#)
+        .arg("sh")
+        .arg(&state)
+        .arg(AGENT)
+        .args(agent_args(&dir, &ir, "gateway", port, &[]));
+    let mut agents = Agents(vec![command.spawn().unwrap()]);
+    let gateway = format!("http://127.0.0.1:{port}");
+    let small = |n: u8| vec![b'a' + n; 100 << 10];
+    drop_when_up(&gateway, "in", "f1", &small(0)).await;
+    let refused = link().drop_file(&gateway, "in", "big", vec![b'x'; 3 << 20]).await.unwrap_err();
+    assert_eq!(refused.status, Some(507), "{refused}");
+    assert!(refused.message.contains("volume is full"), "{refused}");
+    link().drop_file(&gateway, "in", "f2", small(1)).await.expect("a drop that fits after the refusal");
+    let fed = link().poll(&gateway, "in", 0, Duration::ZERO, None).await.unwrap();
+    let names: Vec<&str> = fed.iter().map(|entry| entry.av.name.as_str()).collect();
+    assert_eq!(names, ["f1", "f2"]);
+    for (entry, n) in fed.iter().zip(0..) {
+        let url = format!("{gateway}/v1/payload/{}?consumer=uniq-lines", entry.av.id);
+        let bytes = client().get(url).send().await.unwrap().bytes().await.unwrap();
+        assert_eq!(bytes.to_vec(), small(n), "{} is served whole", entry.av.id);
+    }
+    assert_eq!(terminate(&mut agents.0[0]), Some(0));
+    agents.0.clear();
 }
 
 /// An agent whose producer cannot be reached keeps trying, and says so:

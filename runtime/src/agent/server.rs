@@ -358,13 +358,31 @@ async fn append(body: Body, path: &Path, from: u64) -> Result<(), (StatusCode, S
 async fn write_body(body: Body, file: &mut tokio::fs::File) -> Result<(), (StatusCode, String)> {
     use futures_util::StreamExt;
     use tokio::io::AsyncWriteExt;
-    let cannot = |e: std::io::Error| (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot stage the file: {e}"));
     let mut stream = body.into_data_stream();
     // A chunk at a time to disk (see `Link::fetch`).
     let mut buffered = tokio::io::BufWriter::with_capacity(CHUNK, file);
+    let mut failed = None;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| (StatusCode::BAD_REQUEST, format!("the upload broke off: {e}")))?;
-        buffered.write_all(&chunk).await.map_err(cannot)?;
+        if let Err(error) = buffered.write_all(&chunk).await {
+            failed = Some(error);
+            break;
+        }
     }
-    buffered.flush().await.map_err(cannot)
+    let failed = match failed {
+        None => buffered.flush().await.err(),
+        some => some,
+    };
+    let Some(error) = failed else { return Ok(()) };
+    // The rest of the body is read and dropped, so that the client, still
+    // sending, reads this answer rather than a broken connection.
+    while let Some(Ok(_)) = stream.next().await {}
+    Err(if error.kind() == std::io::ErrorKind::StorageFull {
+        (
+            StatusCode::INSUFFICIENT_STORAGE,
+            format!("cannot stage the file: the agent's volume is full ({error}); nothing was fed"),
+        )
+    } else {
+        (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot stage the file: {error}"))
+    })
 }
