@@ -317,6 +317,27 @@ defaults { command: ["process"] }
     );
 }
 
+/// A region with pipeline inputs or outputs gets a gateway named
+/// `<pipeline>-gateway-<region>`: two regions that map to one name, or a
+/// region too long for the name, are refused where the region is set.
+#[test]
+fn regional_gateway_names_must_fit_and_differ() {
+    check(
+        r#"
+[sales]
+(in_a) north-a (out_a)
+(in_b) north-b (out_b)
+(in_c) far (out_c)
+task north-a { region: "eu-north" }
+task north-b { region: "eu_north" }
+                     //^^^^^^^^^^ error[K0039]: region `eu_north` and region `eu-north` are both `gateway-eu-north` on Kubernetes
+task far { region: "a-region-whose-name-is-far-too-long-for-it" }
+                 //^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ error[K0040]: region `a-region-whose-name-is-far-too-long-for-it` is too long for its gateway: the gateway's objects would be named `sales-gateway-a-region-whose-name-is-far-too-long-for-it`, 56 characters, more than 52
+defaults { command: ["process"] }
+"#,
+    );
+}
+
 #[test]
 fn kubernetes_names() {
     check(

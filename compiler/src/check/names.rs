@@ -1,9 +1,10 @@
 //! Phase 7: Kubernetes names (LANGUAGE.md §4). Names become Kubernetes names
 //! by lower-casing and turning `_` into `-` (`kubernetes_name`). A task's
 //! objects are named `<pipeline>-<task>`, the gateway's `<pipeline>-gateway`.
-//! Errors: two tasks or two wires that collide after the mapping (K0039), and
-//! names that cannot be Kubernetes names: too long, starting or ending with
-//! `-`, or the reserved task name `gateway` (K0040).
+//! A region's gateway is `<pipeline>-gateway-<region>` (`ir::gateways`).
+//! Errors: two tasks, two wires or two regions' gateways that collide after
+//! the mapping (K0039), and names that cannot be Kubernetes names: too long,
+//! starting or ending with `-`, or a task named like a gateway (K0040).
 
 use rustc_hash::FxHashMap;
 use smol_str::SmolStr;
@@ -122,6 +123,8 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pip
         }
     }
 
+    regional_gateways(checker, items, pipeline, &pipeline_name);
+
     let mut seen_wires: FxHashMap<SmolStr, usize> = FxHashMap::default();
     for (id, wire) in pipeline.wires.iter().enumerate() {
         let kube = kubernetes_name(&wire.name);
@@ -135,6 +138,65 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pip
             }
         }
     }
+}
+
+/// Each region that gets a gateway (one with pipeline inputs or outputs)
+/// names objects `<pipeline>-gateway-<region>`: that must fit, and two
+/// regions must not map to one name (`eu_north` and `eu-north`).
+fn regional_gateways(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pipeline, pipeline_name: &str) {
+    let mut seen: FxHashMap<SmolStr, SmolStr> = FxHashMap::default();
+    for gateway in crate::ir::gateways::gateways(pipeline) {
+        let Some(region) = &gateway.region else { continue };
+        let span = region_span(items, pipeline, region);
+        let object = format!("{pipeline_name}-{}", gateway.kubernetes_name);
+        if object.len() > MAX_OBJECT_NAME {
+            checker.diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidKubernetesName,
+                    span,
+                    format!(
+                        "region `{region}` is too long for its gateway: the gateway's objects would be named `{object}`, {} characters, more than {MAX_OBJECT_NAME}",
+                        object.len()
+                    ),
+                )
+                .help("the region's pipeline inputs and outputs go through a gateway of its own; shorten the region or the pipeline name"),
+            );
+        }
+        match seen.get(&gateway.kubernetes_name) {
+            Some(first) => {
+                let first_span = region_span(items, pipeline, first);
+                collision(checker, "region", region, span, first, first_span, &gateway.kubernetes_name);
+            }
+            None => {
+                seen.insert(gateway.kubernetes_name.clone(), region.clone());
+            }
+        }
+    }
+}
+
+/// Where `region` is first set: a task block's `region:` value, or the
+/// defaults' (the first task in that region's name when neither is found).
+fn region_span(items: &Items<'_>, pipeline: &Pipeline, region: &str) -> Span {
+    let value_span = |block: &crate::syntax::ast::Block| {
+        block
+            .entries
+            .iter()
+            .find(|entry| {
+                entry.key.text == "region"
+                    && matches!(&entry.value, crate::syntax::ast::Value::Str(text) if text.value == region)
+            })
+            .map(|entry| entry.value.span())
+    };
+    let tasks =
+        pipeline.tasks.iter().zip(&items.wirings).filter(|(task, _)| task.settings.region.as_deref() == Some(region));
+    let mut first_task = None;
+    for (task, wiring) in tasks {
+        first_task.get_or_insert(wiring.task.span);
+        if let Some(span) = items.blocks.get(task.name.as_str()).and_then(|block| value_span(&block.body)) {
+            return span;
+        }
+    }
+    items.defaults.and_then(|defaults| value_span(&defaults.body)).or(first_task).unwrap_or(Span::empty_at(0))
 }
 
 fn invalid(checker: &mut Checker<'_>, span: Span, message: String, kube: &str) {
