@@ -76,8 +76,11 @@ type pod struct {
 	key, namespace, name string
 	uid                  types.UID
 	ip, netns, veth, dir string
-	stop                 chan struct{}
-	stopOnce             sync.Once
+	// Between SIGTERM and SIGKILL when the pod goes: its
+	// terminationGracePeriodSeconds (30 s unless it says otherwise).
+	grace    time.Duration
+	stop     chan struct{}
+	stopOnce sync.Once
 }
 
 func runPods(args []string) int {
@@ -248,7 +251,11 @@ func (r *runner) start(spec *corev1.Pod) error {
 		netns:     "kp-" + id,
 		veth:      "kh" + id,
 		dir:       filepath.Join(r.root, spec.Namespace, spec.Name+"-"+id),
+		grace:     30 * time.Second,
 		stop:      make(chan struct{}),
+	}
+	if seconds := spec.Spec.TerminationGracePeriodSeconds; seconds != nil {
+		p.grace = time.Duration(*seconds) * time.Second
 	}
 	if _, err := os.Stat(r.agentBinary); err != nil {
 		return fmt.Errorf("the agent binary: %v", err)
@@ -669,7 +676,7 @@ func (r *runner) runContainer(p *pod, c containerSpec) int {
 		select {
 		case code := <-exited:
 			return code
-		case <-time.After(10 * time.Second):
+		case <-time.After(p.grace):
 			_ = syscall.Kill(-command.Process.Pid, syscall.SIGKILL)
 			return <-exited
 		}
