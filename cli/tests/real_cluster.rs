@@ -631,6 +631,42 @@ fn a_gigabyte_goes_in_and_out_through_the_service_proxy() {
     let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
 }
 
+/// A `dir` output is fetched as the directory it is: the gateway sends it
+/// as a tar archive, `fetch` unpacks it, checks the whole against its
+/// digest and, a second time, finds it already there.
+#[test]
+fn a_dir_output_is_fetched_as_a_directory() {
+    let test = "dir-output";
+    let Some(kube) = local_cluster(test) else { return };
+    let namespace = kube.fresh_pods_namespace("koalja-e2e-dir-output");
+    let file = write_file(
+        test,
+        "unpack.kja",
+        "[demo/unpack]\ntype tree = dir \"text/plain\"\n(in) unpack (out: tree)\ndefaults { image: \"alpine:3.20\" }\n\
+         task unpack { shell: \"mkdir -p {out}/sub && cp {in} {out}/copy && echo two > {out}/sub/two\" }\n",
+    );
+    deploy_ready(&kube, &file, &namespace, &[]);
+    let input = write_file(test, "one.txt", "one\n");
+    let pipeline = format!("{namespace}/unpack");
+    let dropped = kube.koaljac(&["drop", "--pipeline", &pipeline, &format!("in={}", path_str(&input))]);
+    assert_eq!(dropped.code, 0, "{}", dropped.all());
+    let into = input.with_file_name("fetched");
+    let _ = std::fs::remove_dir_all(&into);
+    wait_until(Duration::from_secs(120), "the dir output to be fetched", || {
+        let fetched = kube.koaljac(&["fetch", "--pipeline", &pipeline, "-o", path_str(&into)]);
+        assert_eq!(fetched.code, 0, "{}", fetched.all());
+        fetched.out.contains("fetched 1,")
+    });
+    let tree = into.join("out/unpack.1.out");
+    assert_eq!(std::fs::read_to_string(tree.join("copy")).unwrap(), "one\n");
+    assert_eq!(std::fs::read_to_string(tree.join("sub/two")).unwrap(), "two\n");
+    let again = kube.koaljac(&["fetch", "--pipeline", &pipeline, "-o", path_str(&into)]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(again.out.contains("fetched 0, 1 already here"), "{}", again.all());
+    let _ = std::fs::remove_dir_all(&into);
+    let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
+}
+
 /// A task's pod deleted ten times at random moments while it works through
 /// twenty drops: the controller makes it again, its agent resumes from its
 /// claim, and every input comes out exactly once, each task's runs

@@ -18,6 +18,18 @@ pub fn files_of(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// A tar archive as it streams in, unpacked into `dir` off the async
+/// threads: never whole in memory (a `dir` payload between agents, and a
+/// `dir` output fetched by `koaljac fetch`).
+pub async fn unpack_tar(
+    archive: impl tokio::io::AsyncRead + Send + Unpin + 'static,
+    dir: &Path,
+) -> std::io::Result<()> {
+    let reader = tokio_util::io::SyncIoBridge::new(archive);
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || tar::Archive::new(reader).unpack(&dir)).await.map_err(std::io::Error::other)?
+}
+
 /// `sha256:` and the size of a file, or of a directory's files in name order.
 pub fn content_digest(path: &Path) -> std::io::Result<(String, u64)> {
     let mut hash = Sha256::new();

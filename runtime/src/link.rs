@@ -37,6 +37,9 @@ pub struct OutboxEntry {
 /// reads), a twentieth of loopback's throughput (bench/payload.sh).
 pub const CHUNK: usize = 256 << 10;
 
+/// The content type of a `dir` payload or output: a tar archive of it.
+pub const TAR: &str = "application/x-tar";
+
 /// Most runs one `/v1/runs` answer carries: a task with a million runs is
 /// read a page at a time, never as one body.
 pub const RUNS_PAGE: usize = 1000;
@@ -310,14 +313,7 @@ impl Link {
         use futures_util::TryStreamExt;
         let body = response.bytes_stream().map_err(std::io::Error::other);
         if kind == PayloadKind::Dir {
-            // Unpacked as it streams in, off the async threads: the archive
-            // is never whole in memory.
-            let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(body));
-            let unpack_to = partial.to_path_buf();
-            tokio::task::spawn_blocking(move || tar::Archive::new(reader).unpack(&unpack_to))
-                .await
-                .map_err(|e| failed(&e))?
-                .map_err(|e| failed(&e))?;
+            crate::files::unpack_tar(tokio_util::io::StreamReader::new(body), partial).await.map_err(|e| failed(&e))?;
             return Ok(None);
         }
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt};

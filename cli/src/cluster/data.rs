@@ -25,11 +25,12 @@ use http::{Method, Request, StatusCode};
 use kube::client::Body;
 use serde_json::Value;
 
-use futures::AsyncReadExt as _;
 use koalja_agent::agent::PipelineHistory;
-use koalja_agent::files::content_digest;
+use koalja_agent::files::{content_digest, remove_any};
+use koalja_agent::link::TAR;
 use koalja_agent::plan::GatewayPlan;
 use koalja_agent::record::{safe_file_name, Av, GATEWAY};
+use tokio::io::AsyncReadExt as _;
 
 use super::{token, Cluster, ClusterError};
 use koalja_agent::auth::{Credential, TOKEN_HEADER};
@@ -246,7 +247,8 @@ impl Gateway<'_> {
         })
     }
 
-    /// `output` into `into/<wire>/<file name>`, unless it is there already.
+    /// `output` into `into/<wire>/<file name>` (a directory for a `dir`
+    /// output), unless it is there already.
     pub async fn fetch(&self, output: &Av, into: &Path) -> Result<Fetched, ClusterError> {
         // Names from the gateway become paths only as one plain component.
         let Some(wire) = safe_file_name(&output.wire).filter(|wire| *wire == output.wire) else {
@@ -265,6 +267,7 @@ impl Gateway<'_> {
         }
         std::fs::create_dir_all(&dir).map_err(cannot)?;
         let partial = dir.join(format!(".{}.{}.partial", output.file_name(), std::process::id()));
+        remove_any(&partial);
         let fetched = self.stream_to(output, &partial).await;
         let checked = fetched.and_then(|()| {
             let (content, size) = content_digest(&partial).map_err(cannot)?;
@@ -283,22 +286,39 @@ impl Gateway<'_> {
             }
         });
         if let Err(error) = checked {
-            let _ = std::fs::remove_file(&partial);
+            remove_any(&partial);
             return Err(error);
         }
+        remove_any(&target);
         std::fs::rename(&partial, &target).map_err(cannot)?;
         Ok(Fetched::New(target))
     }
 
-    /// The bytes of `output`, as they stream in, into the file `path`.
+    /// The bytes of `output`, as they stream in: into the file `path`, or,
+    /// for a `dir` output (a tar archive, as the content type says),
+    /// unpacked into the directory `path`.
     async fn stream_to(&self, output: &Av, path: &Path) -> Result<(), ClusterError> {
+        use futures::TryStreamExt;
         let request = self
             .request(Method::GET, &format!("outputs/{}", encode(&output.id)))
-            .body(Vec::new())
+            .body(Body::from(Vec::new()))
             .map_err(|e| ClusterError::Config(e.to_string()))?;
         let refused =
             |message: String| ClusterError::Refused { verb: "fetch", object: output.id.clone(), code: 0, message };
-        let mut reader = self.cluster.once.request_stream(request).await.map_err(|e| refused(e.to_string()))?;
+        let response = self.cluster.once.send(request).await.map_err(|e| refused(e.to_string()))?;
+        let status = response.status();
+        if !status.is_success() {
+            let bytes = response.into_body().collect_bytes().await.unwrap_or_default();
+            let answer = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            return Err(self.refused("fetch", output.id.clone(), status, &answer));
+        }
+        let archive = response.headers().get(http::header::CONTENT_TYPE).is_some_and(|kind| kind == TAR);
+        let body = http_body_util::BodyDataStream::new(response.into_body()).map_err(std::io::Error::other);
+        let mut reader = tokio_util::io::StreamReader::new(body);
+        if archive {
+            std::fs::create_dir_all(path).map_err(|e| refused(e.to_string()))?;
+            return koalja_agent::files::unpack_tar(reader, path).await.map_err(|e| refused(e.to_string()));
+        }
         let mut file = std::fs::File::create(path).map_err(|e| refused(e.to_string()))?;
         let mut buffer = vec![0; 1 << 20];
         loop {

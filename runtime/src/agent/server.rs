@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::Agent;
 use crate::auth::Credential;
-use crate::link::{OutboxEntry, OutboxPage, CHUNK, LONG_POLL, RUNS_PAGE};
+use crate::link::{OutboxEntry, OutboxPage, CHUNK, LONG_POLL, RUNS_PAGE, TAR};
 use crate::plan::PayloadKind;
 use crate::record::{safe_file_name, Av, RunRecord};
 use crate::store::StoreError;
@@ -166,7 +166,7 @@ async fn payload(
     }
     let path = PathBuf::from(&av.stored);
     if agent.plan.kind(&av.wire) == PayloadKind::Dir {
-        return ([(header::CONTENT_TYPE, "application/x-tar")], tar_body(path)).into_response();
+        return ([(header::CONTENT_TYPE, TAR)], tar_body(path)).into_response();
     }
     match tokio::fs::File::open(&path).await {
         Ok(file) => ([(header::CONTENT_TYPE, "application/octet-stream")], file_body(file)).into_response(),
@@ -246,6 +246,11 @@ async fn output(State(agent): State<Arc<Agent>>, UrlPath(id): UrlPath<String>) -
     let Some((av, path)) = collected else { return error(StatusCode::NOT_FOUND, format!("no output `{id}` here")) };
     if let Some(removed) = &av.removed {
         return removed_by_retention(&id, removed);
+    }
+    // A `dir` output as the tar archive its payload travelled as; the
+    // content type tells `koaljac fetch` to unpack it.
+    if agent.plan.kind(&av.wire) == PayloadKind::Dir {
+        return ([(header::CONTENT_TYPE, TAR)], tar_body(PathBuf::from(path))).into_response();
     }
     match tokio::fs::File::open(&path).await {
         Ok(file) => ([(header::CONTENT_TYPE, "application/octet-stream")], file_body(file)).into_response(),
