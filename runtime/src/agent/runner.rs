@@ -34,22 +34,23 @@ impl Agent {
         use futures_util::stream::{FuturesOrdered, StreamExt};
         let mut in_flight = FuturesOrdered::new();
         let mut last_started = 0;
+        // A run cut short by the drain: none after it is kept.
+        let mut cut_short = false;
         while !self.progress.drain.stopping.is_cancelled() {
             for record in self.off_async(move |agent| agent.state().store.pending_runs(last_started)).await? {
                 last_started = record.run;
                 in_flight.push_back(self.run_code(record));
             }
             tokio::select! {
-                Some(ended) = in_flight.next() => {
-                    if let Ok(ran) = ended? {
-                        self.off_async(|agent| agent.keep(ran, true)).await?;
-                    }
-                }
+                Some(ended) = in_flight.next() => match ended? {
+                    Ok(ran) => self.off_async(|agent| agent.keep(ran, true)).await?,
+                    // Only once stopping, which ends this loop.
+                    Err(Interrupted) => cut_short = true,
+                },
                 _ = self.wake_runner.notified() => {}
                 _ = self.progress.stopping() => {}
             }
         }
-        let mut cut_short = false;
         while let Some(ended) = in_flight.next().await {
             match ended? {
                 Ok(ran) if !cut_short => self.off_async(|agent| agent.keep(ran, true)).await?,
