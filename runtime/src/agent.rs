@@ -103,8 +103,13 @@ impl Progress {
         self.drain.stopping.cancel();
     }
 
+    /// Resolves once `stop` is called.
     fn stopping(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
         self.drain.stopping.cancelled()
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.drain.stopping.is_cancelled()
     }
 
     fn changed(&self) {
@@ -512,8 +517,9 @@ pub async fn drain(
     set: &mut tokio::task::JoinSet<Result<(), AgentError>>,
 ) -> Result<(), AgentError> {
     progress.stop();
+    let limit = progress.drain.grace + DRAIN_MARGIN;
     let mut fault = Ok(());
-    let ended = tokio::time::timeout(progress.drain.grace + DRAIN_MARGIN, async {
+    let ended = tokio::time::timeout(limit, async {
         while let Some(joined) = set.join_next().await {
             let result = joined.unwrap_or_else(|join| Err(AgentError(format!("an agent stopped: {join}"))));
             if fault.is_ok() {
@@ -523,7 +529,7 @@ pub async fn drain(
     })
     .await;
     if ended.is_err() {
-        tracing::warn!("the agents did not stop within {} s; aborted", (progress.drain.grace + DRAIN_MARGIN).as_secs());
+        tracing::warn!("the agents did not stop within {} s; aborted", limit.as_secs());
         set.abort_all();
         while set.join_next().await.is_some() {}
     }

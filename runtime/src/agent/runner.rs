@@ -36,7 +36,7 @@ impl Agent {
         let mut last_started = 0;
         // A run cut short by the drain: none after it is kept.
         let mut cut_short = false;
-        while !self.progress.drain.stopping.is_cancelled() {
+        while !self.progress.is_stopping() {
             for record in self.off_async(move |agent| agent.state().store.pending_runs(last_started)).await? {
                 last_started = record.run;
                 in_flight.push_back(self.run_code(record));
@@ -147,11 +147,11 @@ impl Agent {
         // The job slot first: every pending run's future is polled at once,
         // and a working directory is taken only by a run about to start.
         let _job = self.progress.jobs.acquire().await.map_err(|_| AgentError("job slots closed".into()))?;
-        if self.progress.drain.stopping.is_cancelled() {
+        if self.progress.is_stopping() {
             return Ok(Err(Interrupted));
         }
         let (invocation, slot, unavailable) = self.prepare(task, &mut record).await?;
-        if unavailable.is_some() && self.progress.drain.stopping.is_cancelled() {
+        if unavailable.is_some() && self.progress.is_stopping() {
             // A service the drain stopped waiting for: not the run's fault.
             self.release_slot(slot);
             return Ok(Err(Interrupted));

@@ -30,7 +30,7 @@ impl Agent {
     pub(super) async fn run_long(self: Arc<Self>, address: Option<String>) -> Result<(), AgentError> {
         let Some(task) = self.task_plan() else { return Ok(()) };
         let mut current: Option<Current> = None;
-        while !self.progress.drain.stopping.is_cancelled() {
+        while !self.progress.is_stopping() {
             let mut unfinished = self.state().store.unfinished_runs()?;
             unfinished.retain(|run| current.as_ref().is_none_or(|c| c.ran.record.run != run.run));
             if let Some(newest) = unfinished.pop() {
@@ -78,7 +78,7 @@ impl Agent {
     ) -> Result<Option<Current>, AgentError> {
         let counted = record.status == RunStatus::Pending;
         let (invocation, slot, unavailable) = self.prepare(task, &mut record).await?;
-        if self.progress.drain.stopping.is_cancelled() {
+        if self.progress.is_stopping() {
             self.release_slot(slot);
             return Ok(None);
         }
