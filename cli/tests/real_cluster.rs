@@ -575,6 +575,82 @@ fn status_shows_the_runs_of_agents_running_as_pods() {
     let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
 }
 
+/// With the agents running as pods, a pod's status is its agent's, as a
+/// kubelet reports it (tests/cluster/status.go and probes.go): Ready only
+/// while the agent answers its readiness probe, a killed agent restarted and
+/// counted with its exit code, and one that cannot start shown in a crash
+/// loop with its own last error, by `koaljac status` as by `kubectl`.
+#[test]
+fn a_pods_status_is_its_agents_and_status_shows_a_crash_loop_with_the_agents_error() {
+    let test = "pod-status";
+    let Some(kube) = local_cluster(test) else { return };
+    let namespace = kube.fresh_pods_namespace("koalja-e2e-pod-status");
+    let file = write_file(test, "lines.kja", LINES);
+    deploy_ready(&kube, &file, &namespace, &[]);
+    let pod = |path: &str| {
+        kube.kubectl_ok(&["get", "pod", "lines-count-0", "-n", &namespace, "-o", &format!("jsonpath={path}")])
+    };
+    let ready = || pod("{.status.conditions[?(@.type==\"Ready\")].status}");
+    let count_row = || {
+        let shown = kube.koaljac(&["status", path_str(&file), "-n", &namespace]);
+        assert_eq!(shown.code, 0, "{}", shown.all());
+        let mut lines = shown.out.lines().skip_while(|line| !line.trim_start().starts_with("count "));
+        let row = lines.next().unwrap_or_default().split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        // The line under the row, when it is not the next task's.
+        let under = lines.next().filter(|line| line.starts_with("   ")).unwrap_or_default().trim().to_owned();
+        (row, under)
+    };
+    assert_eq!(ready(), "True");
+    assert_eq!(pod("{.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].started}"), "0 true");
+    assert_eq!(pod("{.status.initContainerStatuses[0].state.terminated.reason}"), "Completed");
+    let (row, under) = count_row();
+    assert_eq!((row[1].as_str(), under.as_str()), ("1/1", ""), "{row:?} {under}");
+    let signal = |name: &str, pid: i32| {
+        let sent = std::process::Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().unwrap();
+        assert!(sent.success(), "kill -{name} {pid}");
+    };
+    let uid = pod("{.metadata.uid}");
+    let agent = kube::agent_pid(&uid).expect("the count agent runs in the pod's network namespace");
+
+    // A stopped agent fails its readiness probe: the pod goes unready (a
+    // pod reported Ready whatever runs never would), and comes back.
+    signal("STOP", agent);
+    wait_until(Duration::from_secs(30), "the stopped agent's pod unready", || ready() == "False");
+    assert_eq!(count_row().0[1], "0/1");
+    signal("CONT", agent);
+    wait_until(Duration::from_secs(30), "the pod ready again", || ready() == "True");
+    assert_eq!(pod("{.status.containerStatuses[0].restartCount}"), "0", "readiness restarts nothing");
+
+    // An agent that cannot write its volume cannot start: killed, it is
+    // restarted, fails, and loops; status says so in the agent's words.
+    let claim = kube::claim_dir(&namespace, "state-lines-count-0").expect("the count task's claim");
+    let mode = std::fs::metadata(&claim).unwrap().permissions();
+    std::fs::set_permissions(&claim, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    signal("KILL", agent);
+    wait_until(Duration::from_secs(60), "a failed start's crash loop shown by status", || {
+        let under = count_row().1;
+        under.contains("last exit 64") && under.contains("; now CrashLoopBackOff")
+    });
+    let (row, under) = count_row();
+    assert_eq!(row[1], "0/1", "{row:?}");
+    assert!(
+        under.contains("last exit 64 (Error): cannot create the state directory /var/lib/koalja/"),
+        "the agent's own last error: {under}"
+    );
+    assert!(under.contains("Permission denied"), "{under}");
+    assert_eq!(pod("{.status.containerStatuses[0].state.waiting.reason}"), "CrashLoopBackOff");
+    let restarts: u32 = pod("{.status.containerStatuses[0].restartCount}").parse().unwrap();
+    assert!(restarts >= 2, "the SIGKILL and at least one failed start: {restarts}");
+
+    // The volume mended, the next restart runs: ready, its restarts kept.
+    std::fs::set_permissions(&claim, mode).unwrap();
+    wait_until(Duration::from_secs(90), "the agent running again", || ready() == "True");
+    let (row, under) = count_row();
+    assert_eq!(row[1], "1/1", "{row:?}");
+    assert!(under.starts_with("restarted ") && !under.contains("now "), "{under}");
+    let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
+}
+
 /// A gigabyte into a deployed pipeline with `koaljac drop` and out again
 /// with `koaljac fetch`, through the API server's service proxy, with the
 /// agents running as pods: the same bytes come out, and no process of the

@@ -7,20 +7,27 @@
 //   - each pod gets a network namespace of its own with the address kwok gave it,
 //     on a veth pair routed from this machine (a /32 route per pod, as Calico
 //     does), so the API server's service proxy and the other pods reach it;
+//
 //   - names resolve through a small DNS server on the host end (dns.go): a
 //     Service's name to the addresses of the running pods behind it;
+//
 //   - each container runs in a mount namespace of its own, chrooted into a root
 //     made of the image (the host's programs stand for every image; the agent
 //     image is the binary given by -agent-binary), its volumes bound at their
 //     mount paths (emptyDir and claims as directories, claims kept across pods;
 //     ConfigMaps and Secrets written as files), its env, its user and group;
+//
 //   - init containers run one after another to completion, then the containers,
 //     each restarted when it exits (restartPolicy Always), until the pod goes.
 //     A pod's successor of the same name (a StatefulSet's) starts only once every
 //     process of the old one is gone, so no two agents ever share a claim.
 //
-// Not done: pod status is still kwok's (Ready from the start; a crashing
-// container is not reported), probes are not run, and resources are not limited.
+//   - the pod's status is reported from its processes (status.go) and its
+//     probes are run (probes.go), as a kubelet does: a pod is Ready when
+//     its containers run and pass their readiness probes, a container's
+//     restarts, exit codes and CrashLoopBackOff are shown.
+//
+// Not done: resources are not limited, and exec probes are not run.
 package main
 
 import (
@@ -28,6 +35,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/exec"
@@ -79,6 +87,7 @@ type pod struct {
 	// Between SIGTERM and SIGKILL when the pod goes: its
 	// terminationGracePeriodSeconds (30 s unless it says otherwise).
 	grace    time.Duration
+	status   *podStatus
 	stop     chan struct{}
 	stopOnce sync.Once
 }
@@ -188,8 +197,10 @@ func runPods(args []string) int {
 func (r *runner) wanted(key string) *corev1.Pod {
 	namespace, name, _ := cache.SplitMetaNamespaceKey(key)
 	p, err := r.pods.Pods(namespace).Get(name)
+	// kwok gives the pod its address (its pod-create stage); from then on
+	// its status is this program's.
 	if err != nil || p.DeletionTimestamp != nil || p.Spec.NodeName == "" || p.Status.PodIP == "" ||
-		p.Status.Phase != corev1.PodRunning {
+		p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 		return nil
 	}
 	ns, err := r.namespaces.Get(namespace)
@@ -231,6 +242,8 @@ func (r *runner) reconcile(key string) error {
 		if want == nil || want.UID != current.uid {
 			// Asynchronous: when its last process is gone, the key comes back.
 			current.stopOnce.Do(func() { close(current.stop) })
+		} else if !current.status.agrees(want) {
+			current.status.poke() // someone else wrote its status (see status.go)
 		}
 		return nil
 	}
@@ -252,6 +265,7 @@ func (r *runner) start(spec *corev1.Pod) error {
 		veth:      "kh" + id,
 		dir:       filepath.Join(r.root, spec.Namespace, spec.Name+"-"+id),
 		grace:     30 * time.Second,
+		status:    newPodStatus(spec),
 		stop:      make(chan struct{}),
 	}
 	if seconds := spec.Spec.TerminationGracePeriodSeconds; seconds != nil {
@@ -273,7 +287,8 @@ func (r *runner) start(spec *corev1.Pod) error {
 	r.running[p.key] = p
 	r.mu.Unlock()
 	log.Printf("%s: started at %s (%d init, %d containers)", p.key, p.ip, len(spec.Spec.InitContainers), len(spec.Spec.Containers))
-	go r.lifecycle(p, containers, len(spec.Spec.InitContainers))
+	go r.report(p)
+	go r.lifecycle(p, spec, containers)
 	return nil
 }
 
@@ -578,9 +593,12 @@ func (r *runner) environment(spec *corev1.Pod, c corev1.Container) ([]string, er
 }
 
 // lifecycle: init containers in turn, then the containers, restarted as they
-// exit, until the pod is stopped; then every process of it is ended and its
-// namespace removed, and its key is looked at again.
-func (r *runner) lifecycle(p *pod, containers []containerSpec, inits int) {
+// exit (or fail a startup or liveness probe), until the pod is stopped; then
+// every process of it is ended and its namespace removed, and its key is
+// looked at again. Each step is reported in the pod's status.
+func (r *runner) lifecycle(p *pod, spec *corev1.Pod, containers []containerSpec) {
+	inits := len(spec.Spec.InitContainers)
+	specs := append(append([]corev1.Container{}, spec.Spec.InitContainers...), spec.Spec.Containers...)
 	defer func() {
 		r.cleanup(p)
 		r.mu.Lock()
@@ -589,29 +607,46 @@ func (r *runner) lifecycle(p *pod, containers []containerSpec, inits int) {
 		log.Printf("%s: stopped", p.key)
 		r.queue.Add(p.key)
 	}()
-	for _, c := range containers[:inits] {
+	for i, c := range containers[:inits] {
 		for {
-			code := r.runContainer(p, c)
+			started := time.Now()
+			p.status.started(i, false)
+			code, message := r.runContainer(p, c, nil, lastWords(specs[i]))
+			p.status.exited(i, code, started, message)
 			if code == 0 {
 				break
 			}
+			p.status.restarting(i, 2*time.Second, true)
 			if r.stopped(p, 2*time.Second) {
 				return
 			}
 		}
 	}
 	var wg sync.WaitGroup
-	for _, c := range containers[inits:] {
+	for i := inits; i < len(containers); i++ {
+		c, container := containers[i], specs[i]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			backoff := time.Second
 			for {
 				started := time.Now()
-				r.runContainer(p, c)
+				p.status.started(i, container.ReadinessProbe != nil)
+				restart := make(chan string, 1)
+				done := make(chan struct{})
+				go r.probe(probeRun{p: p, container: container, index: i, done: done, restart: func(why string) {
+					select {
+					case restart <- why:
+					default:
+					}
+				}})
+				code, message := r.runContainer(p, c, restart, lastWords(container))
+				close(done)
+				p.status.exited(i, code, started, message)
 				if time.Since(started) > time.Minute {
 					backoff = time.Second
 				}
+				p.status.restarting(i, backoff, code != 0)
 				if r.stopped(p, backoff) {
 					return
 				}
@@ -620,6 +655,12 @@ func (r *runner) lifecycle(p *pod, containers []containerSpec, inits int) {
 		}()
 	}
 	wg.Wait()
+}
+
+// lastWords: the container's termination message is the end of its log
+// when it fails (it writes no termination message file here).
+func lastWords(c corev1.Container) bool {
+	return c.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError
 }
 
 // stopped waits `wait`, or less if the pod is stopped meanwhile.
@@ -632,54 +673,99 @@ func (r *runner) stopped(p *pod, wait time.Duration) bool {
 	}
 }
 
-// runContainer runs one container to its end (or the pod's), returning its exit code.
-func (r *runner) runContainer(p *pod, c containerSpec) int {
+// runContainer runs one container to its end (or the pod's, or until
+// `restart` says why it must restart), returning its exit code (128+n for
+// signal n, as a container runtime reports it).
+//
+// The second result is the end of what this run wrote (at most 80 lines and
+// 2048 bytes, as a kubelet keeps) when it failed and `lastWords` asks for it:
+// the container's termination message under FallbackToLogsOnError.
+func (r *runner) runContainer(p *pod, c containerSpec, restart <-chan string, lastWords bool) (int, string) {
+	code, from, logFile := r.runProcess(p, c, restart)
+	if code == 0 || !lastWords || logFile == "" {
+		return code, ""
+	}
+	return code, logTail(logFile, from)
+}
+
+// logTail: the end of file `path` from offset `from`: its last 80 lines, at
+// most 2048 bytes of them.
+func logTail(path string, from int64) string {
+	file, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer file.Close()
+	info, err := file.Stat()
+	if err != nil {
+		return ""
+	}
+	from = max(from, info.Size()-2048)
+	tail := make([]byte, max(info.Size()-from, 0))
+	if _, err := file.ReadAt(tail, from); err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(tail), "\n"), "\n")
+	return strings.Join(lines[max(len(lines)-80, 0):], "\n")
+}
+
+// runProcess runs the container's process; it returns the exit code, where
+// this run's output starts in its log, and the log's path ("" if none).
+func (r *runner) runProcess(p *pod, c containerSpec, restart <-chan string) (int, int64, string) {
 	self, err := os.Executable()
 	if err != nil {
 		log.Printf("%s: %v", p.key, err)
-		return -1
+		return -1, 0, ""
 	}
 	specFile := filepath.Join(p.dir, "container-"+c.Name+".json")
 	text, _ := json.Marshal(c)
 	if err := os.WriteFile(specFile, text, 0o600); err != nil {
 		log.Printf("%s: %v", p.key, err)
-		return -1
+		return -1, 0, ""
 	}
 	logDir := filepath.Join(r.logs, p.namespace, p.name+"-"+string(p.uid)[:8])
 	_ = os.MkdirAll(logDir, 0o755)
 	out, err := os.OpenFile(filepath.Join(logDir, c.Name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		log.Printf("%s: %v", p.key, err)
-		return -1
+		return -1, 0, ""
 	}
 	defer out.Close()
+	logFile := out.Name()
+	from, _ := out.Seek(0, io.SeekEnd)
 	command := exec.Command("ip", "netns", "exec", p.netns,
 		"unshare", "--mount", "--propagation", "private", "--", self, "pod-init", specFile)
 	command.Stdout, command.Stderr = out, out
 	command.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := command.Start(); err != nil {
 		log.Printf("%s: container %s: %v", p.key, c.Name, err)
-		return -1
+		return -1, from, logFile
 	}
 	exited := make(chan int, 1)
 	go func() {
 		_ = command.Wait()
-		exited <- command.ProcessState.ExitCode()
+		code := command.ProcessState.ExitCode()
+		if status, ok := command.ProcessState.Sys().(syscall.WaitStatus); ok && status.Signaled() {
+			code = 128 + int(status.Signal())
+		}
+		exited <- code
 	}()
 	select {
 	case code := <-exited:
 		log.Printf("%s: container %s exited %d", p.key, c.Name, code)
-		return code
+		return code, from, logFile
+	case why := <-restart:
+		log.Printf("%s: container %s: %s; restarting it", p.key, c.Name, why)
 	case <-p.stop:
-		// As a kubelet does: SIGTERM, then SIGKILL after the grace period.
-		_ = syscall.Kill(-command.Process.Pid, syscall.SIGTERM)
-		select {
-		case code := <-exited:
-			return code
-		case <-time.After(p.grace):
-			_ = syscall.Kill(-command.Process.Pid, syscall.SIGKILL)
-			return <-exited
-		}
+	}
+	// As a kubelet does: SIGTERM, then SIGKILL after the grace period.
+	_ = syscall.Kill(-command.Process.Pid, syscall.SIGTERM)
+	select {
+	case code := <-exited:
+		return code, from, logFile
+	case <-time.After(p.grace):
+		_ = syscall.Kill(-command.Process.Pid, syscall.SIGKILL)
+		return <-exited, from, logFile
 	}
 }
 

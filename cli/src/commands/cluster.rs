@@ -571,6 +571,29 @@ pub fn delete(which: &Which, target: &Target, delete_data: bool, wait: bool, tim
     })
 }
 
+/// "restarted 2 times, last exit 64 (Error): cannot open …; now CrashLoopBackOff"
+fn pod_trouble(trouble: &status::PodTrouble) -> String {
+    let mut words = Vec::new();
+    if trouble.restarts > 0 {
+        let times = if trouble.restarts == 1 { "time" } else { "times" };
+        let mut restarted = format!("restarted {} {times}", trouble.restarts);
+        if let Some(exit) = &trouble.last_exit {
+            restarted += &format!(", last exit {}", exit.code);
+            if !exit.reason.is_empty() {
+                restarted += &format!(" ({})", exit.reason);
+            }
+            if let Some(why) = &exit.why {
+                restarted += &format!(": {why}");
+            }
+        }
+        words.push(restarted);
+    }
+    if let Some(waiting) = &trouble.waiting {
+        words.push(format!("now {waiting}"));
+    }
+    words.join("; ")
+}
+
 pub fn status(which: &Which, target: &Target) -> ExitCode {
     let (namespace, pipeline) = match which_pipeline(which, target) {
         Ok(found) => found,
@@ -600,6 +623,9 @@ pub fn status(which: &Which, target: &Target) -> ExitCode {
                 None => ("-".to_owned(), "-".to_owned(), String::new()),
             };
             println!("  {:<24} {ready:<8} {count:>6} {failed:>7}  {last}", workload.task);
+            if workload.pods.is_trouble() {
+                println!("  {:<24} {}", "", pod_trouble(&workload.pods));
+            }
             if let Some((run, tail)) = runs.and_then(|r| r.last_failure.as_ref()) {
                 let line = tail.lines().last().unwrap_or_default();
                 println!("  {:<24} last failure #{run}: {line}", "");

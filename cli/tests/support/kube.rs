@@ -316,23 +316,37 @@ pub fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-/// The files (name, size) in directory `sub` of claim `claim` of the local
-/// cluster's pods that koalja-pods runs (`target/cluster/pods/claims/NS/CLAIM-UID/`).
-pub fn claim_files(namespace: &str, claim: &str, sub: &str) -> Vec<(String, u64)> {
+/// The directory that holds claim `claim` of the local cluster's pods that
+/// koalja-pods runs (`target/cluster/pods/claims/NS/CLAIM-UID/`).
+pub fn claim_dir(namespace: &str, claim: &str) -> Option<PathBuf> {
     let claims = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/cluster/pods/claims").join(namespace);
-    let Ok(entries) = std::fs::read_dir(&claims) else { return Vec::new() };
+    std::fs::read_dir(&claims)
+        .ok()?
+        .flatten()
+        .find(|entry| entry.file_name().to_string_lossy().starts_with(&format!("{claim}-")))
+        .map(|entry| entry.path())
+}
+
+/// The files (name, size) in directory `sub` of claim `claim` (see `claim_dir`).
+pub fn claim_files(namespace: &str, claim: &str, sub: &str) -> Vec<(String, u64)> {
+    let Some(dir) = claim_dir(namespace, claim) else { return Vec::new() };
     let mut found = Vec::new();
-    for entry in entries.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with(&format!("{claim}-")) {
-            continue;
-        }
-        for file in std::fs::read_dir(entry.path().join(sub)).into_iter().flatten().flatten() {
-            let size = file.metadata().map_or(0, |m| m.len());
-            found.push((file.file_name().to_string_lossy().into_owned(), size));
-        }
+    for file in std::fs::read_dir(dir.join(sub)).into_iter().flatten().flatten() {
+        let size = file.metadata().map_or(0, |m| m.len());
+        found.push((file.file_name().to_string_lossy().into_owned(), size));
     }
     found.sort();
     found
+}
+
+/// The process id of the `koalja-agent` that koalja-pods runs for the pod
+/// of uid `uid`: the one process of that name in the pod's network
+/// namespace (`kp-` and the uid's first 8 characters).
+pub fn agent_pid(uid: &str) -> Option<i32> {
+    let pids = std::process::Command::new("ip").args(["netns", "pids", &format!("kp-{}", &uid[..8])]).output().ok()?;
+    String::from_utf8_lossy(&pids.stdout).split_whitespace().filter_map(|pid| pid.parse().ok()).find(|pid: &i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|name| name.trim() == "koalja-agent")
+    })
 }
 
 /// A file `name` holding `text` in this test's own directory.

@@ -12,11 +12,11 @@ use crate::ir::{Ir, Node, TaskNode};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMap, ConfigMapProjection, ConfigMapVolumeSource, Container, ContainerPort,
-    EmptyDirVolumeSource, EnvVar, KeyToPath, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
-    PodTemplateSpec, ProjectedVolumeSource, ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext,
-    Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount, VolumeProjection,
-    VolumeResourceRequirements,
+    EmptyDirVolumeSource, EnvVar, HTTPGetAction, KeyToPath, NodeAffinity, NodeSelector, NodeSelectorRequirement,
+    NodeSelectorTerm, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, ResourceRequirements, SeccompProfile,
+    SecretVolumeSource, SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
+    VolumeProjection, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
@@ -207,6 +207,10 @@ fn gateway_objects(context: &Context, gateway: &crate::ir::gateways::Gateway) ->
         ports: Some(vec![link_port()]),
         volume_mounts: Some(vec![ir_mount(), state_mount(), token_mount()]),
         security_context: Some(container_security()),
+        startup_probe: Some(health_probe(STARTUP_PERIOD, STARTUP_FAILURES)),
+        readiness_probe: Some(health_probe(READINESS_PERIOD, READINESS_FAILURES)),
+        liveness_probe: Some(health_probe(LIVENESS_PERIOD, LIVENESS_FAILURES)),
+        termination_message_policy: Some(LAST_WORDS.to_owned()),
         ..Container::default()
     };
     let deployment = Deployment {
@@ -449,6 +453,10 @@ fn pod_template(
             token_mount(),
         ]),
         security_context: Some(container_security()),
+        startup_probe: Some(health_probe(STARTUP_PERIOD, STARTUP_FAILURES)),
+        readiness_probe: Some(health_probe(READINESS_PERIOD, READINESS_FAILURES)),
+        liveness_probe: Some(health_probe(LIVENESS_PERIOD, LIVENESS_FAILURES)),
+        termination_message_policy: Some(LAST_WORDS.to_owned()),
         ..Container::default()
     };
     let install = Container {
@@ -575,6 +583,38 @@ fn state_claim(
 
 fn link_port() -> ContainerPort {
     ContainerPort { name: Some("link".to_owned()), container_port: AGENT_PORT, ..ContainerPort::default() }
+}
+
+// An agent answers `/healthz` on its link port (without the token) once
+// its store is open and it serves, so the probes ask it that:
+// - startup: opening a large store may take minutes, and liveness must not
+//   kill an agent for it (every 2 s, for up to 5 minutes);
+// - readiness: every 2 s, so `deploy --wait` sees a started agent within
+//   seconds, and out of its Service after 6 s without an answer;
+// - liveness: an agent whose HTTP server has not answered for a minute is
+//   wedged; restarting it resumes from its claim.
+const STARTUP_PERIOD: i32 = 2;
+// An agent that fails logs why as its last line; the kubelet then keeps
+// that tail as the container's termination message, which `koaljac
+// status` shows beside the exit code.
+const LAST_WORDS: &str = "FallbackToLogsOnError";
+const STARTUP_FAILURES: i32 = 150;
+const READINESS_PERIOD: i32 = 2;
+const READINESS_FAILURES: i32 = 3;
+const LIVENESS_PERIOD: i32 = 10;
+const LIVENESS_FAILURES: i32 = 6;
+
+fn health_probe(period_seconds: i32, failure_threshold: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some("/healthz".to_owned()),
+            port: IntOrString::String("link".to_owned()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period_seconds),
+        failure_threshold: Some(failure_threshold),
+        ..Probe::default()
+    }
 }
 
 fn policy_port(port: i32) -> NetworkPolicyPort {
