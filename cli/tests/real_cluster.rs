@@ -275,6 +275,65 @@ fn a_field_another_manager_owns_stops_the_deploy_until_forced() {
     assert_eq!(plain.code, 0, "{}", plain.all());
 }
 
+/// A task's `storage:` changed on a deployed pipeline: the StatefulSet's
+/// claim template cannot change, so the deploy writes nothing and says what
+/// to do; done so, the next deploy goes through and the claim is the same.
+#[test]
+fn a_changed_claim_size_is_refused_before_anything_is_written() {
+    let test = "claim-size";
+    let Some(kube) = cluster(test) else { return };
+    let namespace = kube.fresh_namespace("koalja-e2e-claim-size");
+    let file = write_file(test, "lines.kja", LINES);
+    deploy(&kube, &file, &namespace, &["--no-wait"]);
+    wait_for_workloads(&kube, &namespace);
+    let claim_uid =
+        || kube.kubectl_ok(&["get", "pvc", "state-lines-count-0", "-n", &namespace, "-o", "jsonpath={.metadata.uid}"]);
+    // What koaljac writes: not the StatefulSets' claims, which their
+    // controller makes and kwok binds meanwhile.
+    let written = || {
+        let mut versions = kube.versions(&namespace, "lines");
+        versions.retain(|key, _| !key.starts_with("PersistentVolumeClaim/state-"));
+        versions
+    };
+    let (versions, claim) = (written(), claim_uid());
+    let bigger = LINES.replace(r#"region: "af-east" }"#, r#"region: "af-east" storage: "5Gi" }"#);
+    let bigger = bigger.replacen(r#"region: "af-east" storage: "5Gi" }"#, r#"region: "af-east" }"#, 1);
+    assert!(
+        bigger.contains(r#"task count { shell: "wc -l < {stripped} > {out}"     region: "af-east" storage: "5Gi" }"#)
+    );
+    std::fs::write(&file, &bigger).unwrap();
+
+    let refused = kube.koaljac(&["deploy", path_str(&file), "-n", &namespace, "--no-wait"]);
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(
+        refused.err.contains(&format!(
+            "StatefulSet {namespace}/lines-count: its claims' size (live: state 1Gi; the file: state 5Gi) cannot change once it exists, so nothing was applied"
+        )),
+        "{}",
+        refused.all()
+    );
+    assert!(refused.err.contains("is made for task `count`"), "traced to the task: {}", refused.all());
+    let remedy = format!("kubectl -n {namespace} delete statefulset lines-count --cascade=orphan");
+    assert!(refused.err.contains(&remedy), "{}", refused.all());
+    assert!(refused.err.contains("done before the error (0)"), "{}", refused.all());
+    assert_eq!(written(), versions, "nothing was written");
+
+    // The remedy (the claim's own size aside: kwok's StorageClass does not expand).
+    kube.kubectl_ok(&["delete", "statefulset", "lines-count", "-n", &namespace, "--cascade=orphan"]);
+    deploy(&kube, &file, &namespace, &["--no-wait"]);
+    assert_eq!(claim_uid(), claim, "the same claim, its data kept");
+    let template = kube.kubectl_ok(&[
+        "get",
+        "statefulset",
+        "lines-count",
+        "-n",
+        &namespace,
+        "-o",
+        "jsonpath={.spec.volumeClaimTemplates[0].spec.resources.requests.storage}",
+    ]);
+    assert_eq!(template, "5Gi");
+}
+
 #[test]
 fn dry_runs_and_diffs_change_nothing_on_the_server() {
     let test = "dry-run";

@@ -127,6 +127,11 @@ pub async fn deploy(
             return Err(Failure { error, done, not_applied: objects.iter().map(named).collect(), refused: None })
         }
     };
+    // A change the server would refuse stops the deploy before any write.
+    let listed = |kind: &str, name: &str| live.get(kind).and_then(|objects| objects.get(name)).cloned();
+    if let Some((error, refused)) = super::immutable::refused_change(&objects, listed, namespace) {
+        return Err(Failure { error, done, not_applied: objects.iter().map(named).collect(), refused: Some(refused) });
+    }
     // The link token before any pod that mounts it.
     match token::ensure(cluster, namespace, manifests.pipeline(), options.dry_run).await {
         Ok(step) => {

@@ -22,6 +22,9 @@ pub enum ClusterError {
     Conflict { object: String, conflicts: Vec<FieldConflict> },
     /// Anything else the server refused.
     Refused { verb: &'static str, object: String, code: u16, message: String },
+    /// A change the server refuses on a live object (`immutable`), found
+    /// before anything was written: what would change, and what to do.
+    Immutable { object: String, what: String, remedy: String },
 }
 
 /// One field another manager owns.
@@ -167,6 +170,10 @@ impl std::fmt::Display for ClusterError {
                 }
                 write!(f, "\n  (deploy with --force-conflicts to take them over)")
             }
+            ClusterError::Immutable { object, what, remedy } => write!(
+                f,
+                "{object}: {what} cannot change once it exists, so nothing was applied\n  ({remedy})"
+            ),
             ClusterError::Refused { verb, object, code: 0, message } => write!(f, "cannot {verb} {object}: {message}"),
             ClusterError::Refused { verb, object, code, message } => {
                 write!(f, "cannot {verb} {object} ({code}): {message}")

@@ -11,6 +11,7 @@
 //! - `errors`: kube's errors turned into what a user can act on;
 //! - `compare`: live objects against what an apply would make of them;
 //! - `noop`: whether an apply would change nothing, so it need not be sent;
+//! - `immutable`: changes the server refuses on live objects, found first;
 //! - `apply`: deploy (apply, prune, the plan of a dry run) and diff;
 //! - `rollout`: waiting for workloads to be ready;
 //! - `remove`: delete;
@@ -26,6 +27,7 @@ pub mod apply;
 pub mod compare;
 pub mod data;
 pub mod errors;
+pub mod immutable;
 pub mod kinds;
 pub mod noop;
 pub mod remove;
