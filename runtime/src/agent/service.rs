@@ -31,16 +31,15 @@ impl Agent {
         let Some(task) = self.task_plan() else { return Ok(()) };
         let mut current: Option<Current> = None;
         while !self.progress.is_stopping() {
-            let mut unfinished = self.state().store.unfinished_runs()?;
+            let mut unfinished = self.off_async(|agent| agent.state().store.unfinished_runs()).await?;
             unfinished.retain(|run| current.as_ref().is_none_or(|c| c.ran.record.run != run.run));
             if let Some(newest) = unfinished.pop() {
-                for older in unfinished {
-                    self.replaced(older, None)?;
-                }
+                self.off_async(move |agent| unfinished.into_iter().try_for_each(|older| agent.replaced(older, None)))
+                    .await?;
                 if let Some(mut old) = current.take() {
                     let outcome = old.running.stop(STOP_GRACE).await;
                     old.ran.record.apply(outcome);
-                    self.replaced(old.ran.record, Some(old.ran.slot))?;
+                    self.off_async(move |agent| agent.replaced(old.ran.record, Some(old.ran.slot))).await?;
                 }
                 current = self.start_long(task, newest, address.as_deref()).await?;
             }
@@ -54,7 +53,7 @@ impl Agent {
                 outcome = exited => {
                     if let Some(mut done) = current.take() {
                         done.ran.record.apply(outcome);
-                        self.keep(done.ran, !done.announced)?;
+                        self.off_async(move |agent| agent.keep(done.ran, !done.announced)).await?;
                     }
                 }
                 _ = self.wake_runner.notified() => {}
@@ -71,7 +70,7 @@ impl Agent {
     /// Starts a long-running run; `None` when it could not start (recorded),
     /// or the process is stopping (not recorded).
     pub(super) async fn start_long(
-        &self,
+        self: &Arc<Self>,
         task: &TaskPlan,
         mut record: RunRecord,
         address: Option<&str>,
@@ -92,7 +91,7 @@ impl Agent {
             Ok(running) => running,
             Err(outcome) => {
                 record.apply(outcome);
-                self.keep(Ran { record, outputs, slot }, counted)?;
+                self.off_async(move |agent| agent.keep(Ran { record, outputs, slot }, counted)).await?;
                 return Ok(None);
             }
         };
@@ -113,7 +112,7 @@ impl Agent {
             up = tokio::time::timeout(SERVICE_WAIT, ready) => up.is_ok(),
             outcome = running.exited() => {
                 record.apply(outcome);
-                self.keep(Ran { record, outputs, slot }, counted)?;
+                self.off_async(move |agent| agent.keep(Ran { record, outputs, slot }, counted)).await?;
                 return Ok(None);
             }
             // Stopping before it was up: it starts again at the next start.
@@ -131,33 +130,48 @@ impl Agent {
                 outcome.stderr_tail.unwrap_or_default()
             ));
             record.apply(Outcome { succeeded: false, ..outcome });
-            self.keep(Ran { record, outputs, slot }, counted)?;
+            self.off_async(move |agent| agent.keep(Ran { record, outputs, slot }, counted)).await?;
             return Ok(None);
         }
         record.status = RunStatus::Running;
         let sources: Vec<String> = record.snapshot.iter().flat_map(|input| input.avs.iter().cloned()).collect();
+        let ids: Vec<(String, String)> = task
+            .outputs
+            .iter()
+            .filter(|output| output.kind == PayloadKind::Service)
+            .map(|output| (Av::output_id(&task.name, record.run, &output.wire), output.wire.clone()))
+            .collect();
+        // Those announced before a restart stay as they are: the address is the same.
+        let unannounced = self
+            .off_async(move |agent| {
+                let mut unannounced = Vec::new();
+                for (id, wire) in ids {
+                    if agent.published_av(&id)?.is_none() {
+                        unannounced.push((id, wire));
+                    }
+                }
+                Ok::<_, AgentError>(unannounced)
+            })
+            .await?;
         let mut announcements = Vec::new();
-        for output in task.outputs.iter().filter(|output| output.kind == PayloadKind::Service) {
-            let id = Av::output_id(&task.name, record.run, &output.wire);
-            if self.published_av(&id)?.is_some() {
-                continue; // Announced before a restart; the address is the same.
-            }
+        for (id, wire) in unannounced {
             announcements.push(Av {
                 id,
-                wire: output.wire.clone(),
+                wire: wire.clone(),
                 task: task.name.clone(),
                 run: record.run,
                 inputs: sources.clone(),
                 definition: task.digest.clone(),
                 content: String::new(),
                 size: 0,
-                name: output.wire.clone(),
+                name: wire,
                 created: now(),
                 stored: address.to_owned(),
                 removed: None,
             });
         }
-        self.finish(&record, &announcements, counted)?;
+        let record =
+            self.off_async(move |agent| agent.finish(&record, &announcements, counted).map(|()| record)).await?;
         self.progress.changed();
         Ok(Some(Current { ran: Ran { record, outputs, slot }, running, announced: true }))
     }
