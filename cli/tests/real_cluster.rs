@@ -614,21 +614,6 @@ fn status_shows_the_runs_of_agents_running_as_pods() {
     }
     let local = kube.koaljac(&["trace", "count.2.out", "--state", path_str(&local_state), "--json"]);
     assert_eq!(local.code, 0, "{}", local.all());
-    let lineage = |text: &str| -> Vec<(Value, Value, Value, Value, Value)> {
-        text.lines()
-            .map(|line| serde_json::from_str::<Value>(line).unwrap())
-            .map(|step| {
-                let av = &step["av"];
-                (
-                    av["id"].clone(),
-                    av["inputs"].clone(),
-                    av["content"].clone(),
-                    av["definition"].clone(),
-                    step["run"]["definition"].clone(),
-                )
-            })
-            .collect()
-    };
     assert_eq!(lineage(&deployed.out), lineage(&local.out), "deployed:\n{}\nlocal:\n{}", deployed.out, local.out);
     assert_eq!(lineage(&deployed.out).len(), 3, "count.2.out, uniq.2.stripped, gateway.2.in");
     let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
@@ -707,6 +692,138 @@ fn a_pods_status_is_its_agents_and_status_shows_a_crash_loop_with_the_agents_err
     let (row, under) = count_row();
     assert_eq!(row[1], "1/1", "{row:?}");
     assert!(under.starts_with("restarted ") && !under.contains("now "), "{under}");
+    let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
+}
+
+/// `trace --json`'s steps without their times and places: each AV's id,
+/// inputs, content digest and definition, and its run's definition.
+fn lineage(text: &str) -> Vec<(Value, Value, Value, Value, Value)> {
+    text.lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .map(|step| {
+            let av = &step["av"];
+            (
+                av["id"].clone(),
+                av["inputs"].clone(),
+                av["content"].clone(),
+                av["definition"].clone(),
+                step["run"]["definition"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// `log --json`'s runs without their times: task, run, status, snapshot
+/// and outputs, in order of task and run.
+fn runs_of(text: &str) -> Vec<(Value, Value, Value, Value, Value)> {
+    let mut runs: Vec<_> = text
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .map(|run| {
+            let inputs = run["snapshot"].clone();
+            (run["task"].clone(), run["run"].clone(), run["status"].clone(), inputs, run["outputs"].clone())
+        })
+        .collect();
+    runs.sort_by_key(|run| (run.0.to_string(), run.1.as_u64()));
+    runs
+}
+
+/// examples/sovereign.kja deployed with its agents as pods, its Python
+/// tasks (whose scripts live in the user's image) standing in as shell
+/// commands: each country's file goes to its region's gateway with
+/// `koaljac drop`, the report comes out with `koaljac fetch`, and the runs
+/// and the report's lineage are those of a local run of the same files.
+/// The raw sales are stored only in their country's region.
+#[test]
+fn sovereign_deployed_runs_as_locally_and_keeps_raw_sales_in_their_region() {
+    let test = "sovereign";
+    let Some(kube) = local_cluster(test) else { return };
+    let namespace = kube.fresh_pods_namespace("koalja-e2e-sovereign");
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/sovereign.kja")).unwrap();
+    let mut text = example.replace(r#"image: "python:3.12-slim""#, r#"image: "alpine:3.20""#);
+    for (command, shell) in [
+        (
+            r#"task summarize-ke { command: ["python3", "/app/summarize.py"]"#,
+            r#"task summarize-ke { shell: "wc -l < {in_kenya} > {ke_summary}""#,
+        ),
+        (
+            r#"task summarize-gh { command: ["python3", "/app/summarize.py"]"#,
+            r#"task summarize-gh { shell: "wc -l < {in_ghana} > {gh_summary}""#,
+        ),
+        (
+            r#"task aggregate    { command: ["python3", "/app/aggregate.py"]"#,
+            r#"task aggregate    { shell: "cat {ke_summary} > {out_report}""#,
+        ),
+    ] {
+        assert!(text.contains(command), "examples/sovereign.kja has `{command}`");
+        text = text.replace(command, shell);
+    }
+    let file = write_file(test, "sovereign.kja", &text);
+    deploy_ready(&kube, &file, &namespace, &[]);
+    let pipeline = format!("{namespace}/monthly-sales");
+    let runs = |task: &str| {
+        let shown = kube.koaljac(&["status", "--pipeline", &pipeline]);
+        let row = shown.out.lines().find(|line| line.trim_start().starts_with(&format!("{task} "))).unwrap_or_default();
+        row.split_whitespace().nth(2).and_then(|runs| runs.parse::<u32>().ok()).unwrap_or(0)
+    };
+    // One file at a time, each waited for: the merge into `aggregate` takes
+    // values as they arrive, and the local run gets them in the same order.
+    let inputs = [
+        ("in_kenya", "ke.csv", "a,1\nb,2\n", "summarize-ke", 1),
+        ("in_ghana", "gh1.csv", "c,3\n", "aggregate", 1),
+        ("in_ghana", "gh2.csv", "d,4\ne,5\nf,6\n", "summarize-gh", 2),
+    ];
+    let local_state = file.with_file_name("local-state");
+    let _ = std::fs::remove_dir_all(&local_state);
+    for (wire, name, content, task, count) in inputs {
+        let path = write_file(test, name, content);
+        let dropped = kube.koaljac(&["drop", "--pipeline", &pipeline, &format!("{wire}={}", path_str(&path))]);
+        assert_eq!(dropped.code, 0, "{}", dropped.all());
+        wait_until(Duration::from_secs(60), &format!("{task} to have run {count} times"), || runs(task) >= count);
+        let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_koaljac"));
+        run.args(["run", path_str(&file), "--state", path_str(&local_state), "--drop"])
+            .arg(format!("{wire}={}", path_str(&path)));
+        let ran = kube::run(run, None);
+        assert_eq!(ran.code, 0, "{}", ran.all());
+    }
+
+    let into = local_state.with_file_name("fetched");
+    let _ = std::fs::remove_dir_all(&into);
+    wait_until(Duration::from_secs(60), "the report collected and fetched", || {
+        let fetched = kube.koaljac(&["fetch", "--pipeline", &pipeline, "out_report", "-o", path_str(&into)]);
+        assert_eq!(fetched.code, 0, "{}", fetched.all());
+        into.join("out_report/aggregate.1.out_report").exists()
+    });
+    let report = std::fs::read_to_string(into.join("out_report/aggregate.1.out_report")).unwrap();
+    let local_report = std::fs::read_to_string(local_state.join("out/out_report/aggregate.1.out_report")).unwrap();
+    assert_eq!(report, local_report);
+    assert_eq!(report.split_whitespace().collect::<Vec<_>>(), ["2", "1"], "the Kenyan and the first Ghanaian count");
+
+    let deployed_log = kube.koaljac(&["log", "--pipeline", &pipeline, "--json"]);
+    let local_log = kube.koaljac(&["log", "--state", path_str(&local_state), "--json"]);
+    assert_eq!((deployed_log.code, local_log.code), (0, 0), "{}{}", deployed_log.all(), local_log.all());
+    assert_eq!(runs_of(&deployed_log.out), runs_of(&local_log.out), "{}\n{}", deployed_log.out, local_log.out);
+    assert_eq!(runs_of(&deployed_log.out).len(), 4, "{}", deployed_log.out);
+    let report_path = into.join("out_report/aggregate.1.out_report");
+    let deployed = kube.koaljac(&["trace", "--pipeline", &pipeline, path_str(&report_path), "--json"]);
+    let local = kube.koaljac(&["trace", "aggregate.1.out_report", "--state", path_str(&local_state), "--json"]);
+    assert_eq!((deployed.code, local.code), (0, 0), "{}{}", deployed.all(), local.all());
+    assert_eq!(lineage(&deployed.out), lineage(&local.out), "deployed:\n{}\nlocal:\n{}", deployed.out, local.out);
+    assert_eq!(lineage(&deployed.out).len(), 5, "the report, two summaries, two drops: {}", deployed.out);
+
+    // Where the raw sales are stored: only on the claims of their region.
+    let holding = |needle: &str| kube::claims_holding(&namespace, needle);
+    let set = |names: &[&str]| names.iter().map(|name| name.to_string()).collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(holding("in_kenya"), set(&["monthly-sales-gateway-af-east", "state-monthly-sales-summarize-ke-0"]));
+    assert_eq!(holding("in_ghana"), set(&["monthly-sales-gateway-af-west", "state-monthly-sales-summarize-gh-0"]));
+    let node = |pod_label: &str| {
+        kube.kubectl_ok(&["get", "pods", "-n", &namespace, "-l", pod_label, "-o", "jsonpath={.items[0].spec.nodeName}"])
+    };
+    assert_eq!(node("koalja.dev/task=gateway-af-east"), "node-af-east");
+    assert_eq!(node("koalja.dev/task=summarize-ke"), "node-af-east");
+    assert_eq!(node("koalja.dev/task=gateway-af-west"), "node-af-west");
+    assert_eq!(node("koalja.dev/task=summarize-gh"), "node-af-west");
     let _ = kube.kubectl(&["delete", "namespace", &namespace, "--wait=false"]);
 }
 

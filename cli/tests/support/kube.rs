@@ -339,6 +339,33 @@ pub fn claim_files(namespace: &str, claim: &str, sub: &str) -> Vec<(String, u64)
     found
 }
 
+/// The claims (by name) of `namespace` in the local cluster's pods that
+/// hold a file whose name contains `needle`, at any depth.
+pub fn claims_holding(namespace: &str, needle: &str) -> std::collections::BTreeSet<String> {
+    fn holds(dir: &Path, needle: &str) -> bool {
+        std::fs::read_dir(dir).into_iter().flatten().flatten().any(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                holds(&path, needle)
+            } else {
+                entry.file_name().to_string_lossy().contains(needle)
+            }
+        })
+    }
+    let claims = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/cluster/pods/claims").join(namespace);
+    std::fs::read_dir(&claims)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| holds(&entry.path(), needle))
+        // `CLAIM-UID`: a uid is 36 characters.
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.len().checked_sub(37).map(|end| name[..end].to_owned())
+        })
+        .collect()
+}
+
 /// The process id of the `koalja-agent` that koalja-pods runs for the pod
 /// of uid `uid`: the one process of that name in the pod's network
 /// namespace (`kp-` and the uid's first 8 characters).
