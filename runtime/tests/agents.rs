@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use koalja_agent::auth::Credential;
 use koalja_agent::link::Link;
+use koalja_agent::record::RunStatus;
 
 const AGENT: &str = env!("CARGO_BIN_EXE_koalja-agent");
 
@@ -578,6 +579,85 @@ async fn a_full_disk_refuses_the_drop_that_does_not_fit_and_loses_nothing() {
         assert_eq!(bytes.to_vec(), small(n), "{} is served whole", entry.av.id);
     }
     assert_eq!(terminate(&mut agents.0[0]), Some(0));
+    agents.0.clear();
+}
+
+/// A task agent whose volume (a 2 MiB tmpfs, in a mount namespace of its
+/// own) cannot hold a payload it must take keeps running and says why in
+/// `/v1/status`, keeps what it had, and takes the payload once the volume
+/// has room (grown in place, as a resized claim is): no crash loop, nothing
+/// lost or taken twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_agent_on_a_full_volume_waits_for_room_and_loses_nothing() {
+    let dir = scratch("task-full-disk");
+    let ir = mount_ir(&dir);
+    write_token(&dir);
+    let (gateway_port, uniq_port) = (free_port(), free_port());
+    let peers =
+        [format!("gateway=http://127.0.0.1:{gateway_port}"), format!("uniq-lines=http://127.0.0.1:{uniq_port}")];
+    let state = dir.join("state").join("uniq-lines");
+    std::fs::create_dir_all(&state).unwrap();
+    let mut gateway = Command::new(AGENT);
+    gateway.args(agent_args(&dir, &ir, "gateway", gateway_port, &peers));
+    let mut uniq = Command::new("unshare");
+    uniq.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(r#"mount -t tmpfs -o size=2m koalja-full "$1" && shift && exec "$@""#)
+        .arg("sh")
+        .arg(&state)
+        .arg(AGENT)
+        .args(agent_args(&dir, &ir, "uniq-lines", uniq_port, &peers));
+    let mut agents = Agents(vec![gateway.spawn().unwrap(), uniq.spawn().unwrap()]);
+    let (gateway, task) = (format!("http://127.0.0.1:{gateway_port}"), format!("http://127.0.0.1:{uniq_port}"));
+    let runs = || async { link().runs(&task, 0).await.unwrap_or_default() };
+    let wait_for_runs = |count: usize| async move {
+        let started = Instant::now();
+        loop {
+            let done = link().runs(&format!("http://127.0.0.1:{uniq_port}"), 0).await.unwrap_or_default();
+            if done.iter().filter(|run| !matches!(run.status, RunStatus::Pending | RunStatus::Running)).count() >= count
+            {
+                return done;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "{count} finished runs of uniq-lines: {done:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    drop_when_up(&gateway, "in", "small", b"b\na\nb\n").await;
+    assert_eq!(wait_for_runs(1).await[0].status, RunStatus::Succeeded);
+
+    // 3 MB of sorted, distinct lines: `sort | uniq` gives them back as they are.
+    let big: Vec<u8> = (0..375_000).flat_map(|i: u32| format!("{i:07}\n").into_bytes()).collect();
+    link().drop_file(&gateway, "in", "big", big.clone()).await.expect("the gateway's volume has room");
+    let started = Instant::now();
+    let trouble = loop {
+        let status: serde_json::Value =
+            client().get(format!("{task}/v1/status")).send().await.unwrap().json().await.unwrap();
+        if let Some(message) = status["last_error"]["message"].as_str() {
+            break message.to_owned();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no trouble reported: {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(trouble.contains("gateway.2.in") && trouble.contains("No space left"), "{trouble}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(agents.0[1].try_wait().unwrap().is_none(), "the agent keeps running on a full volume");
+    assert_eq!(runs().await.len(), 1, "no run without its input");
+
+    // The volume grown: the payload comes, whole, and runs once.
+    let grown = Command::new("nsenter")
+        .args(["-t", &agents.0[1].id().to_string(), "-m", "mount", "-o", "remount,size=32m"])
+        .arg(&state)
+        .status()
+        .unwrap();
+    assert!(grown.success(), "remount the agent's tmpfs larger");
+    let done = wait_for_runs(2).await;
+    assert_eq!(done.len(), 2, "{done:?}");
+    assert_eq!(done[1].status, RunStatus::Succeeded, "{done:?}");
+    let output = format!("{task}/v1/payload/uniq-lines.2.stripped?consumer=count-lines");
+    let bytes = client().get(output).send().await.unwrap().bytes().await.unwrap();
+    assert!(bytes.to_vec() == big, "the run saw the whole payload ({} bytes of {})", bytes.len(), big.len());
+    for child in &mut agents.0 {
+        assert_eq!(terminate(child), Some(0));
+    }
     agents.0.clear();
 }
 
