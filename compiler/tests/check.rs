@@ -88,6 +88,59 @@ defaults { command: ["process"] }
 }
 
 #[test]
+fn a_syntax_error_holds_back_only_the_wires_its_skipped_text_could_produce() {
+    // `held` could be produced by the statement the parser skipped, so it
+    // waits; `stripd` is named nowhere there and is reported as you type.
+    check(
+        r#"
+(in) strip (stripped)
+(stripd) count (out)
+ ^^^^^^ error[K0016]: wire `stripd` is consumed but never produced
+(held) wait (out2)
+(out2, ) ( oops held
+       //^ error[K0005]: expected a task name, found `(`
+defaults { command: ["process"] }
+"#,
+    );
+}
+
+#[test]
+fn a_misspelt_input_is_the_typo_not_the_command_that_names_the_right_wire() {
+    // K0016 suggests `stripped` for `stripd`; the command's `{stripped}` is
+    // not reported as foreign (with "did you mean `stripd`?"), nor `stripd`
+    // as never named in it.
+    check(
+        r#"
+(in) strip (stripped)
+(stripd) count-lines (out)
+ ^^^^^^ error[K0016]: wire `stripd` is consumed but never produced
+task strip { shell: "cat {in} > {stripped}" }
+task count-lines { shell: "wc -l < {stripped} > {out}" }
+"#,
+    );
+}
+
+#[test]
+fn a_name_too_long_says_too_long_with_the_limit() {
+    let long = "t".repeat(70);
+    let report = koalja_compiler::analysis::analyze_text(
+        &format!("[demo/p]\n(in) {long} (out)\ntask {long} {{ shell: \"cat {{in}} > {{out}}\" }}\n"),
+        "p",
+    );
+    let messages: Vec<String> = report.diagnostics.iter().map(|d| d.message.clone()).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].starts_with(&format!("task name `{long}` is too long")), "{messages:?}");
+    assert!(messages[0].ends_with("72 characters, more than 52"), "{messages:?}");
+    let namespace = "n".repeat(64);
+    let report = koalja_compiler::analysis::analyze_text(
+        &format!("[{namespace}/p]\n(in) t (out)\ntask t {{ shell: \"cat {{in}} > {{out}}\" }}\n"),
+        "p",
+    );
+    let messages: Vec<String> = report.diagnostics.iter().map(|d| d.message.clone()).collect();
+    assert_eq!(messages, [format!("namespace `{namespace}` is too long: 64 characters, more than 63")]);
+}
+
+#[test]
 fn buffer_bounds() {
     check(
         r#"

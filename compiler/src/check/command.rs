@@ -1,11 +1,14 @@
 //! Phase 6: wire names in commands. A `command` or `shell` may name only the
 //! task's own inputs and outputs (K0033); when it names any, every file
 //! input and output should be named, or the program never sees it (K0052).
+//! A name that is the right spelling of a misspelt input (K0016 suggests it)
+//! is not reported: the input is the typo.
 //! A merge goes by its first member's name; an implicit input expands to the
 //! service's address; an implicit output has no files to name.
 
 use super::items::Items;
 use super::settings::ResolvedSettings;
+use super::wires::Wires;
 use super::Checker;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
@@ -23,7 +26,7 @@ enum Named {
     ServiceOutput,
 }
 
-pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, settings: &[ResolvedSettings]) {
+pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, wires: &Wires<'_>, settings: &[ResolvedSettings]) {
     let mut names: Vec<(&str, Named)> = Vec::new();
     for (wiring, settings) in items.wirings.iter().zip(settings) {
         let Some(run) = &settings.run else { continue };
@@ -62,6 +65,17 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, settings: &[Re
                     None,
                 ),
                 None => {
+                    // `(stripd) count` with `{stripped}`: the input is the
+                    // typo (K0016 suggests `stripped`), not the command;
+                    // and the input counts as named.
+                    let misspelt =
+                        wiring.inputs.items.iter().map(|input| input.name().text.as_str()).find(|input| {
+                            wires.misspelt.get(input).is_some_and(|suggested| *suggested == name.as_str())
+                        });
+                    if let Some(input) = misspelt {
+                        suggested.push(input.to_owned());
+                        continue;
+                    }
                     let own: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
                     let suggestion = checker.suggestions.closest(name, own.iter().copied()).map(str::to_owned);
                     let help = match &suggestion {

@@ -21,12 +21,31 @@ pub(super) struct Items<'a> {
     pub types: Vec<&'a TypeDecl>,
     /// Part of the file did not parse (a skipped statement, port list or
     /// block), so tasks, wires or settings may be missing. The checks that
-    /// need the whole file (K0016, K0032, K0050, K0051) wait until it parses
+    /// need the whole file (K0032, K0050, K0051) wait until it parses
     /// rather than report what the skip caused.
     pub incomplete: bool,
+    /// The text the parser skipped where a wire could be produced: each
+    /// statement it could not read, and each wiring statement with a
+    /// broken port list. A wire named nowhere in it is reported
+    /// unproduced (K0016) even while the file does not parse.
+    pub skipped: Vec<crate::span::Span>,
 }
 
 impl Items<'_> {
+    /// Whether the skipped text (`skipped`) could produce wire `name`: it
+    /// holds `name` as a whole word.
+    pub fn skip_could_name(&self, text: &str, name: &str) -> bool {
+        let is_name_char = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+        self.skipped.iter().any(|span| {
+            let skipped = text.get(span.start as usize..span.end as usize).unwrap_or_default();
+            skipped.match_indices(name).any(|(at, _)| {
+                let before = skipped[..at].chars().next_back();
+                let after = skipped[at + name.len()..].chars().next();
+                !before.is_some_and(is_name_char) && !after.is_some_and(is_name_char)
+            })
+        })
+    }
+
     pub fn pipeline_name(&self, default_name: &str) -> (String, String) {
         match self.header {
             Some(header) => (
@@ -47,6 +66,7 @@ pub(super) fn collect<'a>(checker: &mut Checker<'_>, file: &'a SourceFile) -> It
         blocks: FxHashMap::default(),
         types: Vec::new(),
         incomplete: false,
+        skipped: Vec::new(),
     };
     let mut type_names: FxHashMap<&str, &TypeDecl> = FxHashMap::default();
     let mut block_order: Vec<&TaskBlock> = Vec::new();
@@ -59,6 +79,11 @@ pub(super) fn collect<'a>(checker: &mut Checker<'_>, file: &'a SourceFile) -> It
             Item::Error(_) => true,
             Item::Header(_) | Item::Type(_) => false,
         };
+        match item {
+            Item::Wiring(wiring) if wiring.inputs.broken || wiring.outputs.broken => items.skipped.push(wiring.span),
+            Item::Error(span) => items.skipped.push(*span),
+            _ => {}
+        }
         match item {
             Item::Header(header) => {
                 if let Some(first) = items.header {

@@ -53,7 +53,7 @@ pub fn check(text: &str, file: &SourceFile, default_name: &str, diagnostics: &mu
         wires: wires.to_model(),
         gateway,
     };
-    command::check(&mut checker, &items, &task_settings);
+    command::check(&mut checker, &items, &wires, &task_settings);
     policy::build_tasks(&mut checker, &items, &wires, task_settings, &mut pipeline);
     names::check(&mut checker, &items, &pipeline);
     regions::check(&mut checker, &items, &type_table, &pipeline);

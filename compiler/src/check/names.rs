@@ -28,11 +28,18 @@ pub fn kubernetes_name(name: &str) -> SmolStr {
     name.chars().map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() }).collect()
 }
 
-/// A DNS-1123 label: lower-case alphanumerics and `-`, alphanumeric at both ends.
+/// A DNS-1123 label: lower-case alphanumerics and `-`, alphanumeric at both
+/// ends, at most 63 characters.
 pub fn is_dns_label(name: &str) -> bool {
+    name.len() <= 63 && has_label_characters(name)
+}
+
+/// A DNS-1123 label's characters, whatever its length: what the checker
+/// calls "not a valid Kubernetes name" (a name whose only fault is its
+/// length is "too long", with the limit).
+fn has_label_characters(name: &str) -> bool {
     let bytes = name.as_bytes();
     !bytes.is_empty()
-        && bytes.len() <= 63
         && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && bytes[0] != b'-'
         && bytes[bytes.len() - 1] != b'-'
@@ -46,28 +53,46 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pip
         })
     };
     let namespace = kubernetes_name(&pipeline.namespace);
-    if !is_dns_label(&namespace) || namespace.len() > MAX_NAMESPACE {
+    if !has_label_characters(&namespace) {
         invalid(
             checker,
             header_span(true),
             format!("namespace `{}` is not a valid Kubernetes namespace", pipeline.namespace),
             &namespace,
         );
+    } else if namespace.len() > MAX_NAMESPACE {
+        checker.diagnostics.push(
+            Diagnostic::new(
+                Code::InvalidKubernetesName,
+                header_span(true),
+                format!(
+                    "namespace `{}` is too long: {} characters, more than {MAX_NAMESPACE}",
+                    pipeline.namespace,
+                    namespace.len()
+                ),
+            )
+            .help("a namespace is a DNS label; shorten it"),
+        );
     }
     let pipeline_name = kubernetes_name(&pipeline.name);
     let gateway = format!("{pipeline_name}-{RESERVED_TASK_NAME}");
     let named_after_file = if items.header.is_none() { " (named after its file; add a `[name]` header)" } else { "" };
-    if !is_dns_label(&pipeline_name) || gateway.len() > MAX_OBJECT_NAME {
-        let message = if gateway.len() > MAX_OBJECT_NAME {
-            format!(
-                "pipeline name `{}` is too long: its gateway would be named `{gateway}`, {} characters, more than {MAX_OBJECT_NAME}{named_after_file}",
-                pipeline.name,
-                gateway.len()
-            )
-        } else {
-            format!("pipeline name `{}` is not a valid Kubernetes name{named_after_file}", pipeline.name)
-        };
+    if !has_label_characters(&pipeline_name) {
+        let message = format!("pipeline name `{}` is not a valid Kubernetes name{named_after_file}", pipeline.name);
         invalid(checker, header_span(false), message, &pipeline_name);
+    } else if gateway.len() > MAX_OBJECT_NAME {
+        checker.diagnostics.push(
+            Diagnostic::new(
+                Code::InvalidKubernetesName,
+                header_span(false),
+                format!(
+                    "pipeline name `{}` is too long: its gateway would be named `{gateway}`, {} characters, more than {MAX_OBJECT_NAME}{named_after_file}",
+                    pipeline.name,
+                    gateway.len()
+                ),
+            )
+            .help("shorten the pipeline name"),
+        );
     }
 
     let mut seen_tasks: FxHashMap<SmolStr, usize> = FxHashMap::default();
@@ -91,7 +116,7 @@ pub(super) fn check(checker: &mut Checker<'_>, items: &Items<'_>, pipeline: &Pip
                     "the pipeline's gateway objects are named `{gateway}`, and a region's `{gateway}-<region>`; rename the task"
                 )),
             );
-        } else if !is_dns_label(&kube) {
+        } else if !has_label_characters(&kube) {
             invalid(checker, wiring.task.span, format!("task name `{name}` is not a valid Kubernetes name"), &kube);
         } else if object_length > MAX_OBJECT_NAME {
             let object = format!("{pipeline_name}-{kube}");

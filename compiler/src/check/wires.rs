@@ -49,6 +49,10 @@ pub(super) struct WireEntry<'a> {
 pub(super) struct Wires<'a> {
     pub entries: Vec<WireEntry<'a>>,
     pub ids: FxHashMap<&'a str, WireId>,
+    /// Each wire reported unproduced (K0016) with a suggestion, and the
+    /// produced wire it suggested: a command naming the suggested wire
+    /// follows the right spelling, and is not reported for it (command.rs).
+    pub misspelt: FxHashMap<&'a str, &'a str>,
 }
 
 impl<'a> Wires<'a> {
@@ -91,7 +95,7 @@ impl<'a> Wires<'a> {
 }
 
 pub(super) fn resolve<'a>(checker: &mut Checker<'_>, items: &Items<'a>) -> Wires<'a> {
-    let mut wires = Wires { entries: Vec::new(), ids: FxHashMap::default() };
+    let mut wires = Wires { entries: Vec::new(), ids: FxHashMap::default(), misspelt: FxHashMap::default() };
     for (task, wiring) in items.wirings.iter().enumerate() {
         let mut seen_in_inputs: FxHashMap<&str, Span> = FxHashMap::default();
         for input in &wiring.inputs.items {
@@ -121,7 +125,7 @@ pub(super) fn resolve<'a>(checker: &mut Checker<'_>, items: &Items<'a>) -> Wires
             }
         }
     }
-    assign_roles(checker, &mut wires, items.incomplete);
+    assign_roles(checker, &mut wires, items);
     wires
 }
 
@@ -232,7 +236,7 @@ fn check_buffer_bounds(checker: &mut Checker<'_>, form: BufferForm, span: Span) 
     }
 }
 
-fn assign_roles(checker: &mut Checker<'_>, wires: &mut Wires<'_>, incomplete: bool) {
+fn assign_roles(checker: &mut Checker<'_>, wires: &mut Wires<'_>, items: &Items<'_>) {
     let produced: Vec<&str> =
         wires.entries.iter().filter(|entry| entry.producer.is_some()).map(|entry| entry.name).collect();
     for entry in &mut wires.entries {
@@ -241,9 +245,14 @@ fn assign_roles(checker: &mut Checker<'_>, wires: &mut Wires<'_>, incomplete: bo
             (Some(_), _) => WireRole::Internal,
             (None, _) if entry.name.starts_with("in") => WireRole::PipelineInput,
             (None, _) => {
-                // Implicit consumers of a missing service are K0026, in types.
-                if !incomplete && entry.consumers.iter().all(|c| c.input.implicit.is_none()) {
-                    report_unproduced(checker, entry, &produced);
+                // Implicit consumers of a missing service are K0026, in
+                // types. Held back while text the parser skipped could
+                // produce it; any other wire is still reported as you type.
+                let held_back = items.skip_could_name(checker.text, entry.name);
+                if !held_back && entry.consumers.iter().all(|c| c.input.implicit.is_none()) {
+                    if let Some(suggested) = report_unproduced(checker, entry, &produced) {
+                        wires.misspelt.insert(entry.name, suggested);
+                    }
                 }
                 WireRole::Internal
             }
@@ -251,7 +260,8 @@ fn assign_roles(checker: &mut Checker<'_>, wires: &mut Wires<'_>, incomplete: bo
     }
 }
 
-fn report_unproduced(checker: &mut Checker<'_>, entry: &WireEntry<'_>, produced: &[&str]) {
+/// Reports `entry` unproduced; returns the produced wire it suggests.
+fn report_unproduced<'a>(checker: &mut Checker<'_>, entry: &WireEntry<'_>, produced: &[&'a str]) -> Option<&'a str> {
     let mut spans: Vec<Span> = entry.consumers.iter().map(Consumer::span).collect();
     spans.sort();
     spans.dedup();
@@ -263,7 +273,8 @@ fn report_unproduced(checker: &mut Checker<'_>, entry: &WireEntry<'_>, produced:
     for &span in &spans[1..] {
         diagnostic = diagnostic.label(span, "also consumed here");
     }
-    match checker.suggestions.closest(entry.name, produced.iter().copied()) {
+    let suggested = checker.suggestions.closest(entry.name, produced.iter().copied());
+    match suggested {
         Some(suggestion) => {
             diagnostic = diagnostic.help(format!("did you mean `{suggestion}`?"));
             diagnostic.fixes.push(Fix {
@@ -279,4 +290,5 @@ fn report_unproduced(checker: &mut Checker<'_>, entry: &WireEntry<'_>, produced:
         }
     }
     checker.diagnostics.push(diagnostic);
+    suggested
 }
