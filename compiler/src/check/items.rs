@@ -24,26 +24,18 @@ pub(super) struct Items<'a> {
     /// need the whole file (K0032, K0050, K0051) wait until it parses
     /// rather than report what the skip caused.
     pub incomplete: bool,
-    /// The text the parser skipped where a wire could be produced: each
-    /// statement it could not read, and each wiring statement with a
-    /// broken port list. A wire named nowhere in it is reported
-    /// unproduced (K0016) even while the file does not parse.
-    pub skipped: Vec<crate::span::Span>,
+    /// The words of the text the parser skipped where a wire could be
+    /// produced: each statement it could not read, and each wiring
+    /// statement with a broken port list. A wire named nowhere in it is
+    /// reported unproduced (K0016) even while the file does not parse.
+    pub skipped_words: rustc_hash::FxHashSet<smol_str::SmolStr>,
 }
 
 impl Items<'_> {
-    /// Whether the skipped text (`skipped`) could produce wire `name`: it
-    /// holds `name` as a whole word.
-    pub fn skip_could_name(&self, text: &str, name: &str) -> bool {
-        let is_name_char = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
-        self.skipped.iter().any(|span| {
-            let skipped = text.get(span.start as usize..span.end as usize).unwrap_or_default();
-            skipped.match_indices(name).any(|(at, _)| {
-                let before = skipped[..at].chars().next_back();
-                let after = skipped[at + name.len()..].chars().next();
-                !before.is_some_and(is_name_char) && !after.is_some_and(is_name_char)
-            })
-        })
+    /// Whether the skipped text could produce wire `name`: it holds `name`
+    /// as a whole word.
+    pub fn skip_could_name(&self, name: &str) -> bool {
+        self.skipped_words.contains(name)
     }
 
     pub fn pipeline_name(&self, default_name: &str) -> (String, String) {
@@ -66,7 +58,7 @@ pub(super) fn collect<'a>(checker: &mut Checker<'_>, file: &'a SourceFile) -> It
         blocks: FxHashMap::default(),
         types: Vec::new(),
         incomplete: false,
-        skipped: Vec::new(),
+        skipped_words: Default::default(),
     };
     let mut type_names: FxHashMap<&str, &TypeDecl> = FxHashMap::default();
     let mut block_order: Vec<&TaskBlock> = Vec::new();
@@ -79,10 +71,15 @@ pub(super) fn collect<'a>(checker: &mut Checker<'_>, file: &'a SourceFile) -> It
             Item::Error(_) => true,
             Item::Header(_) | Item::Type(_) => false,
         };
-        match item {
-            Item::Wiring(wiring) if wiring.inputs.broken || wiring.outputs.broken => items.skipped.push(wiring.span),
-            Item::Error(span) => items.skipped.push(*span),
-            _ => {}
+        let skipped = match item {
+            Item::Wiring(wiring) if wiring.inputs.broken || wiring.outputs.broken => Some(wiring.span),
+            Item::Error(span) => Some(*span),
+            _ => None,
+        };
+        if let Some(span) = skipped {
+            let text = checker.text.get(span.range()).unwrap_or_default();
+            let is_name_char = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+            items.skipped_words.extend(text.split(|c| !is_name_char(c)).filter(|w| !w.is_empty()).map(Into::into));
         }
         match item {
             Item::Header(header) => {

@@ -248,7 +248,7 @@ fn assign_roles(checker: &mut Checker<'_>, wires: &mut Wires<'_>, items: &Items<
                 // Implicit consumers of a missing service are K0026, in
                 // types. Held back while text the parser skipped could
                 // produce it; any other wire is still reported as you type.
-                let held_back = items.skip_could_name(checker.text, entry.name);
+                let held_back = items.skip_could_name(entry.name);
                 if !held_back && entry.consumers.iter().all(|c| c.input.implicit.is_none()) {
                     if let Some(suggested) = report_unproduced(checker, entry, &produced) {
                         wires.misspelt.insert(entry.name, suggested);
