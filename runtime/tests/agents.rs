@@ -542,6 +542,48 @@ async fn sigterm_drains_running_code_and_keeps_what_finishes() {
     assert_eq!(terminate(&mut agents.0[0]), Some(0));
 }
 
+/// The agent with `args`, its state directory `state` a 2 MiB tmpfs in a
+/// mount namespace of its own (the agent is the process spawned: `exec`).
+fn on_small_volume(state: &Path, args: Vec<std::ffi::OsString>) -> Command {
+    let mut command = Command::new("unshare");
+    command
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(r#"mount -t tmpfs -o size=2m koalja-full "$1" && shift && exec "$@""#)
+        .arg("sh")
+        .arg(state)
+        .arg(AGENT)
+        .args(args);
+    command
+}
+
+/// The agent at `base`'s `/v1/status` once it reports a last error.
+async fn wait_for_trouble(base: &str) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        if let Ok(answer) = client().get(format!("{base}/v1/status")).send().await {
+            let status: serde_json::Value = answer.json().await.unwrap();
+            if !status["last_error"].is_null() {
+                return status;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no trouble reported");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The runs of the task agent at `base` once `count` of them have finished.
+async fn wait_for_finished_runs(base: &str, count: usize) -> Vec<koalja_agent::record::RunRecord> {
+    let started = Instant::now();
+    loop {
+        let runs = link().runs(base, 0).await.unwrap_or_default();
+        if runs.iter().filter(|run| !matches!(run.status, RunStatus::Pending | RunStatus::Running)).count() >= count {
+            return runs;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{count} finished runs at {base}: {runs:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A gateway whose volume fills up (a 2 MiB tmpfs, in a mount namespace of
 /// its own) refuses the drop that does not fit with 507 and says why, and
 /// loses nothing: what was fed before is still served whole, the refused
@@ -554,15 +596,8 @@ async fn a_full_disk_refuses_the_drop_that_does_not_fit_and_loses_nothing() {
     let state = dir.join("state");
     std::fs::create_dir_all(&state).unwrap();
     let port = free_port();
-    let mut command = Command::new("unshare");
-    command
-        .args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg(r#"mount -t tmpfs -o size=2m koalja-full "$1" && shift && exec "$@""#)
-        .arg("sh")
-        .arg(&state)
-        .arg(AGENT)
-        .args(agent_args(&dir, &ir, "gateway", port, &[]));
-    let mut agents = Agents(vec![command.spawn().unwrap()]);
+    let mut agents =
+        Agents(vec![on_small_volume(&state, agent_args(&dir, &ir, "gateway", port, &[])).spawn().unwrap()]);
     let gateway = format!("http://127.0.0.1:{port}");
     let small = |n: u8| vec![b'a' + n; 100 << 10];
     drop_when_up(&gateway, "in", "f1", &small(0)).await;
@@ -599,48 +634,21 @@ async fn a_task_agent_on_a_full_volume_waits_for_room_and_loses_nothing() {
     std::fs::create_dir_all(&state).unwrap();
     let mut gateway = Command::new(AGENT);
     gateway.args(agent_args(&dir, &ir, "gateway", gateway_port, &peers));
-    let mut uniq = Command::new("unshare");
-    uniq.args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg(r#"mount -t tmpfs -o size=2m koalja-full "$1" && shift && exec "$@""#)
-        .arg("sh")
-        .arg(&state)
-        .arg(AGENT)
-        .args(agent_args(&dir, &ir, "uniq-lines", uniq_port, &peers));
+    let mut uniq = on_small_volume(&state, agent_args(&dir, &ir, "uniq-lines", uniq_port, &peers));
     let mut agents = Agents(vec![gateway.spawn().unwrap(), uniq.spawn().unwrap()]);
     let (gateway, task) = (format!("http://127.0.0.1:{gateway_port}"), format!("http://127.0.0.1:{uniq_port}"));
-    let runs = || async { link().runs(&task, 0).await.unwrap_or_default() };
-    let wait_for_runs = |count: usize| async move {
-        let started = Instant::now();
-        loop {
-            let done = link().runs(&format!("http://127.0.0.1:{uniq_port}"), 0).await.unwrap_or_default();
-            if done.iter().filter(|run| !matches!(run.status, RunStatus::Pending | RunStatus::Running)).count() >= count
-            {
-                return done;
-            }
-            assert!(started.elapsed() < Duration::from_secs(60), "{count} finished runs of uniq-lines: {done:?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
     drop_when_up(&gateway, "in", "small", b"b\na\nb\n").await;
-    assert_eq!(wait_for_runs(1).await[0].status, RunStatus::Succeeded);
+    assert_eq!(wait_for_finished_runs(&task, 1).await[0].status, RunStatus::Succeeded);
 
     // 3 MB of sorted, distinct lines: `sort | uniq` gives them back as they are.
     let big: Vec<u8> = (0..375_000).flat_map(|i: u32| format!("{i:07}\n").into_bytes()).collect();
     link().drop_file(&gateway, "in", "big", big.clone()).await.expect("the gateway's volume has room");
-    let started = Instant::now();
-    let trouble = loop {
-        let status: serde_json::Value =
-            client().get(format!("{task}/v1/status")).send().await.unwrap().json().await.unwrap();
-        if let Some(message) = status["last_error"]["message"].as_str() {
-            break message.to_owned();
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "no trouble reported: {status}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let status = wait_for_trouble(&task).await;
+    let trouble = status["last_error"]["message"].as_str().unwrap_or_default();
     assert!(trouble.contains("gateway.2.in") && trouble.contains("No space left"), "{trouble}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(agents.0[1].try_wait().unwrap().is_none(), "the agent keeps running on a full volume");
-    assert_eq!(runs().await.len(), 1, "no run without its input");
+    assert_eq!(link().runs(&task, 0).await.unwrap().len(), 1, "no run without its input");
 
     // The volume grown: the payload comes, whole, and runs once.
     let grown = Command::new("nsenter")
@@ -649,7 +657,7 @@ async fn a_task_agent_on_a_full_volume_waits_for_room_and_loses_nothing() {
         .status()
         .unwrap();
     assert!(grown.success(), "remount the agent's tmpfs larger");
-    let done = wait_for_runs(2).await;
+    let done = wait_for_finished_runs(&task, 2).await;
     assert_eq!(done.len(), 2, "{done:?}");
     assert_eq!(done[1].status, RunStatus::Succeeded, "{done:?}");
     let output = format!("{task}/v1/payload/uniq-lines.2.stripped?consumer=count-lines");
@@ -675,18 +683,7 @@ async fn trouble_is_logged_as_json_once_and_shown_in_the_status() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        let answer = client().get(format!("http://127.0.0.1:{port}/v1/status")).send().await;
-        if let Ok(answer) = answer {
-            let status: serde_json::Value = answer.json().await.unwrap();
-            if !status["last_error"].is_null() {
-                break status;
-            }
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "no trouble reported");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let status = wait_for_trouble(&format!("http://127.0.0.1:{port}")).await;
     let message = status["last_error"]["message"].as_str().unwrap();
     assert!(message.contains("cannot take `in` from `gateway`"), "{status}");
     assert!(status["disk"]["total_bytes"].as_u64().unwrap() > 0, "{status}");

@@ -71,12 +71,8 @@ func newPodStatus(spec *corev1.Pod) *podStatus {
 	if s.inits == 0 {
 		waiting = "ContainerCreating"
 	}
-	for i, c := range append(append([]corev1.Container{}, spec.Spec.InitContainers...), spec.Spec.Containers...) {
-		state := &containerState{name: c.Name, image: c.Image, waiting: waiting}
-		if i < s.inits {
-			state.waiting = "PodInitializing"
-		}
-		s.containers = append(s.containers, state)
+	for _, c := range append(append([]corev1.Container{}, spec.Spec.InitContainers...), spec.Spec.Containers...) {
+		s.containers = append(s.containers, &containerState{name: c.Name, image: c.Image, waiting: waiting})
 	}
 	s.poke()
 	return s

@@ -28,15 +28,10 @@ pub fn kubernetes_name(name: &str) -> SmolStr {
     name.chars().map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() }).collect()
 }
 
-/// A DNS-1123 label: lower-case alphanumerics and `-`, alphanumeric at both
-/// ends, at most 63 characters.
-pub fn is_dns_label(name: &str) -> bool {
-    name.len() <= 63 && has_label_characters(name)
-}
-
-/// A DNS-1123 label's characters, whatever its length: what the checker
-/// calls "not a valid Kubernetes name" (a name whose only fault is its
-/// length is "too long", with the limit).
+/// A DNS-1123 label's characters (lower-case alphanumerics and `-`,
+/// alphanumeric at both ends), whatever its length: what the checker calls
+/// "not a valid Kubernetes name". Lengths are checked against the limit
+/// that applies (`MAX_OBJECT_NAME`, `MAX_NAMESPACE`) and said "too long".
 fn has_label_characters(name: &str) -> bool {
     let bytes = name.as_bytes();
     !bytes.is_empty()
@@ -248,10 +243,11 @@ mod tests {
 
     #[test]
     fn dns_labels() {
-        assert!(is_dns_label("learn-tf"));
-        assert!(!is_dns_label("-a"));
-        assert!(!is_dns_label("a-"));
-        assert!(!is_dns_label(""));
+        assert!(has_label_characters("learn-tf"));
+        assert!(!has_label_characters("-a"));
+        assert!(!has_label_characters("a-"));
+        assert!(!has_label_characters(""));
+        assert!(!has_label_characters("Upper"));
         assert_eq!(kubernetes_name("In_Temp"), "in-temp");
     }
 }
