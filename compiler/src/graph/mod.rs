@@ -6,6 +6,7 @@
 
 pub mod dot;
 pub mod json;
+pub mod layout;
 pub mod mermaid;
 pub mod svg;
 
