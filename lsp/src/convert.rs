@@ -1,6 +1,7 @@
 //! The compiler's diagnostics and graph in the protocol's terms.
 
 use koalja_compiler::diagnostic::{Diagnostic, Severity};
+use koalja_compiler::graph::layout::{self, Direction, Layout};
 use koalja_compiler::graph::{GraphView, NodeKind};
 use serde::Serialize;
 use tower_lsp_server::ls_types::{
@@ -46,6 +47,9 @@ pub fn diagnostic(uri: &Uri, document: &Document, diagnostic: &Diagnostic) -> ls
 pub struct Graph {
     pub nodes: Vec<GraphNode>,
     pub edges: Vec<GraphEdge>,
+    /// Where to draw them: the layout `koaljac graph --format svg` draws,
+    /// so the panel and the file show one picture.
+    pub layout: Layout,
 }
 
 #[derive(Debug, Serialize)]
@@ -72,10 +76,12 @@ pub struct GraphEdge {
     pub range: Range,
 }
 
-pub fn graph(document: &Document) -> Graph {
+pub fn graph(document: &Document, direction: Direction) -> Graph {
     let view = GraphView::from_ir(document.ir());
     let range = |span| document.lines.range(&document.text, span);
+    let layout = layout::layout(&view, direction);
     Graph {
+        layout,
         nodes: view
             .nodes
             .into_iter()

@@ -11,6 +11,8 @@ use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService};
 
+use koalja_compiler::graph::layout::Direction;
+
 use crate::convert;
 use crate::document::Document;
 
@@ -42,6 +44,9 @@ fn isolate<T>(what: &str, work: impl FnOnce() -> T) -> Result<T> {
 #[serde(rename_all = "camelCase")]
 pub struct GraphParams {
     pub text_document: TextDocumentIdentifier,
+    /// Which way the layers run; left to right when absent.
+    #[serde(default)]
+    pub direction: Direction,
 }
 
 impl Backend {
@@ -83,7 +88,7 @@ impl Backend {
 
     async fn graph(&self, params: GraphParams) -> Result<convert::Graph> {
         let document = self.open_document(&params.text_document.uri)?;
-        isolate("koalja/graph", || convert::graph(&document))
+        isolate("koalja/graph", || convert::graph(&document, params.direction))
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod support;
 
+use koalja_compiler::graph::layout::{self, Direction};
 use serde_json::json;
 use support::{fresh_check, summary, Client, URI};
 
@@ -66,6 +67,41 @@ async fn graph_is_answered_while_the_document_has_errors() {
     for field in ["from", "to", "wire", "label", "implicit", "range"] {
         assert!(edge.get(field).is_some(), "edge has {field}: {edge}");
     }
+}
+
+#[tokio::test]
+async fn graph_carries_the_svgs_layout_in_the_direction_asked() {
+    let mut client = Client::start().await;
+    let text = "(in) a (x)\n(x) b (out)\ndefaults { image: \"i\" command: [\"c\"] }\n";
+    client.open(text).await;
+    let view = koalja_compiler::graph::GraphView::from_ir(&koalja_compiler::ir::Ir::from_analysis(
+        &koalja_compiler::analysis::analyze_text(text, "demo"),
+    ));
+    for (asked, direction) in
+        [(None, Direction::Right), (Some("right"), Direction::Right), (Some("down"), Direction::Down)]
+    {
+        let mut params = json!({ "textDocument": { "uri": URI } });
+        if let Some(asked) = asked {
+            params["direction"] = json!(asked);
+        }
+        let graph = client.request("koalja/graph", params).await;
+        let expected = serde_json::to_value(layout::layout(&view, direction)).unwrap();
+        assert_eq!(graph["layout"], expected, "{asked:?}");
+        assert_eq!(graph["layout"]["nodes"].as_array().unwrap().len(), graph["nodes"].as_array().unwrap().len());
+        assert_eq!(graph["layout"]["edges"].as_array().unwrap().len(), graph["edges"].as_array().unwrap().len());
+    }
+    // Chained a → b: along x when the layers run right, along y when down.
+    let at = |graph: &serde_json::Value, label: &str, axis: &str| {
+        let id = graph["nodes"].as_array().unwrap().iter().position(|n| n["label"] == label).unwrap();
+        graph["layout"]["nodes"][id][axis].as_i64().unwrap()
+    };
+    let right = client.request("koalja/graph", json!({ "textDocument": { "uri": URI }, "direction": "right" })).await;
+    let down = client.request("koalja/graph", json!({ "textDocument": { "uri": URI }, "direction": "down" })).await;
+    assert!(at(&right, "a", "x") < at(&right, "b", "x"));
+    assert!(at(&down, "a", "y") < at(&down, "b", "y"));
+    let sideways =
+        client.try_request("koalja/graph", json!({ "textDocument": { "uri": URI }, "direction": "up" })).await;
+    assert!(sideways.is_err(), "an unknown direction is refused");
 }
 
 #[tokio::test]
