@@ -55,20 +55,19 @@ class GraphPanel {
 
   constructor(context, document) {
     this.document = document;
+    this.direction = 'right';
     const media = vscode.Uri.joinPath(context.extensionUri, 'media');
-    const elkDir = vscode.Uri.joinPath(context.extensionUri, 'node_modules', 'elkjs', 'lib');
     this.panel = vscode.window.createWebviewPanel(
       'koaljaGraph',
       `Graph: ${path.basename(document.uri.fsPath || document.uri.path)}`,
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      { enableScripts: true, localResourceRoots: [media, elkDir], retainContextWhenHidden: true },
+      { enableScripts: true, localResourceRoots: [media], retainContextWhenHidden: true },
     );
     const webview = this.panel.webview;
     const template = fs.readFileSync(path.join(context.extensionPath, 'media', 'graph.html'), 'utf8');
     webview.html = template
       .replaceAll('{{cspSource}}', webview.cspSource)
-      .replaceAll('{{media}}', webview.asWebviewUri(media).toString())
-      .replaceAll('{{elk}}', webview.asWebviewUri(vscode.Uri.joinPath(elkDir, 'elk.bundled.js')).toString());
+      .replaceAll('{{media}}', webview.asWebviewUri(media).toString());
     this.disposables = [
       webview.onDidReceiveMessage((message) => this.onMessage(message)),
       vscode.workspace.onDidChangeTextDocument((event) => {
@@ -86,7 +85,10 @@ class GraphPanel {
   async refresh() {
     if (!client) return;
     try {
-      const graph = await client.sendRequest('koalja/graph', { textDocument: { uri: this.document.uri.toString() } });
+      const graph = await client.sendRequest('koalja/graph', {
+        textDocument: { uri: this.document.uri.toString() },
+        direction: this.direction,
+      });
       this.panel.webview.postMessage({ type: 'graph', graph });
     } catch (error) {
       vscode.window.setStatusBarMessage(`Koalja graph: ${error.message || error}`, 5000);
@@ -94,7 +96,9 @@ class GraphPanel {
   }
 
   async onMessage(message) {
-    if (message.type === 'ready') {
+    if (message.type === 'ready' || message.type === 'direction') {
+      // The panel remembers its direction (webview state) across reloads.
+      this.direction = message.direction === 'down' ? 'down' : 'right';
       this.refresh();
     } else if (message.type === 'reveal') {
       const { start, end } = message.range;

@@ -1,19 +1,41 @@
-// The pipeline graph in the webview: receives `{ type: 'graph', graph }`
-// messages (the koalja/graph answer, lsp/README.md), lays the graph out with
-// ELK (bundled, offline) and draws it as SVG. Regions become groups, error
-// nodes and tasks with errors are red, service (implicit) edges dashed.
-// Clicking a node posts `{ type: 'reveal', range }`; the export button posts
-// `{ type: 'exportSvg', svg }`. Redraws on every message, keeping the view
-// when the layout of what is shown does not change.
-/* global ELK, acquireVsCodeApi */
+// The pipeline graph in the webview. It receives `{ type: 'graph', graph }`
+// messages (the koalja/graph answer, lsp/README.md) and draws the layout the
+// language server computed, the one `koaljac graph --format svg` draws, so
+// the panel and the file show one picture and no layout code lives here.
+//
+// - The view fits the graph on the first drawing and on every resize until
+//   the user zooms or pans; then it stays where the user put it, across
+//   redraws, until Fit (or 0) is pressed.
+// - Zoom: the wheel (at the pointer), the + and − buttons, the + - 0 keys.
+//   Pan: drag, or the arrow keys.
+// - The direction button asks for the layers left to right or top to
+//   bottom (`{ type: 'direction', direction }`; the answer is a new graph).
+// - Clicking a task selects it: what lies upstream and downstream of it is
+//   highlighted, the rest dimmed, and `{ type: 'reveal', range, id }` moves
+//   the editor's cursor to its statement. Escape or a click on the
+//   background clears the selection.
+// - Export posts `{ type: 'exportSvg', svg }`: the drawing without the
+//   view's zoom.
+/* global acquireVsCodeApi */
 (function () {
   'use strict';
   const vscode = acquireVsCodeApi();
-  const elk = new ELK();
   const SVG = 'http://www.w3.org/2000/svg';
-  const CHAR_WIDTH = 7.2;
-  const NODE_HEIGHT = 34;
-  let drawing = 0;
+  const MIN_SCALE = 0.05;
+  const MAX_SCALE = 4;
+  const ZOOM_STEP = 1.25;
+  const PAN_STEP = 60;
+
+  const canvas = document.getElementById('canvas');
+  const status = document.getElementById('status');
+  const saved = vscode.getState() || {};
+  let direction = saved.direction === 'down' ? 'down' : 'right';
+  let graph = null;
+  let size = { width: 1, height: 1 };
+  // The view: screen = graph * scale + (x, y). `fitted` while the user has
+  // not moved it.
+  const view = { scale: 1, x: 0, y: 0, fitted: true };
+  let selected = null;
 
   function element(name, attributes, parent) {
     const node = document.createElementNS(SVG, name);
@@ -22,140 +44,233 @@
     return node;
   }
 
-  function nodeWidth(label) {
-    return Math.max(60, label.length * CHAR_WIDTH + 28);
-  }
-
-  /** The ELK graph: regions as compound nodes holding their tasks. */
-  function toElk(graph) {
-    const regions = new Map();
-    const top = [];
-    for (const node of graph.nodes) {
-      const box = { id: 'n' + node.id, width: nodeWidth(node.label), height: NODE_HEIGHT, koalja: node };
-      if (node.region) {
-        if (!regions.has(node.region)) {
-          regions.set(node.region, {
-            id: 'region:' + node.region,
-            children: [],
-            labels: [{ text: node.region, width: nodeWidth(node.region), height: 16 }],
-            layoutOptions: { 'elk.padding': '[top=28,left=12,bottom=12,right=12]' },
-            region: node.region,
-          });
-        }
-        regions.get(node.region).children.push(box);
-      } else {
-        top.push(box);
-      }
-    }
-    const edges = graph.edges.map((edge, index) => ({
-      id: 'e' + index,
-      sources: ['n' + edge.from],
-      targets: ['n' + edge.to],
-      labels: [{ text: edge.label, width: edge.label.length * CHAR_WIDTH * 0.9, height: 14 }],
-      koalja: edge,
-    }));
-    return {
-      id: 'root',
-      layoutOptions: {
-        'elk.algorithm': 'layered',
-        'elk.direction': 'RIGHT',
-        'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
-        'elk.layered.spacing.nodeNodeBetweenLayers': '60',
-        'elk.spacing.nodeNode': '24',
-        'elk.edgeLabels.inline': 'true',
-      },
-      children: [...regions.values(), ...top],
-      edges,
-    };
-  }
-
-  function draw(layout) {
-    const width = Math.ceil(layout.width || 100) + 20;
-    const height = Math.ceil(layout.height || 60) + 20;
-    const svg = element('svg', { xmlns: SVG, width, height, viewBox: `-10 -10 ${width} ${height}`, class: 'koalja-graph' });
+  function draw() {
+    const layout = graph.layout;
+    size = { width: layout.width, height: layout.height };
+    const svg = element('svg', { xmlns: SVG, class: 'koalja-graph', width: '100%', height: '100%' });
     const defs = element('defs', {}, svg);
-    const marker = element('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto' }, defs);
+    const marker = element('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 8, markerHeight: 8, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' }, defs);
     element('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow' }, marker);
-    const edgeLayer = element('g', { class: 'edges' });
-    const nodeLayer = element('g', { class: 'nodes' });
-
-    // ELK gives an edge's points relative to its container (the region
-    // when both ends are in it): absolute offsets of each container.
-    const offsets = new Map([['root', { x: 0, y: 0 }]]);
-
-    function place(children, dx, dy) {
-      for (const child of children || []) {
-        const x = dx + child.x;
-        const y = dy + child.y;
-        offsets.set(child.id, { x, y });
-        if (child.region) {
-          const group = element('g', { class: 'region', 'data-region': child.region }, nodeLayer);
-          element('rect', { x, y, width: child.width, height: child.height, rx: 8 }, group);
-          const title = element('text', { x: x + 10, y: y + 18, class: 'region-label' }, group);
-          title.textContent = child.region;
-          place(child.children, x, y);
-          continue;
+    const scene = element('g', { class: 'scene' }, svg);
+    for (const region of layout.regions) {
+      const group = element('g', { class: 'region', 'data-region': region.name }, scene);
+      element('rect', { x: region.x, y: region.y, width: region.width, height: region.height, rx: 8 }, group);
+      element('text', { x: region.x + 10, y: region.y + 17, class: 'region-label' }, group).textContent = region.name;
+    }
+    graph.edges.forEach((edge, index) => {
+      const route = layout.edges[index];
+      const group = element('g', { class: edge.implicit ? 'edge implicit' : 'edge', 'data-from': edge.from, 'data-to': edge.to, 'data-wire': edge.wire }, scene);
+      element('title', {}, group).textContent = edge.label;
+      const arrow = route.reversed ? { 'marker-start': 'url(#arrow)' } : { 'marker-end': 'url(#arrow)' };
+      element('path', { d: route.path, ...arrow }, group);
+      if (route.label) {
+        element('text', { x: route.label.x, y: route.label.y, 'text-anchor': route.label.anchor, class: 'edge-label' }, group).textContent = edge.label;
+      }
+    });
+    for (const node of graph.nodes) {
+      const box = layout.nodes[node.id];
+      const classes = ['node', 'node-' + node.kind];
+      if (node.hasErrors) classes.push('has-errors');
+      const group = element('g', { class: classes.join(' '), 'data-id': node.id, tabindex: 0, role: 'button', 'aria-label': node.label }, scene);
+      const rounded = node.kind === 'input' || node.kind === 'output' ? box.height / 2 : 6;
+      element('rect', { x: box.x, y: box.y, width: box.width, height: box.height, rx: Math.min(rounded, box.width / 2) }, group);
+      const label = element('text', { x: box.x + box.width / 2, y: box.y + box.height / 2 + 4, 'text-anchor': 'middle' }, group);
+      label.textContent = node.kind === 'error' ? 'error' : node.label;
+      if (node.message) element('title', {}, group).textContent = node.message;
+      group.addEventListener('click', (event) => {
+        event.stopPropagation();
+        select(node.id);
+        vscode.postMessage({ type: 'reveal', range: node.range, id: node.id });
+      });
+      group.addEventListener('keydown', (event) => {
+        if (event.key === 'Enter' || event.key === ' ') {
+          event.preventDefault();
+          group.dispatchEvent(new MouseEvent('click'));
         }
-        const node = child.koalja;
-        const classes = ['node', 'node-' + node.kind];
-        if (node.hasErrors) classes.push('has-errors');
-        const group = element('g', { class: classes.join(' '), 'data-id': node.id, tabindex: 0 }, nodeLayer);
-        const rounded = node.kind === 'input' || node.kind === 'output' ? NODE_HEIGHT / 2 : 6;
-        element('rect', { x, y, width: child.width, height: child.height, rx: rounded }, group);
-        const label = element('text', { x: x + child.width / 2, y: y + child.height / 2 + 4, 'text-anchor': 'middle' }, group);
-        label.textContent = node.label;
-        if (node.message) element('title', {}, group).textContent = node.message;
-        group.addEventListener('click', () => vscode.postMessage({ type: 'reveal', range: node.range, id: node.id }));
-      }
-    }
-    place(layout.children, 0, 0);
-
-    for (const edge of layout.edges || []) {
-      const data = edge.koalja;
-      const offset = offsets.get(edge.container || 'root') || { x: 0, y: 0 };
-      for (const section of edge.sections || []) {
-        const points = [section.startPoint, ...(section.bendPoints || []), section.endPoint];
-        const d = points.map((p, i) => (i === 0 ? 'M' : 'L') + (p.x + offset.x) + ',' + (p.y + offset.y)).join(' ');
-        const path = element('path', { d, class: data.implicit ? 'edge implicit' : 'edge', 'marker-end': 'url(#arrow)', 'data-wire': data.wire, 'data-from': data.from, 'data-to': data.to }, edgeLayer);
-        element('title', {}, path).textContent = data.label;
-      }
-      for (const label of edge.labels || []) {
-        if (label.x === undefined) continue;
-        const text = element('text', { x: label.x + offset.x, y: label.y + offset.y + 11, class: 'edge-label' }, edgeLayer);
-        text.textContent = label.text;
-      }
-    }
-    svg.appendChild(edgeLayer);
-    svg.appendChild(nodeLayer);
-    return svg;
-  }
-
-  async function render(graph) {
-    const ticket = ++drawing;
-    const layout = await elk.layout(toElk(graph));
-    if (ticket !== drawing) return; // a newer graph arrived while laying out
-    const svg = draw(layout);
-    const canvas = document.getElementById('canvas');
-    canvas.replaceChildren(svg);
-    const errors = graph.nodes.filter((node) => node.kind === 'error').length;
-    document.getElementById('status').textContent =
-      `${graph.nodes.filter((n) => n.kind === 'task').length} tasks` + (errors ? `, ${errors} broken statement${errors > 1 ? 's' : ''}` : '');
-    document.body.dataset.rendered = String(ticket);
-  }
-
-  window.addEventListener('message', (event) => {
-    const message = event.data;
-    if (message && message.type === 'graph') {
-      render(message.graph).catch((error) => {
-        document.getElementById('status').textContent = 'cannot draw: ' + error;
       });
     }
+    canvas.replaceChildren(svg);
+    if (view.fitted) fit();
+    else apply();
+    // The selection survives a redraw while its node does.
+    if (selected !== null && selected < graph.nodes.length) select(selected);
+    else selected = null;
+  }
+
+  /** Everything reachable from `id` along the edges, one way. */
+  function reachable(id, forward) {
+    const seen = new Set([id]);
+    const pending = [id];
+    while (pending.length) {
+      const at = pending.pop();
+      for (const edge of graph.edges) {
+        const [from, to] = forward ? [edge.from, edge.to] : [edge.to, edge.from];
+        if (from === at && !seen.has(to)) {
+          seen.add(to);
+          pending.push(to);
+        }
+      }
+    }
+    seen.delete(id);
+    return seen;
+  }
+
+  function select(id) {
+    selected = id;
+    const upstream = id === null ? new Set() : reachable(id, false);
+    const downstream = id === null ? new Set() : reachable(id, true);
+    const svg = canvas.querySelector('svg');
+    svg.classList.toggle('has-selection', id !== null);
+    for (const node of svg.querySelectorAll('g.node')) {
+      const nodeId = Number(node.dataset.id);
+      node.classList.toggle('selected', nodeId === id);
+      node.classList.toggle('upstream', upstream.has(nodeId));
+      node.classList.toggle('downstream', downstream.has(nodeId));
+    }
+    for (const edge of svg.querySelectorAll('g.edge')) {
+      const from = Number(edge.dataset.from);
+      const to = Number(edge.dataset.to);
+      edge.classList.toggle('upstream', to === id || upstream.has(to));
+      edge.classList.toggle('downstream', from === id || downstream.has(from));
+    }
+    status.textContent = summary() + (id === null ? '' : ` · ${graph.nodes[id].label}: ${upstream.size} upstream, ${downstream.size} downstream`);
+  }
+
+  function summary() {
+    const tasks = graph.nodes.filter((node) => node.kind === 'task').length;
+    const errors = graph.nodes.filter((node) => node.kind === 'error').length;
+    return `${tasks} tasks` + (errors ? `, ${errors} broken statement${errors > 1 ? 's' : ''}` : '');
+  }
+
+  function apply() {
+    const scene = canvas.querySelector('g.scene');
+    if (scene) scene.setAttribute('transform', `translate(${view.x} ${view.y}) scale(${view.scale})`);
+    document.body.dataset.scale = view.scale.toFixed(4);
+  }
+
+  /** The whole graph in the panel, centred, never enlarged past 1:1. */
+  function fit() {
+    const width = Math.max(canvas.clientWidth, 1);
+    const height = Math.max(canvas.clientHeight, 1);
+    view.scale = Math.min(1, width / size.width, height / size.height);
+    view.x = (width - size.width * view.scale) / 2;
+    view.y = (height - size.height * view.scale) / 2;
+    view.fitted = true;
+    apply();
+  }
+
+  /** Zooms by `factor` keeping the graph point under (px, py) in place. */
+  function zoom(factor, px = canvas.clientWidth / 2, py = canvas.clientHeight / 2) {
+    const scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, view.scale * factor));
+    view.x = px - ((px - view.x) * scale) / view.scale;
+    view.y = py - ((py - view.y) * scale) / view.scale;
+    view.scale = scale;
+    view.fitted = false;
+    apply();
+  }
+
+  function pan(dx, dy) {
+    view.x += dx;
+    view.y += dy;
+    view.fitted = false;
+    apply();
+  }
+
+  canvas.addEventListener('wheel', (event) => {
+    event.preventDefault();
+    const bounds = canvas.getBoundingClientRect();
+    zoom(Math.exp(-event.deltaY / 300), event.clientX - bounds.left, event.clientY - bounds.top);
+  }, { passive: false });
+
+  let drag = null;
+  canvas.addEventListener('pointerdown', (event) => {
+    if (event.button !== 0 || event.target.closest('g.node')) return;
+    drag = { x: event.clientX, y: event.clientY, moved: false };
+    canvas.setPointerCapture(event.pointerId);
+  });
+  canvas.addEventListener('pointermove', (event) => {
+    if (!drag) return;
+    const dx = event.clientX - drag.x;
+    const dy = event.clientY - drag.y;
+    if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 3) return;
+    drag.moved = true;
+    drag.x = event.clientX;
+    drag.y = event.clientY;
+    canvas.classList.add('panning');
+    pan(dx, dy);
+  });
+  canvas.addEventListener('pointerup', (event) => {
+    if (drag && !drag.moved && graph) select(null);
+    drag = null;
+    canvas.classList.remove('panning');
+    if (canvas.hasPointerCapture(event.pointerId)) canvas.releasePointerCapture(event.pointerId);
+  });
+
+  document.addEventListener('keydown', (event) => {
+    if (!graph || event.ctrlKey || event.metaKey || event.altKey) return;
+    const keys = {
+      '+': () => zoom(ZOOM_STEP),
+      '=': () => zoom(ZOOM_STEP),
+      '-': () => zoom(1 / ZOOM_STEP),
+      0: fit,
+      ArrowLeft: () => pan(PAN_STEP, 0),
+      ArrowRight: () => pan(-PAN_STEP, 0),
+      ArrowUp: () => pan(0, PAN_STEP),
+      ArrowDown: () => pan(0, -PAN_STEP),
+      Escape: () => select(null),
+    };
+    const action = keys[event.key];
+    if (action) {
+      event.preventDefault();
+      action();
+    }
+  });
+
+  new ResizeObserver(() => {
+    if (graph && view.fitted) fit();
+  }).observe(canvas);
+
+  document.getElementById('zoom-in').addEventListener('click', () => zoom(ZOOM_STEP));
+  document.getElementById('zoom-out').addEventListener('click', () => zoom(1 / ZOOM_STEP));
+  document.getElementById('fit').addEventListener('click', fit);
+  const turn = document.getElementById('direction');
+  function showDirection() {
+    turn.textContent = direction === 'right' ? 'Top to bottom' : 'Left to right';
+    turn.title = 'Lay the layers out ' + (direction === 'right' ? 'top to bottom' : 'left to right');
+  }
+  showDirection();
+  turn.addEventListener('click', () => {
+    direction = direction === 'right' ? 'down' : 'right';
+    vscode.setState({ ...(vscode.getState() || {}), direction });
+    showDirection();
+    view.fitted = true; // a new shape: fit it
+    vscode.postMessage({ type: 'direction', direction });
   });
 
   document.getElementById('export').addEventListener('click', () => {
-    const svg = document.querySelector('#canvas svg');
-    if (svg) vscode.postMessage({ type: 'exportSvg', svg: new XMLSerializer().serializeToString(svg) });
+    if (!graph) return;
+    const copy = canvas.querySelector('svg').cloneNode(true);
+    copy.querySelector('g.scene').removeAttribute('transform');
+    copy.setAttribute('width', size.width);
+    copy.setAttribute('height', size.height);
+    copy.setAttribute('viewBox', `0 0 ${size.width} ${size.height}`);
+    vscode.postMessage({ type: 'exportSvg', svg: new XMLSerializer().serializeToString(copy) });
   });
 
-  vscode.postMessage({ type: 'ready' });
+  let drawn = 0;
+  window.addEventListener('message', (event) => {
+    const message = event.data;
+    if (!message || message.type !== 'graph') return;
+    try {
+      graph = message.graph;
+      draw();
+      if (selected === null) status.textContent = summary();
+      document.body.dataset.direction = graph.layout.direction;
+      document.body.dataset.rendered = String(++drawn);
+    } catch (error) {
+      status.textContent = 'cannot draw: ' + error;
+    }
+  });
+
+  vscode.postMessage({ type: 'ready', direction });
 })();

@@ -19,7 +19,6 @@ for (const needed of [
   'media/graph.html',
   'media/graph.js',
   'media/graph.css',
-  'node_modules/elkjs/lib/elk.bundled.js',
   'node_modules/vscode-languageclient/lib/node/main.js',
 ]) {
   assert.ok(files.has(needed), `the package holds ${needed}`);
