@@ -30,7 +30,7 @@ sample=10
 # Only inside svg::render: the layout and writing the SVG, not the
 # analysis that builds the graph nor the measure.
 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.koaljac" \
-  --toggle-collect='koalja_compiler::graph::svg::render*' \
+  --toggle-collect='*svg::render' \
   "$quality" --seeds "$sample" --tasks "$tasks" --no-dot > /dev/null 2> "$out/callgrind.koaljac.log"
 ours=$(sed -n 's/^summary: //p' "$out/callgrind.koaljac")
 theirs=0

@@ -37,6 +37,10 @@ pub enum Command {
         file: PathBuf,
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
+        /// Which way the layers run: left to right, or top to bottom (svg,
+        /// dot and mermaid; json has no layout).
+        #[arg(long, value_enum, default_value_t = GraphDirection::Right)]
+        direction: GraphDirection,
         /// Write here instead of standard output.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
@@ -240,6 +244,21 @@ pub enum GraphFormat {
     Mermaid,
     Json,
     Svg,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphDirection {
+    Right,
+    Down,
+}
+
+impl From<GraphDirection> for koalja_compiler::graph::layout::Direction {
+    fn from(direction: GraphDirection) -> Self {
+        match direction {
+            GraphDirection::Right => Self::Right,
+            GraphDirection::Down => Self::Down,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -41,7 +41,9 @@ fn main() -> ExitCode {
         }
         Command::Check { paths, deny, emit: Some(Emit::Ir), .. } => check::emit_ir(&paths, deny.is_some()),
         Command::Describe { file, task } => describe::describe(&file, task.as_deref()),
-        Command::Graph { file, format, output } => graph::graph(&file, format, output.as_deref()),
+        Command::Graph { file, format, direction, output } => {
+            graph::graph(&file, format, direction.into(), output.as_deref())
+        }
         Command::Build { paths, format, output, agent_image, namespace } => {
             build::build(&paths, format, output.as_deref(), build::build_options(agent_image, namespace))
         }

@@ -267,6 +267,25 @@ fn graph_draws_to_stdout_or_a_file_and_exits_one_on_errors() {
 }
 
 #[test]
+fn graph_direction_turns_the_svg_dot_and_mermaid_drawings() {
+    let file = format!("{}/linecount.kja", examples());
+    let dot = stdout(&koaljac(&["graph", &file, "--direction", "down"]));
+    assert!(dot.contains("  rankdir=TB;\n"), "{dot}");
+    let mermaid = stdout(&koaljac(&["graph", &file, "--format", "mermaid", "--direction", "down"]));
+    assert!(mermaid.starts_with("flowchart TD\n"));
+    // The SVG's layers run down: taller than wide, where the default is
+    // wider than tall (linecount is a chain).
+    let size = |svg: &str| -> (i64, i64) {
+        let number = |key: &str| svg.split(key).nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+        (number("width=\""), number("height=\""))
+    };
+    let (wide, low) = size(&stdout(&koaljac(&["graph", &file, "--format", "svg"])));
+    let (narrow, high) = size(&stdout(&koaljac(&["graph", &file, "--format", "svg", "--direction", "down"])));
+    assert!(wide > low && high > narrow, "right {wide}x{low}, down {narrow}x{high}");
+    assert_eq!(koaljac(&["graph", &file, "--direction", "up"]).status.code(), Some(2));
+}
+
+#[test]
 fn build_writes_one_stream_per_pipeline_and_nothing_on_errors() {
     let output = koaljac(&["build", &format!("{}/linecount.kja", examples())]);
     assert_eq!(output.status.code(), Some(0));

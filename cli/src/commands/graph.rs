@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use koalja_compiler::graph::layout::Direction;
 use koalja_compiler::graph::{dot, json, mermaid, svg, GraphView};
 use koalja_compiler::ir::Ir;
 
@@ -11,7 +12,7 @@ use crate::load::{input_exit_code, load_one};
 use crate::output::{write_atomically, write_stdout, EXIT_USAGE_OR_IO};
 
 /// Drawn even when the file has errors (error nodes mark them); exit 1 then.
-pub fn graph(path: &Path, format: GraphFormat, output: Option<&Path>) -> ExitCode {
+pub fn graph(path: &Path, format: GraphFormat, direction: Direction, output: Option<&Path>) -> ExitCode {
     let file = match load_one(std::slice::from_ref(&path.to_path_buf()), "graph") {
         Ok(file) => file,
         Err(code) => return code,
@@ -19,10 +20,10 @@ pub fn graph(path: &Path, format: GraphFormat, output: Option<&Path>) -> ExitCod
     let ir = Ir::from_analysis(&file.analysis);
     let view = GraphView::from_ir(&ir);
     let drawing = match format {
-        GraphFormat::Dot => dot::render(&view),
-        GraphFormat::Mermaid => mermaid::render(&view),
+        GraphFormat::Dot => dot::render_in(&view, direction),
+        GraphFormat::Mermaid => mermaid::render_in(&view, direction),
         GraphFormat::Json => json::render(&view, &file.analysis),
-        GraphFormat::Svg => svg::render(&view),
+        GraphFormat::Svg => svg::render_in(&view, direction),
     };
     let written = match output {
         Some(target) => write_atomically(target, |out| out.write_all(drawing.as_bytes())).map_err(|error| {

@@ -4,14 +4,22 @@
 
 use std::fmt::Write;
 
+use super::layout::Direction;
 use super::{GraphView, NodeKind};
 
 pub fn render(view: &GraphView) -> String {
+    render_in(view, Direction::Right)
+}
+
+pub fn render_in(view: &GraphView, direction: Direction) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "digraph {} {{", quote(&view.name));
-    out.push_str(
-        "  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=11];\n  edge [fontname=\"Helvetica\", fontsize=9];\n",
-    );
+    let rankdir = match direction {
+        Direction::Right => "LR",
+        Direction::Down => "TB",
+    };
+    let _ = writeln!(out, "  rankdir={rankdir};");
+    out.push_str("  node [fontname=\"Helvetica\", fontsize=11];\n  edge [fontname=\"Helvetica\", fontsize=9];\n");
     for (index, (region, ids)) in view.regions().iter().enumerate() {
         let _ = writeln!(out, "  subgraph cluster_{index} {{");
         let _ = writeln!(out, "    label={}; style=dashed; color=\"#7a7a7a\";", quote(&format!("region {region}")));

@@ -4,10 +4,18 @@
 
 use std::fmt::Write;
 
+use super::layout::Direction;
 use super::{GraphView, NodeKind};
 
 pub fn render(view: &GraphView) -> String {
-    let mut out = String::from("flowchart LR\n");
+    render_in(view, Direction::Right)
+}
+
+pub fn render_in(view: &GraphView, direction: Direction) -> String {
+    let mut out = String::from(match direction {
+        Direction::Right => "flowchart LR\n",
+        Direction::Down => "flowchart TD\n",
+    });
     for node in &view.nodes {
         let label = match (&node.kind, &node.message) {
             (NodeKind::Error, Some(message)) => text(&format!("error: {message}")),
