@@ -60,6 +60,8 @@ apt_install() {
 }
 # podman and umoci build and unpack the agent image (no container runs).
 apt_install dot:graphviz chromium:chromium podman:podman umoci:umoci file:file
+# Neovim (its built-in LSP client) is the language server's second real client.
+apt_install nvim:neovim
 # openssl makes the local cluster's certificates, ip its pods' network namespace.
 apt_install openssl:openssl ip:iproute2
 if ! command -v go >/dev/null 2>&1; then
