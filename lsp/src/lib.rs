@@ -18,6 +18,7 @@ pub mod locate;
 pub mod outline;
 pub mod position;
 pub mod rename;
+pub mod runs;
 pub mod server;
 
 pub use server::service;

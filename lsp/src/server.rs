@@ -19,11 +19,13 @@ use crate::document::Document;
 pub struct Backend {
     client: Client,
     documents: Mutex<HashMap<Uri, Document>>,
+    /// The last local runs of the open files (`koaljac run`'s stores).
+    stores: crate::runs::Stores,
 }
 
 /// The server as a tower service, with the `koalja/graph` request.
 pub fn service() -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
-    LspService::build(|client| Backend { client, documents: Mutex::new(HashMap::new()) })
+    LspService::build(|client| Backend { client, documents: Mutex::new(HashMap::new()), stores: Default::default() })
         .custom_method("koalja/graph", Backend::graph)
         .finish()
 }
@@ -50,6 +52,12 @@ pub struct GraphParams {
 }
 
 impl Backend {
+    /// The last local runs of the file at `uri` (its `.koalja/` store).
+    fn last_runs(&self, uri: &Uri) -> Option<std::sync::Arc<crate::runs::LastRuns>> {
+        let path = uri.to_file_path()?;
+        self.stores.last_runs(&crate::runs::state_beside(&path))
+    }
+
     fn document(&self, uri: &Uri) -> Option<Document> {
         self.lock().get(uri).cloned()
     }
@@ -112,6 +120,7 @@ impl LanguageServer for Backend {
                     ..CodeActionOptions::default()
                 })),
                 inlay_hint_provider: Some(OneOf::Left(true)),
+                code_lens_provider: Some(CodeLensOptions { resolve_provider: Some(false) }),
                 completion_provider: Some(CompletionOptions {
                     trigger_characters: Some(vec!["(".to_owned(), ":".to_owned(), " ".to_owned(), "[".to_owned()]),
                     ..CompletionOptions::default()
@@ -177,7 +186,13 @@ impl LanguageServer for Backend {
         isolate("hover", || {
             let offset = document.lines.offset(&document.text, at.position);
             let symbol = crate::locate::symbol_at(&document.analysis.parsed.file, offset)?;
-            let text = crate::hover::hover(&document.analysis, document.ir(), &symbol)?;
+            let mut text = crate::hover::hover(&document.analysis, document.ir(), &symbol)?;
+            if let (crate::locate::Symbol::Wire(wire), Some(runs)) = (&symbol, self.last_runs(&at.text_document.uri)) {
+                if let Some(values) = runs.wire_markdown(&wire.text, std::time::SystemTime::now()) {
+                    text.push('\n');
+                    text.push_str(&values);
+                }
+            }
             let name = symbol.name();
             Some(Hover {
                 contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: text }),
@@ -312,6 +327,47 @@ impl LanguageServer for Backend {
         let uri = params.text_document.uri;
         let document = self.open_document(&uri)?;
         isolate("codeAction", || Some(crate::actions::code_actions(&uri, &document, params.range)))
+    }
+
+    /// One lens per task that has run: "12 runs · last failed: exit 1".
+    /// Its command, `koalja.showRun`, carries the task, the state directory
+    /// and the newest run's status, exit and output tails, for the editor
+    /// to show (the VS Code extension opens them beside the code).
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        let uri = params.text_document.uri;
+        let document = self.open_document(&uri)?;
+        let Some(runs) = self.last_runs(&uri) else { return Ok(None) };
+        isolate("codeLens", || {
+            let lenses = document
+                .analysis
+                .pipeline
+                .tasks
+                .iter()
+                .filter_map(|task| {
+                    let title = runs.lens_title(&task.name)?;
+                    let last = &runs.tasks[task.name.as_str()].last;
+                    let argument = serde_json::json!({
+                        "task": task.name.as_str(),
+                        "state": runs.state,
+                        "run": last.run,
+                        "status": last.status,
+                        "exitStatus": last.exit_status,
+                        "stderrTail": last.stderr_tail,
+                        "stdoutTail": last.stdout_tail,
+                    });
+                    Some(CodeLens {
+                        range: document.lines.range(&document.text, task.span),
+                        command: Some(Command {
+                            title,
+                            command: "koalja.showRun".to_owned(),
+                            arguments: Some(vec![argument]),
+                        }),
+                        data: None,
+                    })
+                })
+                .collect();
+            Some(lenses)
+        })
     }
 
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {

@@ -60,9 +60,13 @@ impl Client {
     }
 
     pub async fn open(&mut self, text: &str) -> Value {
+        self.open_at(URI, text).await
+    }
+
+    pub async fn open_at(&mut self, uri: &str, text: &str) -> Value {
         self.notify(
             "textDocument/didOpen",
-            json!({ "textDocument": { "uri": URI, "languageId": "koalja", "version": 1, "text": text } }),
+            json!({ "textDocument": { "uri": uri, "languageId": "koalja", "version": 1, "text": text } }),
         )
         .await;
         self.diagnostics().await
