@@ -1,5 +1,8 @@
 // The Koalja extension: starts koalja-lsp for .kja files, and adds the live
-// graph preview and two terminal commands. Plain CommonJS (no build step).
+// graph preview, Build Manifests (in a terminal), Run Locally (with progress;
+// the server's code lenses show each task's last runs), a drop of an
+// explorer file into a pipeline input, and the code lenses' run view. Plain
+// CommonJS (no build step).
 'use strict';
 const childProcess = require('child_process');
 const fs = require('fs');
@@ -121,6 +124,10 @@ class GraphPanel {
   }
 }
 
+function compilerPath() {
+  return vscode.workspace.getConfiguration('koalja').get('compiler.path') || 'koaljac';
+}
+
 /** Runs koaljac on the active .kja file in a terminal. */
 function inTerminal(name, args) {
   const editor = vscode.window.activeTextEditor;
@@ -128,11 +135,99 @@ function inTerminal(name, args) {
     vscode.window.showWarningMessage('Koalja: open a .kja file first.');
     return;
   }
-  const compiler = vscode.workspace.getConfiguration('koalja').get('compiler.path') || 'koaljac';
   const quote = (text) => `'${text.replaceAll("'", "'\\''")}'`;
   const terminal = vscode.window.createTerminal(`Koalja: ${name}`);
   terminal.show();
-  terminal.sendText([compiler, ...args(editor.document.uri.fsPath)].map(quote).join(' '));
+  terminal.sendText([compilerPath(), ...args(editor.document.uri.fsPath)].map(quote).join(' '));
+}
+
+let output;
+function outputChannel() {
+  output = output || vscode.window.createOutputChannel('Koalja');
+  return output;
+}
+
+/**
+ * `koaljac run FILE [--drop WIRE=PATH]` as a child process, with a progress
+ * notification while it runs (the code lenses follow it live: the language
+ * server watches the store) and its output in the Koalja channel. Resolves
+ * to the exit code.
+ */
+function runLocally(file, drop) {
+  const args = ['run', file, ...(drop ? ['--drop', `${drop.wire}=${drop.path}`] : [])];
+  const channel = outputChannel();
+  channel.appendLine(`$ ${compilerPath()} ${args.join(' ')}`);
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Koalja: running ${path.basename(file)}`, cancellable: true },
+    (progress, cancel) =>
+      new Promise((resolve) => {
+        const child = childProcess.spawn(compilerPath(), args, { cwd: path.dirname(file) });
+        const started = Date.now();
+        const ticker = setInterval(() => progress.report({ message: `${Math.round((Date.now() - started) / 1000)} s` }), 1000);
+        // The last line koaljac writes is its summary; chunks may split lines.
+        let written = '';
+        const take = (chunk) => {
+          const text = chunk.toString();
+          channel.append(text);
+          written = (written + text).slice(-4096);
+        };
+        child.stdout.on('data', take);
+        child.stderr.on('data', take);
+        cancel.onCancellationRequested(() => child.kill('SIGINT'));
+        child.on('error', (error) => {
+          clearInterval(ticker);
+          vscode.window.showErrorMessage(`Koalja: cannot run \`${compilerPath()}\` (${error.message}). Install it or set "koalja.compiler.path".`);
+          resolve(-1);
+        });
+        child.on('close', (code) => {
+          clearInterval(ticker);
+          const last = written.split('\n').filter((line) => line.trim()).at(-1);
+          const say = code === 0 ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+          say(`Koalja: ${last || `koaljac run exited with ${code}`}`);
+          resolve(code);
+        });
+      }),
+  );
+}
+
+/** The code lens command: a task's newest run, with its output tails, beside the code. */
+async function showRun(run) {
+  const status = run.status === 'failed' && run.exitStatus !== null && run.exitStatus !== undefined ? `failed (exit ${run.exitStatus})` : run.status;
+  const parts = [`task ${run.task}, run ${run.run}: ${status}`, `state: ${run.state}`, ''];
+  if (run.stderrTail) parts.push('--- standard error (its end)', run.stderrTail, '');
+  if (run.stdoutTail) parts.push('--- standard output (its end)', run.stdoutTail, '');
+  if (!run.stderrTail && !run.stdoutTail) parts.push('(the run wrote nothing)');
+  const document = await vscode.workspace.openTextDocument({ content: parts.join('\n'), language: 'log' });
+  await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+  return document;
+}
+
+/** Drops a file from the explorer into one of a pipeline's inputs, and runs it. */
+async function dropFile(uri) {
+  const target = uri || (vscode.window.activeTextEditor && vscode.window.activeTextEditor.document.uri);
+  if (!target || !client) {
+    vscode.window.showWarningMessage('Koalja: choose a file in the explorer, with the language server running.');
+    return;
+  }
+  const pipelines = await vscode.workspace.findFiles('**/*.kja', '**/node_modules/**', 200);
+  if (!pipelines.length) {
+    vscode.window.showWarningMessage('Koalja: no .kja pipeline in this workspace.');
+    return;
+  }
+  const picked = pipelines.length === 1
+    ? pipelines[0]
+    : (await vscode.window.showQuickPick(pipelines.map((p) => ({ label: vscode.workspace.asRelativePath(p), uri: p })), { placeHolder: 'Into which pipeline?' }) || {}).uri;
+  if (!picked) return;
+  const document = await vscode.workspace.openTextDocument(picked);
+  const graph = await client.sendRequest('koalja/graph', { textDocument: { uri: document.uri.toString() } });
+  const inputs = graph.nodes.filter((node) => node.kind === 'input').map((node) => node.label);
+  if (!inputs.length) {
+    vscode.window.showWarningMessage(`Koalja: ${path.basename(picked.fsPath)} has no pipeline input.`);
+    return;
+  }
+  const wire = inputs.length === 1 ? inputs[0] : await vscode.window.showQuickPick(inputs, { placeHolder: 'Into which input?' });
+  if (!wire) return;
+  return runLocally(picked.fsPath, { wire, path: target.fsPath });
 }
 
 async function activate(context) {
@@ -144,7 +239,16 @@ async function activate(context) {
     vscode.commands.registerCommand('koalja.buildManifests', () =>
       inTerminal('build', (file) => ['build', file, '-o', path.join(path.dirname(file), 'manifests')]),
     ),
-    vscode.commands.registerCommand('koalja.runLocally', () => inTerminal('run', (file) => ['run', file])),
+    vscode.commands.registerCommand('koalja.runLocally', () => {
+      const editor = vscode.window.activeTextEditor;
+      if (!editor || editor.document.languageId !== 'koalja') {
+        vscode.window.showWarningMessage('Koalja: open a .kja file first.');
+        return undefined;
+      }
+      return runLocally(editor.document.uri.fsPath);
+    }),
+    vscode.commands.registerCommand('koalja.showRun', showRun),
+    vscode.commands.registerCommand('koalja.dropFile', dropFile),
   );
   await startServer(context);
 }
@@ -153,4 +257,4 @@ function deactivate() {
   return client ? client.stop() : undefined;
 }
 
-module.exports = { activate, deactivate };
+module.exports = { activate, deactivate, showRun, runLocally };

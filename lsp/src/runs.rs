@@ -8,10 +8,10 @@
 //! per state directory and loaded again only when one of its database
 //! files changed (size or modification time).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use koalja_agent::local::agent_dirs;
 use koalja_agent::provenance::History;
@@ -145,10 +145,15 @@ fn stamp(state: &Path) -> Stamp {
     files
 }
 
-/// Summaries of the stores read so far, by state directory.
+/// How often the stores of open files are looked at for new runs.
+const WATCH_PERIOD: Duration = Duration::from_secs(1);
+
+/// Summaries of the stores read so far, by state directory, and the state
+/// directories of the files opened, which `watch` looks at.
 #[derive(Default)]
 pub struct Stores {
     loaded: Mutex<HashMap<PathBuf, (Stamp, Arc<LastRuns>)>>,
+    watched: Arc<Mutex<BTreeSet<PathBuf>>>,
 }
 
 impl Stores {
@@ -170,10 +175,47 @@ impl Stores {
         Some(runs)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (Stamp, Arc<LastRuns>)>> {
-        // A panic elsewhere while holding it leaves a cache still worth using.
-        self.loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Looks at `state` from now on (a file beside it was opened).
+    pub fn watch(&self, state: PathBuf) {
+        lock(&self.watched).insert(state);
     }
+
+    /// Every second, calls `changed` when a watched store changed since the
+    /// last look (a run added records, or the store appeared): the server
+    /// asks the editor to fetch its code lenses again, so they follow a run
+    /// that goes on or has just ended.
+    pub fn spawn_watcher(&self, changed: impl Fn() + Send + 'static) {
+        let watched = self.watched.clone();
+        tokio::spawn(async move {
+            let mut seen: HashMap<PathBuf, Stamp> = HashMap::new();
+            loop {
+                tokio::time::sleep(WATCH_PERIOD).await;
+                let dirs: Vec<PathBuf> = lock(&watched).iter().cloned().collect();
+                let mut any = false;
+                for dir in dirs {
+                    let now = stamp(&dir);
+                    let before = seen.insert(dir, now.clone());
+                    any |= match before {
+                        Some(before) => before != now,
+                        None => !now.is_empty(),
+                    };
+                }
+                if any {
+                    changed();
+                }
+            }
+        });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (Stamp, Arc<LastRuns>)>> {
+        lock(&self.loaded)
+    }
+}
+
+/// A lock that a panic elsewhere (caught by the server's isolation) did
+/// not make useless: the data behind it is a cache.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn size(bytes: u64) -> String {

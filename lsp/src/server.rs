@@ -21,13 +21,20 @@ pub struct Backend {
     documents: Mutex<HashMap<Uri, Document>>,
     /// The last local runs of the open files (`koaljac run`'s stores).
     stores: crate::runs::Stores,
+    /// The client can be asked to fetch code lenses again.
+    lens_refresh: std::sync::atomic::AtomicBool,
 }
 
 /// The server as a tower service, with the `koalja/graph` request.
 pub fn service() -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
-    LspService::build(|client| Backend { client, documents: Mutex::new(HashMap::new()), stores: Default::default() })
-        .custom_method("koalja/graph", Backend::graph)
-        .finish()
+    LspService::build(|client| Backend {
+        client,
+        documents: Mutex::new(HashMap::new()),
+        stores: Default::default(),
+        lens_refresh: Default::default(),
+    })
+    .custom_method("koalja/graph", Backend::graph)
+    .finish()
 }
 
 /// Runs `work`, turning a panic into an internal error that names `what`.
@@ -107,7 +114,9 @@ fn refused(reason: String) -> Error {
 }
 
 impl LanguageServer for Backend {
-    async fn initialize(&self, _: InitializeParams) -> Result<InitializeResult> {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let refresh = params.capabilities.workspace.and_then(|w| w.code_lens).and_then(|lens| lens.refresh_support);
+        self.lens_refresh.store(refresh == Some(true), std::sync::atomic::Ordering::Relaxed);
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::INCREMENTAL)),
@@ -153,8 +162,25 @@ impl LanguageServer for Backend {
         Ok(())
     }
 
+    async fn initialized(&self, _: InitializedParams) {
+        if self.lens_refresh.load(std::sync::atomic::Ordering::Relaxed) {
+            let client = self.client.clone();
+            self.stores.spawn_watcher(move || {
+                // Its own task: an editor slow to answer never holds up
+                // the watching.
+                let client = client.clone();
+                tokio::spawn(async move {
+                    let _ = client.code_lens_refresh().await;
+                });
+            });
+        }
+    }
+
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let item = params.text_document;
+        if let Some(path) = item.uri.to_file_path() {
+            self.stores.watch(crate::runs::state_beside(&path));
+        }
         let document = isolate("didOpen", || Document::open(&item.uri, item.text, item.version));
         self.update(item.uri, document).await;
     }

@@ -1,11 +1,13 @@
 //! The last local runs beside the code: a real `koaljac run` store (the
 //! runtime's local run, real processes) beside the file, then hover on a
 //! wire shows its newest values and a code lens on each task its runs and
-//! last failure; a later run on the same state shows in the next answers.
+//! last failure; a later run on the same state makes the server ask the
+//! editor to fetch the lenses again, and shows in the next answers.
 
 mod support;
 
 use std::path::Path;
+use std::time::Duration;
 
 use koalja_agent::local::{self, Options};
 use koalja_agent::plan::Plan;
@@ -68,7 +70,7 @@ async fn hover_and_code_lenses_show_the_last_local_runs_and_follow_new_ones() {
     let file = dir.join("lasts.kja");
     std::fs::write(&file, PIPELINE).unwrap();
     let uri = format!("file://{}", file.display());
-    let mut client = Client::start().await;
+    let mut client = Client::start_with(json!({ "workspace": { "codeLens": { "refreshSupport": true } } })).await;
     client.open_at(&uri, PIPELINE).await;
     let lens_request = json!({ "textDocument": { "uri": uri } });
 
@@ -106,11 +108,20 @@ async fn hover_and_code_lenses_show_the_last_local_runs_and_follow_new_ones() {
     let hover = client.request("textDocument/hover", in_at).await;
     assert!(hover["contents"]["value"].as_str().unwrap().contains("dropped in (drop 2), 20 B"), "{hover}");
 
-    // Another run on the same state: the next answers follow it.
+    // Another run on the same state: the server asks the editor to fetch
+    // the lenses again, and the next answers follow it. (What the first run
+    // caused is let settle and forgotten first: the watcher looks each
+    // second.)
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    client.drain();
     std::fs::remove_file(drops.join("a")).unwrap();
     std::fs::remove_file(drops.join("b")).unwrap();
     std::fs::write(drops.join("c"), "tiny").unwrap();
     run(&file, &drops).await;
+    assert!(
+        client.next_from_server("workspace/codeLens/refresh", Duration::from_secs(10)).await.is_some(),
+        "a new run makes the server ask for the lenses again"
+    );
     let answer = client.request("textDocument/codeLens", lens_request).await;
     assert_eq!(lenses(&answer), [(2, "3 runs · last ok".to_owned()), (3, "3 runs · last ok · 1 failed".to_owned())]);
     let _ = std::fs::remove_dir_all(&dir);

@@ -22,6 +22,11 @@ pub const URI: &str = "file:///work/demo.kja";
 impl Client {
     /// A server past `initialize` and `initialized`.
     pub async fn start() -> Client {
+        Client::start_with(json!({})).await
+    }
+
+    /// The same, for a client with these capabilities.
+    pub async fn start_with(capabilities: Value) -> Client {
         let (service, socket) = koalja_lsp::service();
         let (sender, from_server) = unbounded_channel();
         tokio::spawn(async move {
@@ -33,7 +38,7 @@ impl Client {
             }
         });
         let mut client = Client { service, from_server, next_id: 0 };
-        let result = client.request("initialize", json!({ "capabilities": {} })).await;
+        let result = client.request("initialize", json!({ "capabilities": capabilities })).await;
         assert_eq!(result["serverInfo"]["name"], "koalja-lsp");
         client.notify("initialized", json!({})).await;
         client
@@ -70,6 +75,26 @@ impl Client {
         )
         .await;
         self.diagnostics().await
+    }
+
+    /// The next request or notification `method` from the server, skipping
+    /// others; `None` if none comes within `wait`.
+    pub async fn next_from_server(&mut self, method: &str, wait: std::time::Duration) -> Option<Request> {
+        tokio::time::timeout(wait, async {
+            loop {
+                let message = self.from_server.recv().await.expect("the server is running");
+                if message.method() == method {
+                    return message;
+                }
+            }
+        })
+        .await
+        .ok()
+    }
+
+    /// Forgets what the server has sent so far.
+    pub fn drain(&mut self) {
+        while self.from_server.try_recv().is_ok() {}
     }
 
     /// The next publishDiagnostics the server sent (skipping log messages).
