@@ -234,3 +234,20 @@ fn a_blank_page_really_has_no_ink() {
         assert!(ink(&png_bytes) < 100);
     }
 }
+
+#[test]
+fn a_cycles_back_edge_is_drawn_from_its_source_to_its_target() {
+    let view = view("(in, back) a (x)\n(x) b (back, out)\ndefaults { command: [\"p\"] }\n");
+    let drawn = koalja_compiler::graph::layout::layout(&view, Direction::Right);
+    assert!(drawn.edges.iter().any(|edge| edge.reversed), "the cycle has a back edge");
+    let drawing = drawing::read_koalja(&svg::render(&view));
+    assert_eq!(drawing::measure(&drawing).through_nodes, 0);
+    let near = |point: (f64, f64), node: &str| {
+        let r = drawing.nodes[node];
+        point.0 >= r.left - 3.0 && point.0 <= r.right + 3.0 && point.1 >= r.top - 3.0 && point.1 <= r.bottom + 3.0
+    };
+    for edge in &drawing.edges {
+        assert!(near(edge.points[0], &edge.from), "{} → {} starts at its source", edge.from, edge.to);
+        assert!(near(*edge.points.last().unwrap(), &edge.to), "{} → {} ends at its target", edge.from, edge.to);
+    }
+}

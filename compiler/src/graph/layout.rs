@@ -66,9 +66,12 @@ pub struct Rect {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EdgeRoute {
-    /// SVG path data (`M`, `L` and `C` commands in absolute coordinates).
+    /// SVG path data (`M`, `L` and `C` commands in absolute coordinates),
+    /// always from the edge's `from` to its `to`, so the arrow goes at the
+    /// path's end.
     pub path: String,
-    /// Drawn reversed: a back edge of a cycle.
+    /// Laid out against the layers: a back edge of a cycle, which runs
+    /// from a later layer to an earlier one.
     pub reversed: bool,
     /// Where the wire's label goes; only the first edge of each producer's
     /// wire carries one (a fan-out shares its label).

@@ -61,8 +61,7 @@
       const route = layout.edges[index];
       const group = element('g', { class: edge.implicit ? 'edge implicit' : 'edge', 'data-from': edge.from, 'data-to': edge.to, 'data-wire': edge.wire }, scene);
       element('title', {}, group).textContent = edge.label;
-      const arrow = route.reversed ? { 'marker-start': 'url(#arrow)' } : { 'marker-end': 'url(#arrow)' };
-      element('path', { d: route.path, ...arrow }, group);
+      element('path', { d: route.path, 'marker-end': 'url(#arrow)' }, group);
       if (route.label) {
         element('text', { x: route.label.x, y: route.label.y, 'text-anchor': route.label.anchor, class: 'edge-label' }, group).textContent = edge.label;
       }
