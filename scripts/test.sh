@@ -8,9 +8,10 @@
 # Rust tests of every crate (unit, fixtures, corpora, snapshots, CLI,
 # properties, the IR, graphs checked by Graphviz, SVG drawn in headless
 # Chromium, manifests checked by kubernetes-validate --strict, the language
-# server in process and over stdio); the TextMate and tree-sitter grammars;
-# the VS Code extension (activation, the graph webview in headless chromium,
-# the packaged .vsix); the local runtime (snapshot engine, executor, store,
+# server in process, over stdio and through Neovim's client); the TextMate
+# and tree-sitter grammars; the VS Code extension (activation, the graph
+# webview in headless chromium, the packaged .vsix, and the extension in a
+# real VS Code: code-server driven by Playwright); the local runtime (snapshot engine, executor, store,
 # agents over HTTP, `koaljac run` end to end, the SIGKILL crash test); the
 # agent's static binary and FROM-scratch image, verified by chroot;
 # the main job (check the examples, run linecount.kja on its sample data); a short fuzzing run (KOALJA_FUZZ_SECONDS,
@@ -132,6 +133,15 @@ step "VS Code extension (activation, graph webview in chromium, .vsix)"
   KOALJA_LSP="$PWD/../../target/debug/koalja-lsp" npm test --silent
   npm run package --silent > /dev/null
   node test/package.test.js
+)
+
+step "the extension in a real VS Code (code-server, Playwright)"
+# code-server and its Node 24 are installed once under the cache.
+eval "$(scripts/code-server.sh)"
+(
+  cd editors/vscode
+  PATH="$NODE24_BIN:$PATH" KOALJA_LSP="$PWD/../../target/debug/koalja-lsp" \
+    KOALJAC="$PWD/../../target/debug/koaljac" node test/vscode.test.js
 )
 
 step "agent image (static binary, FROM scratch, verified in a chroot)"
