@@ -16,34 +16,12 @@
 const assert = require('assert');
 const childProcess = require('child_process');
 const fs = require('fs');
-const net = require('net');
 const path = require('path');
-const { chromium } = require('playwright-core');
+const { start, waitFor, where, root } = require('./code-server');
 
-const root = path.resolve(__dirname, '..', '..', '..');
 const out = path.join(root, 'target', 'vscode-real');
 const lsp = process.env.KOALJA_LSP || path.join(root, 'target', 'debug', 'koalja-lsp');
 const koaljac = process.env.KOALJAC || path.join(root, 'target', 'debug', 'koaljac');
-const codeServer = process.env.CODE_SERVER;
-const vsix = path.join(root, 'target', 'koalja.vsix');
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** 1-based line and column of the first `needle` in `text`. */
-function where(text, needle, from = 0) {
-  const offset = text.indexOf(needle, from);
-  assert.ok(offset >= 0, `${needle} in the text`);
-  const before = text.slice(0, offset);
-  return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
-}
 
 function check(file) {
   const run = childProcess.spawnSync(koaljac, ['check', '--message-format', 'json', file], { encoding: 'utf8' });
@@ -58,41 +36,10 @@ function formatted(text) {
   return fs.readFileSync(scratch, 'utf8');
 }
 
-async function waitFor(what, test, timeout = 20000) {
-  const start = Date.now();
-  for (;;) {
-    const value = await test();
-    if (value) return value;
-    if (Date.now() - start > timeout) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function main() {
-  assert.ok(codeServer, 'CODE_SERVER names the code-server binary (scripts/test.sh installs it)');
   fs.rmSync(out, { recursive: true, force: true });
-  const user = path.join(out, 'user');
-  const extensions = path.join(out, 'extensions');
   const workspace = path.join(out, 'workspace');
-  fs.mkdirSync(path.join(user, 'User'), { recursive: true });
   fs.mkdirSync(workspace, { recursive: true });
-  fs.writeFileSync(
-    path.join(user, 'User', 'settings.json'),
-    JSON.stringify({
-      'koalja.server.path': lsp,
-      'koalja.compiler.path': koaljac,
-      'workbench.startupEditor': 'none',
-      'security.workspace.trust.enabled': false,
-      'telemetry.telemetryLevel': 'off',
-      'extensions.autoCheckUpdates': false,
-      'update.mode': 'none',
-      'chat.disableAIFeatures': true,
-    }),
-  );
-  const installed = childProcess.spawnSync(codeServer, ['--user-data-dir', user, '--extensions-dir', extensions, '--install-extension', vsix], { encoding: 'utf8' });
-  assert.strictEqual(installed.status, 0, installed.stdout + installed.stderr);
-  assert.ok(installed.stdout.includes('successfully installed'), installed.stdout);
-
   // linecount with a typo: `stripd` is consumed but never produced.
   const original = fs.readFileSync(path.join(root, 'examples', 'linecount.kja'), 'utf8').replace('(stripped)  count-lines (out)', '(stripd)  count-lines (out)');
   const file = path.join(workspace, 'linecount.kja');
@@ -101,44 +48,14 @@ async function main() {
   const expected = check(file);
   assert.ok(expected.some((d) => d.code === 'K0016'), JSON.stringify(expected));
 
-  const port = await freePort();
-  const server = childProcess.spawn(
-    codeServer,
-    ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--user-data-dir', user, '--extensions-dir', extensions, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', workspace],
-    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
-  let serverLog = '';
-  server.stdout.on('data', (chunk) => (serverLog += chunk));
-  server.stderr.on('data', (chunk) => (serverLog += chunk));
-  const browser = await chromium.launch({
-    executablePath: process.env.KOALJA_CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  const shot = (page, name) => page.screenshot({ path: path.join(out, `${name}.png`) });
-  let page;
+  const vscode = await start({ dir: out, workspace, lsp, koaljac });
+  const { page } = vscode;
+  const keys = (...presses) => vscode.keys(...presses);
+  const goto = (at) => vscode.goto(at);
+  const cursor = () => vscode.cursor();
+  const palette = (command) => vscode.palette(command);
+  const shot = (name) => vscode.screenshot(out, name);
   try {
-    await waitFor('code-server to listen', () => serverLog.includes('HTTP server listening'));
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
-    await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
-    const keys = async (...presses) => {
-      for (const press of presses) await page.keyboard.press(press);
-    };
-    const goto = async ({ line, column }) => {
-      await keys('Control+G');
-      await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input');
-      await page.keyboard.type(`${line}:${column}`);
-      await keys('Enter');
-      await waitFor(`the cursor at ${line}:${column}`, async () => (await cursor()) === `Ln ${line}, Col ${column}`, 5000);
-    };
-    const cursor = async () => (await page.locator('[id="status.editor.selection"]').textContent().catch(() => '')).trim();
-    const palette = async (command) => {
-      await keys('Control+Shift+P');
-      await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input');
-      await page.keyboard.type(command);
-      await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${command}"]`, { timeout: 10000 });
-      await keys('Enter');
-    };
     const onDisk = () => fs.readFileSync(file, 'utf8');
     const save = async () => {
       const before = fs.statSync(file).mtimeMs;
@@ -147,12 +64,7 @@ async function main() {
     };
 
     // Open the file: the server's diagnostics reach the Problems panel.
-    await waitFor('the workbench to settle', async () => (await page.locator('.statusbar').count()) > 0);
-    await keys('Control+P');
-    await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input');
-    await page.keyboard.type('linecount.kja');
-    await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 10000 });
-    await keys('Enter');
+    await vscode.open('linecount.kja');
     await page.waitForSelector('.squiggly-error', { timeout: 30000 });
     await keys('Control+Shift+M');
     const problems = await waitFor('the Problems panel', async () => {
@@ -166,14 +78,14 @@ async function main() {
       const row = listed.find((text) => text.includes(diagnostic.code) && text.includes(diagnostic.message.split('\n')[0]) && text.includes(`[Ln ${line},`));
       assert.ok(row, `${diagnostic.code} at line ${line} in Problems: ${JSON.stringify(listed)}`);
     }
-    await shot(page, 'problems');
+    await shot('problems');
 
     // Hover on `stripped`: its type and producer.
     await goto(where(original, 'stripped'));
     await keys('Control+K', 'Control+I');
     const hover = await waitFor('the hover', async () => (await page.locator('.monaco-hover-content').allTextContents()).join(' '));
     assert.ok(hover.includes('stripped') && hover.includes('produced by uniq-lines'), hover);
-    await shot(page, 'hover');
+    await shot('hover');
     await keys('Escape');
 
     // Go to definition on `count-lines` in its statement: its task block.
@@ -202,7 +114,7 @@ async function main() {
       return rows.length ? rows : null;
     });
     assert.ok(suggestions.some((row) => row.startsWith('stripped')) && suggestions.some((row) => row.startsWith('in')), JSON.stringify(suggestions));
-    await shot(page, 'completion');
+    await shot('completion');
     await keys('Escape', 'Control+Shift+K');
     await save();
     assert.strictEqual(onDisk().trimEnd(), renamed.trimEnd(), 'the completion line is gone again');
@@ -212,7 +124,7 @@ async function main() {
     await goto(where(edited, 'stripd)'));
     await keys('Control+.');
     await page.waitForSelector('.action-widget .monaco-list-row, .context-view .action-widget', { timeout: 10000 });
-    await shot(page, 'quick-fix');
+    await shot('quick-fix');
     await keys('Enter');
     await waitFor('the fixed file to have no error', async () => (await page.locator('.squiggly-error').count()) === 0, 10000);
     await save();
@@ -241,14 +153,14 @@ async function main() {
     }, 30000);
     const graph = JSON.parse(childProcess.spawnSync(koaljac, ['graph', '--format', 'json', file], { encoding: 'utf8' }).stdout);
     await waitFor('every node drawn', async () => (await graphFrame.locator('g.node').count()) === graph.nodes.length);
-    await shot(page, 'graph');
+    await shot('graph');
     await page.locator('.monaco-editor .view-lines').first().click();
     await keys('Control+End');
     await page.keyboard.type('\n)) broken');
     const broken = Date.now();
     await waitFor('the error node', async () => (await graphFrame.locator('g.node-error').count()) === 1, 5000);
     const errorNodeMs = Date.now() - broken;
-    await shot(page, 'graph-error');
+    await shot('graph-error');
     await keys('Control+Shift+K');
     await waitFor('the error node gone', async () => (await graphFrame.locator('g.node-error').count()) === 0, 5000);
     await save();
@@ -266,7 +178,7 @@ async function main() {
       const titles = await page.locator('.codelens-decoration').allTextContents();
       return titles.filter((title) => title.includes('1 run · last ok')).length === 2 ? titles : null;
     });
-    await shot(page, 'code-lens');
+    await shot('code-lens');
 
     // Build Manifests (a terminal) writes the manifests beside the file.
     await palette('Koalja: Build Manifests');
@@ -282,21 +194,16 @@ async function main() {
       return toasts.find((toast) => toast.includes('run(s) succeeded'));
     }, 30000);
     assert.ok(summary.includes('0 failed'), summary);
-    await shot(page, 'run-locally');
+    await shot('run-locally');
     console.log(
       `real VS Code (code-server): Problems = koaljac check (${expected.length}), hover, definition, rename, completion (${suggestions.length}), quick fix, format, graph (${graph.nodes.length} nodes, error node in ${errorNodeMs} ms), code lenses (${lenses.length}), Build Manifests, Run Locally; screenshots in ${out}`,
     );
   } catch (error) {
-    if (page) await shot(page, 'failure').catch(() => {});
-    console.error(serverLog.split('\n').slice(-20).join('\n'));
+    await shot('failure').catch(() => {});
+    console.error(vscode.log().split('\n').slice(-20).join('\n'));
     throw error;
   } finally {
-    await browser.close();
-    try {
-      process.kill(-server.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
+    await vscode.stop();
   }
 }
 
