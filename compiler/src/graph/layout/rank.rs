@@ -14,8 +14,9 @@ const SIMPLEX_EXCHANGES: usize = 1_000;
 
 /// Candidate layerings, `edges` being (from, to) with `to` on a later
 /// layer, acyclic. Small graphs get two: network simplex, and the longest
-/// path with local moves, which has longer edges but on a third of random
-/// pipelines let the ordering cross fewer (the caller keeps the better).
+/// path with local moves, which has longer edges but on some random
+/// pipelines lets the ordering cross fewer (the caller keeps the better;
+/// of 12 that crossed more than `dot` with simplex alone, it mended 7).
 pub(crate) fn layerings(count: usize, edges: &[(usize, usize)]) -> Vec<Vec<usize>> {
     let (longest, topological) = longest_path(count, edges);
     let mut moved = longest.clone();
