@@ -124,11 +124,6 @@ impl LastRuns {
     }
 }
 
-/// The state directory `koaljac run FILE` uses by default.
-pub fn state_beside(file: &Path) -> PathBuf {
-    file.parent().map_or_else(|| PathBuf::from(".koalja"), |dir| dir.join(".koalja"))
-}
-
 /// What tells a store changed: each database file's size and time.
 type Stamp = Vec<(PathBuf, u64, Option<SystemTime>)>;
 

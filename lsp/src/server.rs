@@ -62,7 +62,7 @@ impl Backend {
     /// The last local runs of the file at `uri` (its `.koalja/` store).
     fn last_runs(&self, uri: &Uri) -> Option<std::sync::Arc<crate::runs::LastRuns>> {
         let path = uri.to_file_path()?;
-        self.stores.last_runs(&crate::runs::state_beside(&path))
+        self.stores.last_runs(&koalja_agent::local::default_state(&path))
     }
 
     fn document(&self, uri: &Uri) -> Option<Document> {
@@ -179,7 +179,7 @@ impl LanguageServer for Backend {
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let item = params.text_document;
         if let Some(path) = item.uri.to_file_path() {
-            self.stores.watch(crate::runs::state_beside(&path));
+            self.stores.watch(koalja_agent::local::default_state(&path));
         }
         let document = isolate("didOpen", || Document::open(&item.uri, item.text, item.version));
         self.update(item.uri, document).await;

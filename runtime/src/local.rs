@@ -57,6 +57,12 @@ impl Peers for LocalPeers {
     }
 }
 
+/// The state directory of `koaljac run FILE` when none is given: `.koalja/`
+/// beside the file (the editor reads the last runs from there too).
+pub fn default_state(file: &Path) -> PathBuf {
+    file.parent().map_or_else(|| PathBuf::from(".koalja"), |dir| dir.join(".koalja"))
+}
+
 /// The agents' directories under a state directory.
 pub fn agent_dirs(state: &Path) -> Vec<PathBuf> {
     let mut dirs = vec![state.join("gateway")];

@@ -18,11 +18,6 @@ use crate::args::{wire_path, Target, TraceFormat};
 use crate::load::load_one;
 use crate::output::{write_stdout, EXIT_INPUT_ERRORS, EXIT_USAGE_OR_IO};
 
-/// `.koalja/` beside the pipeline file.
-pub fn default_state(file: &Path) -> PathBuf {
-    file.parent().map_or_else(|| PathBuf::from(".koalja"), |dir| dir.join(".koalja"))
-}
-
 pub fn run(file: &Path, state: Option<PathBuf>, drops: &[String], jobs: Option<usize>, watch: bool) -> ExitCode {
     let mut parsed_drops = Vec::new();
     for drop in drops {
@@ -50,7 +45,7 @@ pub fn run(file: &Path, state: Option<PathBuf>, drops: &[String], jobs: Option<u
             return ExitCode::from(EXIT_USAGE_OR_IO);
         }
     };
-    let state = state.unwrap_or_else(|| default_state(file));
+    let state = state.unwrap_or_else(|| local::default_state(file));
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let options = Options { state: state.clone(), drops: parsed_drops, jobs, watch, progress: true };
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
