@@ -9,8 +9,6 @@
 #[path = "../tests/support/drawing.rs"]
 mod drawing;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use koalja_compiler::analysis::analyze_text;
@@ -62,7 +60,7 @@ fn main() {
             continue;
         }
         let started = Instant::now();
-        let dot_svg = run_dot(&dot::render(&view));
+        let dot_svg = drawing::graphviz_svg(&dot::render(&view));
         dot_times.push(started.elapsed());
         let ours = drawing::measure(&drawing::read_koalja(&ours_svg));
         let theirs = drawing::measure(&drawing::read_graphviz(&dot_svg));
@@ -111,17 +109,4 @@ fn main() {
         ours_median / dot_median
     );
     println!("graphs where koaljac is worse than dot: {worse} of {seeds}");
-}
-
-fn run_dot(source: &str) -> String {
-    let mut child = Command::new("dot")
-        .arg("-Tsvg")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("Graphviz `dot` runs (apt install graphviz)");
-    child.stdin.take().unwrap().write_all(source.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "dot failed");
-    String::from_utf8(output.stdout).unwrap()
 }

@@ -62,7 +62,7 @@ fn inputs_and_outputs_sit_in_their_tasks_region() {
 
 /// Graphviz's SVG of `source`, or `None` when `dot` is missing (allowed
 /// only outside scripts/test.sh).
-fn graphviz_svg(source: &str) -> Option<String> {
+fn dot_if_installed(source: &str) -> Option<String> {
     if Command::new("dot").arg("-V").output().is_err() {
         assert!(
             std::env::var_os("KOALJA_REQUIRE_TOOLS").is_none(),
@@ -71,25 +71,14 @@ fn graphviz_svg(source: &str) -> Option<String> {
         eprintln!("NOT RUN: Graphviz `dot` is not installed; scripts/test.sh installs it and runs this check");
         return None;
     }
-    let mut child = Command::new("dot")
-        .arg("-Tsvg")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(source.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{}\n{source}", String::from_utf8_lossy(&output.stderr));
-    Some(String::from_utf8(output.stdout).unwrap())
+    Some(drawing::graphviz_svg(source))
 }
 
 #[test]
 fn graphviz_accepts_the_dot_of_every_example() {
     for path in example_paths() {
         let text = std::fs::read_to_string(path).unwrap();
-        let Some(drawing) = graphviz_svg(&dot::render(&view(&text))) else { return };
+        let Some(drawing) = dot_if_installed(&dot::render(&view(&text))) else { return };
         assert!(drawing.contains("<svg"));
     }
 }
@@ -130,7 +119,7 @@ fn random_50_task_pipelines_have_no_edge_through_a_node_and_cross_no_more_than_d
         let view = view(&text);
         let ours = drawing::measure(&drawing::read_koalja(&svg::render(&view)));
         assert_eq!(ours.through_nodes, 0, "seed {seed}: an edge passes through a node\n{text}");
-        let Some(theirs) = graphviz_svg(&dot::render(&view)) else { return };
+        let Some(theirs) = dot_if_installed(&dot::render(&view)) else { return };
         let theirs = drawing::measure(&drawing::read_graphviz(&theirs));
         assert!(
             ours.crossings <= theirs.crossings,
@@ -154,7 +143,7 @@ fn every_example_is_drawn_both_ways_with_no_edge_through_a_node_and_no_more_cros
             assert_eq!(quality.through_nodes, 0, "{} ({direction:?}): an edge through a node", path.display());
             crossings.push(quality.crossings);
         }
-        let Some(theirs) = graphviz_svg(&dot::render(&view)) else { return };
+        let Some(theirs) = dot_if_installed(&dot::render(&view)) else { return };
         let theirs = drawing::measure(&drawing::read_graphviz(&theirs));
         assert!(
             crossings[0] <= theirs.crossings,

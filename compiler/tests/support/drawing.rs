@@ -7,6 +7,8 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Rect {
@@ -67,6 +69,21 @@ pub fn read_koalja(svg: &str) -> Drawing {
         }
     }
     drawing
+}
+
+/// `dot -Tsvg` of DOT `source`; panics with dot's error when it refuses.
+pub fn graphviz_svg(source: &str) -> String {
+    let mut child = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("Graphviz `dot` runs (apt install graphviz)");
+    child.stdin.take().unwrap().write_all(source.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}\n{source}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
 }
 
 /// Reads `dot -Tsvg`: nodes are `<g class="node"><title>NAME</title>`,
