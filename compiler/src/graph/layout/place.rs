@@ -34,13 +34,13 @@ pub(crate) fn place(graph: &Layered, rows: &[Vec<usize>]) -> Vec<f64> {
         let downward = sweep % 2 == 0;
         let order: Vec<usize> = if downward { (0..rows.len()).collect() } else { (0..rows.len()).rev().collect() };
         for layer in order {
+            // The last sweep looks both ways; the others one way each.
             settle(graph, &rows[layer], &mut centre, |item| {
-                if last {
-                    graph.up[item].iter().chain(&graph.down[item]).copied().collect()
-                } else if downward {
-                    graph.up[item].clone()
-                } else {
-                    graph.down[item].clone()
+                let (up, down) = (graph.up[item].as_slice(), graph.down[item].as_slice());
+                match (last, downward) {
+                    (true, _) => (up, down),
+                    (false, true) => (up, &[][..]),
+                    (false, false) => (down, &[][..]),
                 }
             });
         }
@@ -69,9 +69,14 @@ fn weight(graph: &Layered, a: usize, b: usize) -> f64 {
 }
 
 /// Moves one layer's items as near as the gaps allow to the weighted mean
-/// of `neighbours`; an item without any stays as near as it can to where
-/// it is.
-fn settle(graph: &Layered, row: &[usize], centre: &mut [f64], neighbours: impl Fn(usize) -> Vec<usize>) {
+/// of `neighbours` (two lists, either may be empty); an item without any
+/// stays as near as it can to where it is.
+fn settle<'a>(
+    graph: &Layered,
+    row: &[usize],
+    centre: &mut [f64],
+    neighbours: impl Fn(usize) -> (&'a [usize], &'a [usize]),
+) {
     if row.is_empty() {
         return;
     }
@@ -88,9 +93,9 @@ fn settle(graph: &Layered, row: &[usize], centre: &mut [f64], neighbours: impl F
     // Pool adjacent violators: blocks of (total weight, weighted sum, length).
     let mut blocks: Vec<(f64, f64, usize)> = Vec::with_capacity(row.len());
     for (slot, &item) in row.iter().enumerate() {
-        let near = neighbours(item);
+        let (near, also) = neighbours(item);
         let (mut total, mut sum) = (0.0, 0.0);
-        for &other in &near {
+        for &other in near.iter().chain(also) {
             let w = weight(graph, item, other);
             total += w;
             sum += w * centre[other];
