@@ -31,6 +31,8 @@
   const saved = vscode.getState() || {};
   let direction = saved.direction === 'down' ? 'down' : 'right';
   let graph = null;
+  // Each node's successors (true) and predecessors (false) in `graph`.
+  let neighbours = null;
   let size = { width: 1, height: 1 };
   // The view: screen = graph * scale + (x, y). `fitted` while the user has
   // not moved it.
@@ -98,13 +100,22 @@
 
   /** Everything reachable from `id` along the edges, one way. */
   function reachable(id, forward) {
+    // Who follows whom, made once per graph: a click on a big graph walks
+    // each edge once, not every edge at every step.
+    if (!neighbours) {
+      neighbours = { true: new Map(), false: new Map() };
+      for (const edge of graph.edges) {
+        for (const [way, from, to] of [[true, edge.from, edge.to], [false, edge.to, edge.from]]) {
+          if (!neighbours[way].has(from)) neighbours[way].set(from, []);
+          neighbours[way].get(from).push(to);
+        }
+      }
+    }
     const seen = new Set([id]);
     const pending = [id];
     while (pending.length) {
-      const at = pending.pop();
-      for (const edge of graph.edges) {
-        const [from, to] = forward ? [edge.from, edge.to] : [edge.to, edge.from];
-        if (from === at && !seen.has(to)) {
+      for (const to of neighbours[forward].get(pending.pop()) || []) {
+        if (!seen.has(to)) {
           seen.add(to);
           pending.push(to);
         }
@@ -262,6 +273,7 @@
     if (!message || message.type !== 'graph') return;
     try {
       graph = message.graph;
+      neighbours = null;
       draw();
       if (selected === null) status.textContent = summary();
       document.body.dataset.direction = graph.layout.direction;
