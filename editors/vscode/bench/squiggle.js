@@ -47,7 +47,7 @@ async function main() {
   fs.mkdirSync(workspace, { recursive: true });
   for (const file of files) fs.copyFileSync(file, path.join(workspace, path.basename(file)));
   const vscode = await start({ dir: out, workspace, lsp: process.env.KOALJA_LSP, koaljac: process.env.KOALJAC || 'koaljac' });
-  try {
+  await vscode.session(out, async () => {
     for (const file of files) {
       const name = path.basename(file);
       const text = fs.readFileSync(file, 'utf8');
@@ -72,12 +72,7 @@ async function main() {
           `the fix → squiggle gone median ${median(vanish).toFixed(1)} ms, over ${count} keystrokes each`,
       );
     }
-  } catch (error) {
-    await vscode.screenshot(out, 'failure').catch(() => {});
-    throw error;
-  } finally {
-    await vscode.stop();
-  }
+  });
 }
 
 main().catch((error) => {

@@ -164,6 +164,22 @@ class Workbench {
   screenshot(dir, name) {
     return this.page.screenshot({ path: path.join(dir, `${name}.png`) });
   }
+
+  /**
+   * Runs `body`, then stops VS Code; on a failure first keeps a screenshot
+   * (`dir/failure.png`) and prints the end of code-server's log.
+   */
+  async session(dir, body) {
+    try {
+      return await body();
+    } catch (error) {
+      await this.screenshot(dir, 'failure').catch(() => {});
+      console.error(this.log().split('\n').slice(-20).join('\n'));
+      throw error;
+    } finally {
+      await this.stop();
+    }
+  }
 }
 
 module.exports = { start, waitFor, where, root };

@@ -55,7 +55,7 @@ async function main() {
   const cursor = () => vscode.cursor();
   const palette = (command) => vscode.palette(command);
   const shot = (name) => vscode.screenshot(out, name);
-  try {
+  await vscode.session(out, async () => {
     const onDisk = () => fs.readFileSync(file, 'utf8');
     const save = async () => {
       const before = fs.statSync(file).mtimeMs;
@@ -198,13 +198,7 @@ async function main() {
     console.log(
       `real VS Code (code-server): Problems = koaljac check (${expected.length}), hover, definition, rename, completion (${suggestions.length}), quick fix, format, graph (${graph.nodes.length} nodes, error node in ${errorNodeMs} ms), code lenses (${lenses.length}), Build Manifests, Run Locally; screenshots in ${out}`,
     );
-  } catch (error) {
-    await shot('failure').catch(() => {});
-    console.error(vscode.log().split('\n').slice(-20).join('\n'));
-    throw error;
-  } finally {
-    await vscode.stop();
-  }
+  });
 }
 
 main().catch((error) => {
