@@ -51,8 +51,12 @@ pub fn code_actions(uri: &Uri, document: &Document, range: Range) -> Vec<CodeAct
 }
 
 /// After each wire written without a type, its inferred type (`: csv`);
-/// after each task's name, its snapshot policy. Only within `range`.
+/// after each task's name, its snapshot policy. Only within `range`: the
+/// editor asks for the screen it shows, and only the statements on it are
+/// looked at (the pipeline's lookups by name are linear, so the whole of a
+/// 10,000-task file would take a third of a second per keystroke).
 pub fn inlay_hints(document: &Document, range: Range) -> Vec<InlayHint> {
+    let shown = document.lines.offsets(&document.text, range);
     let analysis = &document.analysis;
     let pipeline = &analysis.pipeline;
     let mut hints = Vec::new();
@@ -74,6 +78,10 @@ pub fn inlay_hints(document: &Document, range: Range) -> Vec<InlayHint> {
     let wire_type = |name: &str| pipeline.wire(name).map(|wire| wire.ty.to_string());
     for item in &analysis.parsed.file.items {
         let Item::Wiring(wiring) = item else { continue };
+        let span = wiring.span.start as usize..wiring.span.end as usize;
+        if span.end < shown.start || shown.end < span.start {
+            continue;
+        }
         for input in &wiring.inputs.items {
             // A merge's type is written (or not) after its last member.
             if let (None, Some(last)) = (&input.ty, input.members.last()) {

@@ -486,3 +486,32 @@ async fn inlay_hints_show_inferred_types_and_policies() {
         [(1, 8, ": file"), (1, 15, "all-new"), (2, 12, ": table"), (2, 21, "sliding-window"), (2, 27, ": file")]
     );
 }
+
+/// The editor asks for the lines it shows: every range gets exactly the
+/// whole document's hints that fall inside it, however it cuts statements.
+#[tokio::test]
+async fn inlay_hints_for_a_range_are_the_documents_hints_inside_it() {
+    let text = include_str!("../../examples/sovereign.kja");
+    let mut client = Client::start().await;
+    client.open(text).await;
+    let lines = text.lines().count() as u64;
+    let at = |line: u64, character: u64| json!({ "line": line, "character": character });
+    let mut ask = async |start: serde_json::Value, end: serde_json::Value| {
+        let params = json!({ "textDocument": { "uri": URI }, "range": { "start": start, "end": end } });
+        let hints = client.request("textDocument/inlayHint", params).await;
+        hints.as_array().unwrap().iter().map(|h| (h["position"].clone(), h["label"].clone())).collect::<Vec<_>>()
+    };
+    let all = ask(at(0, 0), at(lines + 1, 0)).await;
+    assert_eq!(all.len(), 5, "{all:?}");
+    let position = |p: &serde_json::Value| (p["line"].as_u64().unwrap(), p["character"].as_u64().unwrap());
+    for first in 0..lines {
+        for (last, character) in [(first, 5), (first + 1, 0), (first + 7, 3)] {
+            let inside: Vec<_> = all
+                .iter()
+                .filter(|(p, _)| (first, 4) <= position(p) && position(p) <= (last, character))
+                .cloned()
+                .collect();
+            assert_eq!(ask(at(first, 4), at(last, character)).await, inside, "lines {first}:4 to {last}:{character}");
+        }
+    }
+}
