@@ -13,5 +13,9 @@ async fn main() {
         return;
     }
     let (service, socket) = koalja_lsp::service();
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service).await;
+    // Requests wait on the blocking pool (server.rs), each holding one of
+    // these places until answered; VS Code asks half a dozen after each
+    // keystroke, and the default of 4 would queue the next didChange behind
+    // them.
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).concurrency_level(32).serve(service).await;
 }

@@ -1,6 +1,13 @@
-//! The language server: documents in, diagnostics and answers out. Each
-//! handler does its work synchronously inside `isolate`, so a panic in one
-//! request becomes an error answer and the server goes on.
+//! The language server: documents in, diagnostics and answers out.
+//!
+//! Edits are applied and analysed on the thread that reads the messages, in
+//! their order, so each version's diagnostics go out as soon as it is
+//! analysed. Requests are answered from a snapshot of their document on
+//! tokio's blocking pool (`Backend::answer`): the outline, tokens and hints
+//! an editor asks for after every keystroke take tens of milliseconds on a
+//! large file, and the next keystroke's diagnostics must not wait behind
+//! them. All work runs inside `isolate`, so a panic in one request becomes
+//! an error answer and the server goes on.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -35,6 +42,14 @@ pub fn service() -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
     })
     .custom_method("koalja/graph", Backend::graph)
     .finish()
+}
+
+/// Runs `work` on tokio's blocking pool inside `isolate`, leaving the thread
+/// that reads messages free for the next one.
+async fn off_thread<T: Send + 'static>(what: &'static str, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(move || isolate(what, work)).await.unwrap_or_else(|stopped| {
+        Err(Error { message: format!("koalja-lsp stopped in {what}: {stopped}").into(), ..Error::internal_error() })
+    })
 }
 
 /// Runs `work`, turning a panic into an internal error that names `what`.
@@ -79,6 +94,18 @@ impl Backend {
         self.documents.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Answers a request about the open document at `uri`: `work` runs on a
+    /// snapshot of it, on the blocking pool, inside `isolate`.
+    async fn answer<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        uri: &Uri,
+        work: impl FnOnce(Document) -> T + Send + 'static,
+    ) -> Result<T> {
+        let document = self.open_document(uri)?;
+        off_thread(what, move || work(document)).await
+    }
+
     /// Stores the new version and publishes its diagnostics.
     async fn update(&self, uri: Uri, document: Result<Document>) {
         let document = match document {
@@ -102,8 +129,10 @@ impl Backend {
     }
 
     async fn graph(&self, params: GraphParams) -> Result<convert::Graph> {
-        let document = self.open_document(&params.text_document.uri)?;
-        isolate("koalja/graph", || convert::graph(&document, params.direction))
+        self.answer("koalja/graph", &params.text_document.uri, move |document| {
+            convert::graph(&document, params.direction)
+        })
+        .await
     }
 }
 
@@ -208,12 +237,12 @@ impl LanguageServer for Backend {
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let at = params.text_document_position_params;
-        let document = self.open_document(&at.text_document.uri)?;
-        isolate("hover", || {
+        let runs = self.last_runs(&at.text_document.uri);
+        self.answer("hover", &at.text_document.uri, move |document| {
             let offset = document.lines.offset(&document.text, at.position);
             let symbol = crate::locate::symbol_at(&document.analysis.parsed.file, offset)?;
             let mut text = crate::hover::hover(&document.analysis, document.ir(), &symbol)?;
-            if let (crate::locate::Symbol::Wire(wire), Some(runs)) = (&symbol, self.last_runs(&at.text_document.uri)) {
+            if let (crate::locate::Symbol::Wire(wire), Some(runs)) = (&symbol, runs) {
                 if let Some(values) = runs.wire_markdown(&wire.text, std::time::SystemTime::now()) {
                     text.push('\n');
                     text.push_str(&values);
@@ -225,26 +254,26 @@ impl LanguageServer for Backend {
                 range: Some(document.lines.range(&document.text, name.span)),
             })
         })
+        .await
     }
 
     async fn goto_definition(&self, params: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
         let at = params.text_document_position_params;
         let uri = at.text_document.uri;
-        let document = self.open_document(&uri)?;
-        isolate("definition", || {
+        self.answer("definition", &uri.clone(), move |document| {
             let offset = document.lines.offset(&document.text, at.position);
             let symbol = crate::locate::symbol_at(&document.analysis.parsed.file, offset)?;
             let span = crate::hover::definition(&document.analysis, &symbol)?;
             let range = document.lines.range(&document.text, span);
-            Some(GotoDefinitionResponse::Scalar(Location { uri: uri.clone(), range }))
+            Some(GotoDefinitionResponse::Scalar(Location { uri, range }))
         })
+        .await
     }
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
         let at = params.text_document_position;
         let uri = at.text_document.uri;
-        let document = self.open_document(&uri)?;
-        isolate("references", || {
+        self.answer("references", &uri.clone(), move |document| {
             let offset = document.lines.offset(&document.text, at.position);
             let symbol = crate::locate::symbol_at(&document.analysis.parsed.file, offset)?;
             let spans = crate::locate::occurrences(&document.text, &document.analysis.parsed.file, &symbol);
@@ -259,48 +288,52 @@ impl LanguageServer for Backend {
                 .collect();
             Some(locations)
         })
+        .await
     }
 
     async fn prepare_rename(&self, params: TextDocumentPositionParams) -> Result<Option<PrepareRenameResponse>> {
-        let uri = params.text_document.uri;
-        let document = self.open_document(&uri)?;
-        let prepared = isolate("prepareRename", || {
-            let offset = document.lines.offset(&document.text, params.position);
-            crate::rename::prepare(&document.analysis, offset)
-        })?;
-        let symbol = prepared.map_err(refused)?;
-        Ok(Some(PrepareRenameResponse::Range(document.lines.range(&document.text, symbol.name().span))))
+        let range = self
+            .answer("prepareRename", &params.text_document.uri, move |document| {
+                let offset = document.lines.offset(&document.text, params.position);
+                let symbol = crate::rename::prepare(&document.analysis, offset)?;
+                Ok(document.lines.range(&document.text, symbol.name().span))
+            })
+            .await?
+            .map_err(refused)?;
+        Ok(Some(PrepareRenameResponse::Range(range)))
     }
 
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
         let at = params.text_document_position;
         let uri = at.text_document.uri;
-        let document = self.open_document(&uri)?;
-        let spans = isolate("rename", || {
-            let offset = document.lines.offset(&document.text, at.position);
-            let symbol = crate::rename::prepare(&document.analysis, offset)?;
-            crate::rename::edits(&document.analysis, &symbol, &params.new_name)
-        })?
-        .map_err(refused)?;
-        let edits = spans
-            .into_iter()
-            .map(|span| TextEdit {
-                range: document.lines.range(&document.text, span),
-                new_text: params.new_name.clone(),
+        let edits = self
+            .answer("rename", &uri, move |document| {
+                let offset = document.lines.offset(&document.text, at.position);
+                let symbol = crate::rename::prepare(&document.analysis, offset)?;
+                let spans = crate::rename::edits(&document.analysis, &symbol, &params.new_name)?;
+                Ok(spans
+                    .into_iter()
+                    .map(|span| TextEdit {
+                        range: document.lines.range(&document.text, span),
+                        new_text: params.new_name.clone(),
+                    })
+                    .collect())
             })
-            .collect();
+            .await?
+            .map_err(refused)?;
         Ok(Some(WorkspaceEdit { changes: Some(HashMap::from([(uri, edits)])), ..WorkspaceEdit::default() }))
     }
 
     async fn document_symbol(&self, params: DocumentSymbolParams) -> Result<Option<DocumentSymbolResponse>> {
-        let uri = params.text_document.uri;
-        let document = self.open_document(&uri)?;
-        isolate("documentSymbol", || Some(DocumentSymbolResponse::Nested(crate::outline::document_symbols(&document))))
+        self.answer("documentSymbol", &params.text_document.uri, |document| {
+            Some(DocumentSymbolResponse::Nested(crate::outline::document_symbols(&document)))
+        })
+        .await
     }
 
     async fn symbol(&self, params: WorkspaceSymbolParams) -> Result<Option<WorkspaceSymbolResponse>> {
         let documents: Vec<(Uri, Document)> = self.lock().iter().map(|(uri, d)| (uri.clone(), d.clone())).collect();
-        isolate("workspace/symbol", || {
+        off_thread("workspace/symbol", move || {
             let query = params.query.to_lowercase();
             let mut found: Vec<WorkspaceSymbol> = documents
                 .iter()
@@ -320,39 +353,41 @@ impl LanguageServer for Backend {
             found.sort_by(|a, b| (&a.name, a.container_name.as_deref()).cmp(&(&b.name, b.container_name.as_deref())));
             Some(WorkspaceSymbolResponse::Nested(found))
         })
+        .await
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        let uri = params.text_document.uri;
-        let document = self.open_document(&uri)?;
-        isolate("foldingRange", || Some(crate::outline::folding_ranges(&document)))
+        self.answer("foldingRange", &params.text_document.uri, |document| {
+            Some(crate::outline::folding_ranges(&document))
+        })
+        .await
     }
 
     async fn semantic_tokens_full(&self, params: SemanticTokensParams) -> Result<Option<SemanticTokensResult>> {
-        let uri = params.text_document.uri;
-        let document = self.open_document(&uri)?;
-        isolate("semanticTokens", || {
+        self.answer("semanticTokens", &params.text_document.uri, |document| {
             Some(SemanticTokensResult::Tokens(SemanticTokens {
                 result_id: None,
                 data: crate::highlight::tokens(&document),
             }))
         })
+        .await
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let at = params.text_document_position;
-        let uri = at.text_document.uri;
-        let document = self.open_document(&uri)?;
-        isolate("completion", || {
+        self.answer("completion", &at.text_document.uri.clone(), move |document| {
             let offset = document.lines.offset(&document.text, at.position);
             Some(CompletionResponse::Array(crate::complete::complete(&document.analysis, offset)))
         })
+        .await
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         let uri = params.text_document.uri;
-        let document = self.open_document(&uri)?;
-        isolate("codeAction", || Some(crate::actions::code_actions(&uri, &document, params.range)))
+        self.answer("codeAction", &uri.clone(), move |document| {
+            Some(crate::actions::code_actions(&uri, &document, params.range))
+        })
+        .await
     }
 
     /// One lens per task that has run: "12 runs · last failed: exit 1".
@@ -361,9 +396,8 @@ impl LanguageServer for Backend {
     /// to show (the VS Code extension opens them beside the code).
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
         let uri = params.text_document.uri;
-        let document = self.open_document(&uri)?;
         let Some(runs) = self.last_runs(&uri) else { return Ok(None) };
-        isolate("codeLens", || {
+        self.answer("codeLens", &uri, move |document| {
             let lenses = document
                 .analysis
                 .pipeline
@@ -394,18 +428,18 @@ impl LanguageServer for Backend {
                 .collect();
             Some(lenses)
         })
+        .await
     }
 
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
-        let uri = params.text_document.uri;
-        let document = self.open_document(&uri)?;
-        isolate("inlayHint", || Some(crate::actions::inlay_hints(&document, params.range)))
+        self.answer("inlayHint", &params.text_document.uri, move |document| {
+            Some(crate::actions::inlay_hints(&document, params.range))
+        })
+        .await
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
-        let uri = params.text_document.uri;
-        let document = self.open_document(&uri)?;
-        isolate("formatting", || {
+        self.answer("formatting", &params.text_document.uri, |document| {
             // `None` when the file has syntax errors: like `koaljac fmt`,
             // never reformat what did not parse.
             let formatted = koalja_compiler::format::format(&document.analysis)?;
@@ -417,6 +451,7 @@ impl LanguageServer for Backend {
                 vec![TextEdit { range: whole, new_text: formatted }]
             })
         })
+        .await
     }
 }
 
