@@ -1,7 +1,10 @@
 //! Language-server latency on generated documents of 100 and 10,000 tasks
 //! (`compiler/benches/generate.rs`), in process through the tower service:
 //! from `didChange` to its `publishDiagnostics`, and of `hover` and
-//! `koalja/graph`, each over 100 requests, median and p95. Beside them, in
+//! `koalja/graph`, each over 100 requests, median and p95; then what VS
+//! Code asks again after every keystroke (semantic tokens, the outline,
+//! folding ranges, code lenses, and inlay hints and code actions for one
+//! screenful), with the size of each answer. Beside them, in
 //! the same run, the baseline: the compiler's `analyze_text` alone on the
 //! same text, what a change would cost if the server analysed the whole
 //! document again (it re-parses only the edited region, `reanalyze`).
@@ -82,10 +85,40 @@ async fn measure(tasks: usize, runs: usize) {
         client.request("koalja/graph", json!({ "textDocument": { "uri": URI } })).await;
         graphs.push(start.elapsed());
     }
+    // What VS Code asks again after every keystroke, on the whole document
+    // (the inlay hints and code actions for the first screenful).
+    let document = json!({ "textDocument": { "uri": URI } });
+    let screen = json!({ "start": { "line": line, "character": 0 }, "end": { "line": line + 60, "character": 0 } });
+    let mut asked = Vec::new();
+    for (method, params) in [
+        ("textDocument/semanticTokens/full", document.clone()),
+        ("textDocument/documentSymbol", document.clone()),
+        ("textDocument/foldingRange", document.clone()),
+        ("textDocument/codeLens", document.clone()),
+        ("textDocument/inlayHint", json!({ "textDocument": { "uri": URI }, "range": screen })),
+        (
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": URI }, "range": screen, "context": { "diagnostics": [] } }),
+        ),
+    ] {
+        let mut samples = Vec::with_capacity(runs);
+        let mut bytes = 0;
+        for _ in 0..runs {
+            let start = Instant::now();
+            let answer = client.request(method, params.clone()).await;
+            samples.push(start.elapsed());
+            bytes = answer.to_string().len();
+        }
+        asked.push((method, samples, bytes));
+    }
     println!("{tasks:>6} tasks  baseline analyze_text   {}", summary(baseline));
     println!("{tasks:>6} tasks  didChange → diagnostics {}", summary(changes));
     println!("{tasks:>6} tasks  hover                   {}", summary(hovers));
     println!("{tasks:>6} tasks  koalja/graph            {}", summary(graphs));
+    for (method, samples, bytes) in asked {
+        let method = method.trim_start_matches("textDocument/");
+        println!("{tasks:>6} tasks  {method:<23} {}   {:>9} bytes", summary(samples), bytes);
+    }
 }
 
 fn main() {
