@@ -17,9 +17,12 @@ for tasks in 100 10000; do
   ./target/release/examples/generate "$tasks" "$out/pipeline-$tasks.kja"
 done
 eval "$(scripts/code-server.sh)"
-if [ ! -f target/koalja.vsix ]; then
-  (cd editors/vscode && npm run package --silent > /dev/null)
+# The extension as it is in this checkout (a package left in target/ may
+# be older), with its dependencies when this clone has none yet.
+if [ ! -d editors/vscode/node_modules ]; then
+  (cd editors/vscode && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
+(cd editors/vscode && npm run package --silent > /dev/null)
 echo "-- through VS Code (code-server)"
 (cd editors/vscode && PATH="$NODE24_BIN:$PATH" KOALJA_LSP="$PWD/../../target/release/koalja-lsp" \
   node bench/squiggle.js "$runs" "$PWD/../../$out/pipeline-100.kja" "$PWD/../../$out/pipeline-10000.kja")
