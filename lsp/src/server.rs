@@ -27,7 +27,8 @@ pub struct Backend {
     client: Client,
     documents: Mutex<HashMap<Uri, Document>>,
     /// The last local runs of the open files (`koaljac run`'s stores).
-    stores: crate::runs::Stores,
+    /// Shared with the requests reading them on the blocking pool.
+    stores: std::sync::Arc<crate::runs::Stores>,
     /// The client can be asked to fetch code lenses again.
     lens_refresh: std::sync::atomic::AtomicBool,
 }
@@ -73,13 +74,14 @@ pub struct GraphParams {
     pub direction: Direction,
 }
 
-impl Backend {
-    /// The last local runs of the file at `uri` (its `.koalja/` store).
-    fn last_runs(&self, uri: &Uri) -> Option<std::sync::Arc<crate::runs::LastRuns>> {
-        let path = uri.to_file_path()?;
-        self.stores.last_runs(&koalja_agent::local::default_state(&path))
-    }
+/// The last local runs of the file at `uri` (its `.koalja/` store). This
+/// reads the store when it changed, so it is called on the blocking pool.
+fn last_runs(stores: &crate::runs::Stores, uri: &Uri) -> Option<std::sync::Arc<crate::runs::LastRuns>> {
+    let path = uri.to_file_path()?;
+    stores.last_runs(&koalja_agent::local::default_state(&path))
+}
 
+impl Backend {
     fn document(&self, uri: &Uri) -> Option<Document> {
         self.lock().get(uri).cloned()
     }
@@ -237,13 +239,15 @@ impl LanguageServer for Backend {
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let at = params.text_document_position_params;
-        let runs = self.last_runs(&at.text_document.uri);
-        self.answer("hover", &at.text_document.uri, move |document| {
+        let stores = self.stores.clone();
+        self.answer("hover", &at.text_document.uri.clone(), move |document| {
             let offset = document.lines.offset(&document.text, at.position);
             let symbol = crate::locate::symbol_at(&document.analysis.parsed.file, offset)?;
             let mut text = crate::hover::hover(&document.analysis, document.ir(), &symbol)?;
-            if let (crate::locate::Symbol::Wire(wire), Some(runs)) = (&symbol, runs) {
-                if let Some(values) = runs.wire_markdown(&wire.text, std::time::SystemTime::now()) {
+            if let crate::locate::Symbol::Wire(wire) = &symbol {
+                let now = std::time::SystemTime::now();
+                let runs = last_runs(&stores, &at.text_document.uri);
+                if let Some(values) = runs.and_then(|runs| runs.wire_markdown(&wire.text, now)) {
                     text.push('\n');
                     text.push_str(&values);
                 }
@@ -396,8 +400,9 @@ impl LanguageServer for Backend {
     /// to show (the VS Code extension opens them beside the code).
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
         let uri = params.text_document.uri;
-        let Some(runs) = self.last_runs(&uri) else { return Ok(None) };
-        self.answer("codeLens", &uri, move |document| {
+        let stores = self.stores.clone();
+        self.answer("codeLens", &uri.clone(), move |document| {
+            let runs = last_runs(&stores, &uri)?;
             let lenses = document
                 .analysis
                 .pipeline
